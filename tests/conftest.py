@@ -1,0 +1,58 @@
+"""Shared fixtures: a tiny synthetic learner that trains in milliseconds on the CPU."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from coursekit.core import seed_everything
+from coursekit.data import make_loaders
+from coursekit.learner import Learner
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data():
+    """The folder of real sample datasets (``COURSEKIT_SHARED_DATA``, default ``../shared/data``)."""
+    return Path(os.environ.get("COURSEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def need_shared(name):
+    """Path of ``shared/data/<name>``, or skip the test with the reason."""
+    path = shared_data() / name
+    if not path.exists():
+        pytest.skip(f"real data {path} is absent (set COURSEKIT_SHARED_DATA to the shared/data folder)")
+    return path
+
+
+class TinyNet(nn.Sequential):
+    """Two-layer classifier with two layer groups, like a body and a head."""
+
+    def __init__(self, n_in=4, n_out=3):
+        super().__init__(nn.Sequential(nn.Linear(n_in, 16), nn.BatchNorm1d(16), nn.ReLU()), nn.Linear(16, n_out))
+
+    def layer_groups(self):
+        return [self[0], self[1]]
+
+
+def synthetic_dls(n=256, n_in=4, n_out=3, bs=32, seed=0):
+    """Points whose class is the arg-max of a fixed linear map: easy to learn, not trivial."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(n_in, n_out, generator=g)
+    x = torch.randn(n, n_in, generator=g)
+    y = (x @ w).argmax(dim=1)
+    split = int(n * 0.8)
+    return make_loaders(TensorDataset(x[:split], y[:split]), TensorDataset(x[split:], y[split:]), bs=bs, seed=seed)
+
+
+@pytest.fixture
+def synth_learner(tmp_path):
+    """Factory for a fresh seeded synthetic learner (``synth_learner(**learner_kwargs)``)."""
+    def make(**kwargs):
+        seed_everything(0)
+        kwargs.setdefault("lr", 1e-2)
+        kwargs.setdefault("path", tmp_path)
+        return Learner(TinyNet(), synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", **kwargs)
+    return make
