@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine (each builds .venv first when it is missing):
+#   make run    - lesson 1 end to end, headless, offline, in sample mode; prints its validation metrics
+#   make test   - unit tests, then every notebook in nbs/ under nbval in sample mode
+# Also: make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.coursekit-installed
+LESSON ?= nbs/lesson01_dogs_cats.ipynb
+MODE   ?= sample
+SHARED ?= $(abspath ../shared/data)
+
+export COURSEKIT_SHARED_DATA ?= $(SHARED)
+
+.PHONY: run test unit nbs lab bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+run: $(STAMP)
+	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.run $(LESSON)
+
+test: unit nbs
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests
+
+nbs: $(STAMP)
+	COURSEKIT_MODE=sample $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider nbs
+
+$(VENV)/.lab-installed: $(STAMP)
+	$(PY) -m pip install --quiet jupyterlab==4.6.6
+	@touch $@
+
+lab: $(VENV)/.lab-installed
+	cd nbs && ../$(VENV)/bin/jupyter lab
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)
