@@ -40,8 +40,12 @@ $(VENV)/.lab-installed: $(STAMP)
 lab: $(VENV)/.lab-installed
 	cd nbs && ../$(VENV)/bin/jupyter lab
 
-bench: $(STAMP)
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+.bench-site/.installed: benchmarks/requirements-fastai.txt $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --target .bench-site -r benchmarks/requirements-fastai.txt
+	@touch $@
+
+bench: $(STAMP) .bench-site/.installed
+	cd benchmarks && for b in bench_*.py; do echo "== $$b"; ../$(PY) $$b || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,85 @@
+"""coursekit against fastai v2 on the same work: same model, same preloaded images, one-cycle training.
+
+fastai is installed for this benchmark only, into .bench-site/ (see requirements-fastai.txt; `make bench`
+does it). Runs alternate between the libraries; prints the time ratio and both accuracies.
+
+    .venv/bin/python benchmarks/bench_vs_fastai.py [--epochs 3] [--repeats 2] [--size 96]
+"""
+import argparse
+import copy
+import statistics
+import sys
+import time
+import warnings
+
+import torch
+from torch import nn
+
+from common import REPO, loaders, peak_memory_mb, sample_tensors
+from coursekit.core import default_device, seed_everything
+from coursekit.learner import Learner
+from coursekit.metrics import accuracy
+from coursekit.models import cnn_model
+
+sys.path.insert(0, str(REPO / ".bench-site"))
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def fit_coursekit(model, train_ds, valid_ds, args, device):
+    learn = Learner(model, loaders(train_ds, valid_ds, bs=args.bs), nn.CrossEntropyLoss(), metrics=[accuracy],
+                    device=device)
+    learn.fit_one_cycle(args.epochs, args.lr)
+    return learn.recorder.last_metrics["accuracy"]
+
+
+def fit_fastai(model, train_ds, valid_ds, args, device):
+    from fastai.data.core import DataLoaders as FastaiDataLoaders
+    from fastai.learner import Learner as FastaiLearner
+    from fastai.metrics import accuracy as fastai_accuracy
+    dls = FastaiDataLoaders.from_dsets(train_ds, valid_ds, bs=args.bs, device=device, num_workers=0)
+    learn = FastaiLearner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=fastai_accuracy)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(args.epochs, args.lr)
+    return float(learn.recorder.values[-1][-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--size", type=int, default=96)
+    parser.add_argument("--bs", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    args = parser.parse_args()
+    try:
+        import fastai
+    except ImportError:
+        sys.exit("fastai is not installed for the benchmark: run `make bench` (it installs "
+                 "benchmarks/requirements-fastai.txt into .bench-site/).")
+    device = default_device()
+    seed_everything(0)
+    train_ds, valid_ds = sample_tensors(args.size)
+    seed_everything(0)
+    start_model = cnn_model("efficientnet_lite0", n_out=2)
+    times, accs = {"coursekit": [], "fastai": []}, {"coursekit": [], "fastai": []}
+    for _ in range(args.repeats):
+        for name, fit in (("coursekit", fit_coursekit), ("fastai", fit_fastai)):
+            seed_everything(0)
+            model = copy.deepcopy(start_model)
+            start = time.perf_counter()
+            accs[name].append(fit(model, train_ds, valid_ds, args, device))
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    ours, theirs = statistics.median(times["coursekit"]), statistics.median(times["fastai"])
+    print(f"\nfastai {fastai.__version__}; device: {device}; {len(train_ds)} train / {len(valid_ds)} valid "
+          f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {args.repeats} alternating repeats")
+    for name in times:
+        print(f"{name:<10}: median {statistics.median(times[name]):.2f} s  runs "
+              f"{[round(t, 2) for t in times[name]]}  accuracy {[round(a, 4) for a in accs[name]]}")
+    print(f"time ratio coursekit/fastai: {ours / theirs:.3f}")
+    print(f"peak memory: {peak_memory_mb(device):.0f} MB ({'GPU allocated' if device.type == 'cuda' else 'process RSS'})")
+
+
+if __name__ == "__main__":
+    main()
