@@ -243,3 +243,22 @@ def test_repr_and_training_loop_are_helpful(synth_learner, capsys):
     assert "layer groups" in repr(learn) and "accuracy" in repr(learn)
     learn.show_training_loop()
     assert "Recorder" in capsys.readouterr().out
+
+
+def test_interrupted_fit_keeps_the_last_weights_and_explains(synth_learner, capsys):
+    learn = synth_learner()
+    steps = []
+
+    class Interrupt(Callback):
+        def after_step(self, learn):
+            steps.append({k: v.clone() for k, v in learn.model.state_dict().items()})
+            if len(steps) == 3:
+                raise KeyboardInterrupt
+
+    before = list(learn.cbs)
+    with pytest.raises(KeyboardInterrupt):
+        learn.fit(2, cbs=[Interrupt()])
+    assert learn.cbs == before
+    assert all(torch.equal(v, learn.model.state_dict()[k]) for k, v in steps[-1].items())
+    assert "interrupted" in capsys.readouterr().out
+    learn.fit(1)  # and training carries on from there
