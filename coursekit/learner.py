@@ -392,18 +392,29 @@ class Learner:
 
 
 class LRFindResult:
-    """The lr finder's sweep: learning rates, losses, and a suggested rate."""
+    """The lr finder's sweep: learning rates, losses, and a suggested rate.
+
+    ``lr_min`` is ten times below the rate of lowest (smoothed) loss, the 2018 rule of thumb;
+    ``lr_steep`` is where the smoothed loss falls fastest, measured over a window of points so that
+    batch-to-batch noise at the start does not win. The suggestion is ``lr_steep``, capped by ``lr_min``.
+    """
 
     def __init__(self, lrs, losses, skip_end=3):
         self.lrs, self.losses = list(lrs), list(losses)
         self.smoothed = _smooth(self.losses)
-        n = max(len(self.lrs) - skip_end, 1)
-        i_min = min(range(n), key=lambda i: self.smoothed[i]) if self.lrs else 0
-        self.lr_min = self.lrs[i_min] / 10 if self.lrs else float("nan")  # 10x below the minimum
-        steep = [(self.smoothed[i + 1] - self.smoothed[i]) / math.log(self.lrs[i + 1] / self.lrs[i])
-                 for i in range(min(n, len(self.lrs) - 1))]
-        self.lr_steep = self.lrs[min(range(len(steep)), key=steep.__getitem__)] if steep else float("nan")
-        self.suggestion = self.lr_min
+        n = len(self.lrs)
+        if n < 4:
+            self.lr_min = self.lr_steep = self.suggestion = self.lrs[0] if self.lrs else float("nan")
+            return
+        i_min = min(range(max(n - skip_end, 1)), key=lambda i: self.smoothed[i])
+        self.lr_min = self.lrs[i_min] / 10
+        w = max(1, n // 10)  # window for the slope
+        start = min(n // 10, max(i_min - w, 0))
+        slopes = {i: (self.smoothed[i + w] - self.smoothed[i]) / math.log(self.lrs[i + w] / self.lrs[i])
+                  for i in range(start, max(i_min - w + 1, start + 1)) if i + w < n}
+        i_steep = min(slopes, key=slopes.get) + w // 2 if slopes else 0
+        self.lr_steep = self.lrs[i_steep]
+        self.suggestion = min(self.lr_steep, self.lr_min)
 
     def plot(self, ax=None):
         """Loss against learning rate on a log axis, with the suggestion marked."""

@@ -53,7 +53,7 @@ class SamePadConv(nn.Conv2d):
 
 def conv_bn(c_in, c_out, kernel, stride=1, groups=1, act=True):
     layers = [SamePadConv(c_in, c_out, kernel, stride, groups=groups, bias=False),
-              nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01)]
+              nn.BatchNorm2d(c_out, eps=1e-3)]  # momentum 0.1, not TF's 0.01: statistics must adapt fast to new data
     return nn.Sequential(*layers, nn.ReLU6(inplace=True)) if act else nn.Sequential(*layers)
 
 
