@@ -66,8 +66,9 @@ class ClassificationInterpretation:
         return idxs[self.probs[idxs, c].argsort(descending=True)][:n].tolist()
 
     def most_incorrect(self, cls, n=4):
-        """Indices of items of class ``cls`` the model is surest are *not* ``cls``."""
+        """Indices of misclassified items of class ``cls``, the most confidently wrong first."""
         c, idxs = self._of_class(cls)
+        idxs = idxs[self.preds[idxs] != c]
         return idxs[self.probs[idxs, c].argsort()][:n].tolist()
 
     def most_uncertain(self, cls, n=4):
@@ -98,6 +99,7 @@ class ClassificationInterpretation:
         fig = vision.show_images(imgs, [self.title(i) for i in idxs], ncols=min(ncols, len(idxs)))
         if suptitle:
             fig.suptitle(suptitle)
+            fig.tight_layout()
         return fig
 
     def plot_top_losses(self, k=9, ncols=3):

@@ -424,6 +424,9 @@ class LRFindResult:
         ax.plot(self.lrs, self.smoothed, label="smoothed")
         ax.axvline(self.suggestion, color="red", linestyle="--", label=f"suggestion {self.suggestion:.1e}")
         ax.set_xscale("log"), ax.set_xlabel("learning rate (log scale)"), ax.set_ylabel("loss")
+        if self.smoothed:  # the divergence at the end would squash the interesting part
+            low, high = min(self.smoothed), max(self.smoothed[0], self.smoothed[len(self.smoothed) // 2])
+            ax.set_ylim(low - 0.1 * (high - low), high + 0.5 * (high - low))
         ax.legend()
         return ax
 

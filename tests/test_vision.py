@@ -1,0 +1,119 @@
+import warnings
+
+import pytest
+import torch
+
+from coursekit import vision
+from coursekit.samples import make_dogscats_sample
+from conftest import need_shared
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dogscats")
+    make_dogscats_sample(path, seed=0, n_train=8, n_valid=4)
+    return path
+
+
+def test_folder_loader_reads_the_sample(sample):
+    dls = vision.image_dls_from_folder(sample, size=64, bs=4)
+    assert dls.classes == ["cats", "dogs"] and len(dls.train_ds) == 16 and len(dls.valid_ds) == 8
+    xb, yb = next(iter(dls.train))
+    assert xb.shape == (4, 3, 64, 64) and xb.dtype == torch.float32
+    assert 0 <= xb.min() and xb.max() <= 1
+    assert set(yb.tolist()) <= {0, 1}
+    assert "2 classes" in repr(dls.train_ds)
+
+
+def test_transforms_give_the_size_asked_in_zero_one(sample):
+    img = vision.load_image(next((sample / "train" / "cats").glob("*.jpg")))
+    for tfm in (vision.train_tfms(50, "side_on"), vision.train_tfms(50, "top_down"), vision.valid_tfms(50)):
+        x = tfm(img)
+        assert x.shape == (3, 50, 50) and 0 <= x.min() and x.max() <= 1
+
+
+def test_corrupt_and_non_image_files_are_named_and_left_out(sample, tmp_path):
+    import shutil
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    good = next((path / "train" / "cats").glob("*.jpg"))
+    (path / "train" / "cats" / "broken.jpg").write_bytes(good.read_bytes()[:300])  # truncated JPEG
+    (path / "train" / "dogs" / "notes.txt").write_text("not an image")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dls = vision.image_dls_from_folder(path, size=32, bs=4)
+    text = "\n".join(str(w.message) for w in caught)
+    assert "broken.jpg" in text and "notes.txt" in text
+    assert len(dls.train_ds) == 16
+    list(dls.train)  # every remaining image loads
+    with pytest.raises(vision.BadImageError, match="broken.jpg"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vision.image_dls_from_folder(path, size=32, on_bad="raise")
+    assert [p.name for p, _ in vision.verify_images(path)] == ["broken.jpg"]
+
+
+def test_a_file_that_goes_bad_later_names_itself(sample, tmp_path):
+    import shutil
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    dls = vision.image_dls_from_folder(path, size=32, bs=4)
+    dls.valid_ds.items[0].write_bytes(b"garbage")
+    with pytest.raises(vision.BadImageError, match=dls.valid_ds.items[0].name):
+        dls.valid_ds[0]
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        vision.image_dls_from_folder(tmp_path / "nowhere")
+
+
+def write_csv(path, rows, header="image_name,tags"):
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+
+
+def test_csv_single_and_multi_label(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    folder = cats[0].parent
+    write_csv(tmp_path / "labels.csv", [f"{p.stem},{'a b' if i % 2 else 'c'}" for i, p in enumerate(cats)])
+    single = vision.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", size=32, bs=2, valid_pct=0.25)
+    assert single.classes == ["a b", "c"] and not single.train_ds.multi_label
+    multi = vision.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", label_delim=" ", size=32, bs=2)
+    assert multi.classes == ["a", "b", "c"] and multi.train_ds.multi_label
+    x, y = multi.train_ds[0]
+    assert y.shape == (3,) and set(y.tolist()) <= {0.0, 1.0} and y.sum() >= 1
+    assert len(multi.train_ds) + len(multi.valid_ds) == len(cats)
+
+
+def test_csv_errors_name_the_column_or_row(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c", "no_such_image,c"])
+    with pytest.raises(KeyError, match="labels"):
+        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col="labels", suffix=".jpg")
+    with pytest.raises(FileNotFoundError, match="row 3.*no_such_image"):
+        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
+
+
+def test_seeded_split_is_reproducible():
+    assert vision.random_split_indices(50, 0.2, seed=1) == vision.random_split_indices(50, 0.2, seed=1)
+    train, valid = vision.random_split_indices(50, 0.2, seed=1)
+    assert len(valid) == 10 and not set(train) & set(valid)
+
+
+def test_real_pets_photos_load():
+    path = need_shared("pets") / "images"
+    files = vision.get_image_files(path)
+    labels = [0 if f.name[0].isupper() else 1 for f in files]
+    ds = vision.ImageDataset(files, labels, ["cat", "dog"], vision.valid_tfms(64))
+    assert len(ds) == 450
+    x, y = ds[0]
+    assert x.shape == (3, 64, 64) and ds.classes[y] == "cat"
+
+
+def test_show_batch_draws_a_grid(sample):
+    import matplotlib
+    matplotlib.use("Agg")
+    dls = vision.image_dls_from_folder(sample, size=32, bs=4)
+    fig = vision.show_batch(dls, n=4, ncols=2)
+    assert len([ax for ax in fig.axes if ax.images]) == 4
+    assert fig.axes[0].get_title() in ("cats", "dogs")
