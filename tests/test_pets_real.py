@@ -1,0 +1,15 @@
+"""The lesson-1 recipe on real photos (../shared/data/pets) must reach 98% cat-vs-dog accuracy on this CPU."""
+import sys
+from pathlib import Path
+
+from conftest import need_shared
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def test_lesson1_recipe_reaches_98_percent_on_real_pets():
+    from bench_pets_real import run
+    figures = run(need_shared("pets"))  # 160 px, 3 epochs: about 35 s here
+    print(figures)
+    assert figures["n_valid"] == 90
+    assert figures["accuracy"] >= 0.98
