@@ -33,13 +33,13 @@ def fit_coursekit(model, train_ds, valid_ds, args, device):
 
 
 def fit_fastai(model, train_ds, valid_ds, args, device):
+    import fastai.callback.all  # noqa: F401 (registers the progress bar and the other default callbacks)
     from fastai.data.core import DataLoaders as FastaiDataLoaders
     from fastai.learner import Learner as FastaiLearner
     from fastai.metrics import accuracy as fastai_accuracy
     dls = FastaiDataLoaders.from_dsets(train_ds, valid_ds, bs=args.bs, device=device, num_workers=0)
     learn = FastaiLearner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=fastai_accuracy)
-    with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(args.epochs, args.lr)
+    learn.fit_one_cycle(args.epochs, args.lr)  # with its own progress display, as ours has
     return float(learn.recorder.values[-1][-1])
 
 
