@@ -15,6 +15,7 @@ from coursekit.downloads import download_url, extract_archive
 MODES = ("sample", "full")
 SAMPLE_MODULES = ["coursekit.samples"]  # modules whose @register_sample generators get_data can find
 SAMPLES = {}
+SAMPLE_LAYOUTS = {}
 SAMPLE_VERSION = "1"  # bump when a generator changes: cached samples are then made again
 
 
@@ -62,6 +63,7 @@ class DatasetInfo:
     description: str = ""
     licence: str = ""
     extra: tuple = ()           # further (url, md5) archives extracted into the same folder
+    layout: dict = None         # names of the files a loader needs, where they differ from the sample's
 
     def __repr__(self):
         size = f"{self.size / 2**20:.0f} MB" if self.size else "size unknown"
@@ -92,12 +94,39 @@ register_dataset(DatasetInfo(
     licence="CC BY-SA 4.0 (Parkhi et al. 2012)"))
 
 
-def register_sample(name):
-    """Decorator: ``fn(dest, seed)`` writes the offline sample of dataset ``name`` into ``dest``."""
+register_dataset(DatasetInfo(
+    "planet", "https://s3.amazonaws.com/fast-ai-sample/planet_sample.tgz", folder="planet_sample", lesson=2,
+    # No checksum is published for this archive; download_url prints the sha256 it computes.
+    layout={"labels": "labels.csv", "images": "train"},
+    description="Planet: Understanding the Amazon from Space, fast.ai's 1,000-tile sample with tags",
+    licence="Planet Labs competition data (research use)"))
+register_dataset(DatasetInfo(
+    "camvid", "https://s3.amazonaws.com/fast-ai-imagelocal/camvid.tgz", folder="camvid", lesson=3,
+    description="CamVid street scenes: 701 frames with 32-class label masks, codes.txt and valid.txt",
+    licence="research use (Brostow et al. 2008)"))
+register_dataset(DatasetInfo(
+    "camvid_tiny", "https://s3.amazonaws.com/fast-ai-sample/camvid_tiny.tgz", folder="camvid_tiny", lesson=3,
+    description="CamVid tiny: 100 frames with label masks and codes.txt", licence="research use (Brostow et al. 2008)"))
+
+
+def register_sample(name, layout=None):
+    """Decorator: ``fn(dest, seed)`` writes the offline sample of dataset ``name`` into ``dest``.
+
+    ``layout`` names the files a loader needs (e.g. ``{"labels": "train_v2.csv", "images": "train-jpg"}``).
+    """
     def wrap(fn):
         SAMPLES[name] = fn
+        SAMPLE_LAYOUTS[name] = layout or {}
         return fn
     return wrap
+
+
+def layout(name, mode=None):
+    """The file names of dataset ``name`` in ``mode``: the same loader then reads sample and full data."""
+    _load_sample_modules()
+    if get_mode(mode) == "full" and name in DATASETS and DATASETS[name].layout:
+        return dict(DATASETS[name].layout)
+    return dict(SAMPLE_LAYOUTS.get(name, {}))
 
 
 def _load_sample_modules():

@@ -57,3 +57,39 @@ def accuracy(preds, targets):
 def error_rate(preds, targets):
     """1 - accuracy."""
     return 1 - accuracy(preds, targets)
+
+
+# -- multi-label ------------------------------------------------------------------------------------------
+def fbeta_from_probs(probs, targets, beta=2.0, thresh=0.5, eps=1e-9):
+    """Mean over items of each item's F-beta (as the Planet competition scored): probabilities in, tags
+    predicted where ``probs > thresh``; ``beta=2`` weighs recall four times as much as precision."""
+    preds = (probs > thresh).float()
+    targets = targets.float()
+    tp = (preds * targets).sum(dim=1)
+    precision = tp / (preds.sum(dim=1) + eps)
+    recall = tp / (targets.sum(dim=1) + eps)
+    b2 = beta ** 2
+    return ((1 + b2) * precision * recall / (b2 * precision + recall + eps)).mean()
+
+
+def fbeta(preds, targets, beta=2.0, thresh=0.2):
+    """F-beta of raw model outputs (logits; a sigmoid is applied first) against multi-hot targets."""
+    return fbeta_from_probs(torch.sigmoid(preds.float()), targets, beta, thresh)
+
+
+def f2(preds, targets):
+    """F2 at threshold 0.2 on logits: the Planet lesson's metric."""
+    return fbeta(preds, targets, 2.0, 0.2)
+
+
+def accuracy_multi(preds, targets, thresh=0.5):
+    """Fraction of (item, tag) decisions that are right, on logits: the multi-label accuracy."""
+    return ((torch.sigmoid(preds.float()) > thresh).float() == targets.float()).float().mean()
+
+
+def best_threshold(probs, targets, beta=2.0, thresholds=None):
+    """The single threshold on probabilities that maximises F-beta: returns (threshold, score)."""
+    thresholds = torch.arange(0.05, 0.96, 0.01) if thresholds is None else torch.as_tensor(thresholds)
+    scores = torch.stack([fbeta_from_probs(probs, targets, beta, float(t)) for t in thresholds])
+    i = int(scores.argmax())
+    return float(thresholds[i]), float(scores[i])

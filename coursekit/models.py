@@ -239,3 +239,63 @@ def cnn_model(arch="efficientnet_lite0", n_out=2, pretrained=True, ps=0.5, conca
 def n_params(module, trainable_only=False):
     """How many parameters ``module`` has (only those with ``requires_grad`` if asked)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+# -- U-Net -----------------------------------------------------------------------------------------------------
+def conv_bn_relu(c_in, c_out):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class UpBlock(nn.Module):
+    """Upsample to the skip connection's size, join it, and mix with two 3x3 convolutions."""
+
+    def __init__(self, c_in, c_skip, c_out):
+        super().__init__()
+        self.skip_bn = nn.BatchNorm2d(c_skip)
+        self.convs = nn.Sequential(conv_bn_relu(c_in + c_skip, c_out), conv_bn_relu(c_out, c_out))
+
+    def forward(self, x, skip):
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.convs(torch.cat([x, self.skip_bn(skip)], dim=1))
+
+
+class UNet(nn.Module):
+    """A U-Net on a pretrained encoder: the decoder climbs back up the encoder's stages through skip
+    connections, and the output has the input's height and width whatever they are."""
+
+    def __init__(self, body, n_out, widths=(128, 64, 48, 32)):
+        super().__init__()
+        self.body = body
+        with torch.no_grad():  # the channels of each stage, read off a dummy pass
+            was_training = body.training
+            channels = [f.shape[1] for f in body.eval().features(torch.zeros(1, 3, 64, 64))]
+            body.train(was_training)
+        c = channels[-1]
+        blocks = []
+        for c_skip, width in zip(reversed(channels[:-1]), widths):  # strides 16, 8, 4, 2
+            blocks.append(UpBlock(c, c_skip, width))
+            c = width
+        self.decoder = nn.ModuleList(blocks)
+        self.final = nn.Sequential(conv_bn_relu(c + 3, c), nn.Conv2d(c, n_out, 1))
+
+    def forward(self, x):
+        feats = self.body.features(x)  # strides 2, 4, 8, 16, 32
+        y = feats[-1]
+        for block, skip in zip(self.decoder, reversed(feats[:-1])):
+            y = block(y, skip)
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.final(torch.cat([y, x], dim=1))  # (B, n_out, H, W)
+
+    def layer_groups(self):
+        """[early encoder, late encoder, decoder]."""
+        early = nn.ModuleList([self.body.normalize, *self.body.stages[:3]])
+        return [early, nn.ModuleList(self.body.stages[3:]), nn.ModuleList([self.decoder, self.final])]
+
+    def __repr__(self):
+        sizes = [n_params(g) for g in self.layer_groups()]
+        return f"UNet({sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]})"
+
+
+def unet_model(arch="efficientnet_lite0", n_out=2, pretrained=True):
+    """A U-Net with a pretrained ``arch`` encoder, giving ``n_out`` class scores per pixel."""
+    return UNet(create_body(arch, pretrained), n_out)

@@ -1,0 +1,191 @@
+"""Semantic segmentation data: images with label masks (the CamVid layout), transforms that move image
+and mask together, pixel accuracy that ignores void, IoU, and overlays to look at.
+
+Layout: ``images/<name>.png``, ``labels/<name>_P.png`` (one class index per pixel), ``codes.txt`` (one
+class name per line, index = line number); optional ``valid.txt`` listing validation images.
+"""
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2 as T
+
+from coursekit.data import make_loaders
+from coursekit.metrics import Metric
+from coursekit.vision import check_path, get_image_files, load_image, random_split_indices
+
+
+class MaskError(ValueError):
+    """A label mask that does not fit its image or its codes."""
+
+
+def read_codes(path):
+    """Class names from ``codes.txt``."""
+    return [line.strip() for line in check_path(path, "codes file").read_text().splitlines() if line.strip()]
+
+
+def mask_path(image, labels_dir, suffix="_P"):
+    return Path(labels_dir) / f"{Path(image).stem}{suffix}.png"
+
+
+def load_mask(path, n_codes=None, size=None):
+    """A mask as an int64 (H, W) array, checked against the image size and the number of codes."""
+    with Image.open(path) as m:
+        if size is not None and m.size != size:
+            raise MaskError(f"Mask {path} is {m.size[0]}x{m.size[1]} but its image is {size[0]}x{size[1]}; "
+                            "each mask must match its image pixel for pixel.")
+        arr = np.asarray(m.convert("L") if m.mode not in ("L", "P") else m, dtype=np.int64)
+    if n_codes is not None and arr.size and arr.max() >= n_codes:
+        bad = sorted(set(np.unique(arr[arr >= n_codes]).tolist()))
+        raise MaskError(f"Mask {path} has label value(s) {bad} but codes.txt lists only {n_codes} classes "
+                        f"(0-{n_codes - 1}).")
+    return arr
+
+
+def seg_train_tfms(size, max_zoom=1.25, flip=True, max_lighting=0.2):
+    """Joint augmentation: the same random crop/zoom and flip for image and mask (masks use nearest
+    neighbour, so labels are never blended); lighting changes the image only."""
+    tfms = [T.RandomResizedCrop(size, scale=(1 / max_zoom ** 2, 1.0), ratio=(size[1] / size[0] * 0.9,
+                                                                                size[1] / size[0] * 1.1), antialias=True)]
+    if flip:
+        tfms.append(T.RandomHorizontalFlip())
+    tfms.append(T.ColorJitter(brightness=max_lighting, contrast=max_lighting))
+    return T.Compose(tfms + [T.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64,
+                                         "others": None}, scale=True)])
+
+
+def seg_valid_tfms(size):
+    """Resize image and mask to ``size`` (height, width)."""
+    return T.Compose([T.Resize(size, antialias=True),
+                      T.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64, "others": None},
+                                scale=True)])
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Images and their masks: ``ds[i]`` is (float image (3, H, W) in [0, 1], int64 mask (H, W))."""
+
+    def __init__(self, items, masks, codes, tfms):
+        self.items, self.masks, self.codes, self.tfms = list(items), list(masks), list(codes), tfms
+        self.classes = self.codes
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        img = load_image(self.items[i])
+        mask = load_mask(self.masks[i], len(self.codes), img.size)
+        img, mask = self.tfms(tv_tensors.Image(T.functional.pil_to_tensor(img)), tv_tensors.Mask(torch.from_numpy(mask)))
+        return img.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)
+
+    def with_tfms(self, tfms):
+        new = SegmentationDataset(self.items, self.masks, self.codes, tfms)
+        return new
+
+    def __repr__(self):
+        return f"SegmentationDataset({len(self)} images, {len(self.codes)} codes)"
+
+
+def segmentation_items(path, images="images", labels="labels", suffix="_P"):
+    """(image files, mask files, codes) for a CamVid-layout folder, every pair checked."""
+    path = check_path(path)
+    codes = read_codes(path / "codes.txt")
+    items = get_image_files(check_path(path / images, "images folder"))
+    masks = [mask_path(p, path / labels, suffix) for p in items]
+    missing = [m for m in masks if not m.exists()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} image(s) have no mask, for example {missing[0]} is missing.")
+    for img, m in zip(items, masks):  # small files: checking them all up front is cheap and saves a crash later
+        with Image.open(img) as im:
+            load_mask(m, len(codes), im.size)
+    return items, masks, codes
+
+
+def segmentation_dls(path, size=(96, 128), bs=8, valid_pct=0.2, seed=42, num_workers=0):
+    """``DataLoaders`` for a CamVid-layout folder: ``valid.txt`` picks the validation images when present,
+    else a seeded random ``valid_pct``."""
+    path = check_path(path)
+    items, masks, codes = segmentation_items(path)
+    if (path / "valid.txt").exists():
+        names = {Path(line.strip()).name for line in (path / "valid.txt").read_text().splitlines() if line.strip()}
+        valid_idx = [i for i, p in enumerate(items) if p.name in names]
+        train_idx = [i for i, p in enumerate(items) if p.name not in names]
+    else:
+        train_idx, valid_idx = random_split_indices(len(items), valid_pct, seed)
+    pick = lambda idx, tf: SegmentationDataset([items[i] for i in idx], [masks[i] for i in idx], codes, tf)
+    return make_loaders(pick(train_idx, seg_train_tfms(size)), pick(valid_idx, seg_valid_tfms(size)), bs=bs,
+                        num_workers=num_workers, seed=seed)
+
+
+# -- metrics ---------------------------------------------------------------------------------------------------
+def pixel_accuracy(void_index=None):
+    """A metric: the fraction of labelled pixels (void left out) whose arg-max class is right."""
+    def acc(preds, targets):
+        keep = targets != void_index if void_index is not None else torch.ones_like(targets, dtype=torch.bool)
+        return (preds.argmax(dim=1)[keep] == targets[keep]).float().mean()
+    acc.__name__ = "pixel_accuracy"
+    return acc
+
+
+def confusion(pred_labels, targets, n_classes, void_index=None):
+    """(n_classes, n_classes) counts of ``[actual, predicted]`` over pixels, void left out."""
+    keep = targets != void_index if void_index is not None else torch.ones_like(targets, dtype=torch.bool)
+    flat = targets[keep] * n_classes + pred_labels[keep]
+    return torch.bincount(flat.flatten(), minlength=n_classes ** 2).reshape(n_classes, n_classes)
+
+
+def iou_from_confusion(cm):
+    """Per-class IoU = TP / (TP + FP + FN); NaN for classes absent from both truth and prediction."""
+    tp = cm.diag().float()
+    union = cm.sum(0).float() + cm.sum(1).float() - tp
+    return torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
+
+
+class SegmentationIoU(Metric):
+    """Streaming mean IoU over a validation pass (void ignored); ``per_class()`` for each class."""
+
+    def __init__(self, n_classes, void_index=None, name="mean_iou"):
+        self.n_classes, self.void_index, self.name = n_classes, void_index, name
+        self.reset()
+
+    def reset(self):
+        self.cm = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
+
+    def accumulate(self, preds, targets):
+        self.cm += confusion(preds.argmax(dim=1).cpu(), targets.cpu(), self.n_classes, self.void_index)
+
+    def per_class(self):
+        return iou_from_confusion(self.cm)
+
+    @property
+    def value(self):
+        return torch.nanmean(self.per_class()).item()
+
+
+# -- pictures -------------------------------------------------------------------------------------------------
+def class_colours(n, seed=3):
+    """A fixed colour per class, for masks."""
+    return np.random.default_rng(seed).integers(30, 255, (n, 3)).astype(np.uint8)
+
+
+def show_segmentation(imgs, truths, preds=None, codes=None, n=4, alpha=0.55, size=2.5):
+    """Rows of image / truth overlay / prediction overlay; returns the figure."""
+    import matplotlib.pyplot as plt
+    n = min(n, len(imgs))
+    cols = 3 if preds is not None else 2
+    colours = class_colours(len(codes) if codes else int(max(t.max() for t in truths)) + 1)
+    fig, axes = plt.subplots(n, cols, figsize=(size * cols * 1.3, size * n), squeeze=False)
+    for r in range(n):
+        img = imgs[r].permute(1, 2, 0).clamp(0, 1).numpy()
+        panels = [("image", None), ("truth", truths[r])] + ([("prediction", preds[r])] if preds is not None else [])
+        for c, (title, mask) in enumerate(panels):
+            ax = axes[r, c]
+            ax.imshow(img)
+            if mask is not None:
+                ax.imshow(colours[mask.numpy()], alpha=alpha)
+            ax.set_title(title if r == 0 else "", fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
