@@ -1,11 +1,13 @@
 """Downloads that never leave a corrupt file behind: checksum, resume, atomic replace, progress.
 
-A file is streamed to ``<dest>.part`` next to its destination; an interrupted transfer keeps the
-``.part`` so the next call resumes it (HTTP Range) or restarts; only a complete file whose checksum
-matches is moved into place with ``os.replace``, which is atomic. A file already in place with the right
-checksum is returned without any request.
+A file is streamed to ``<dest>.part`` next to its destination. An interrupted transfer keeps the
+``.part`` so the next attempt resumes it (HTTP Range) or, if the server ignores ranges, starts over.
+Only a complete file whose checksum matches is moved into place with ``os.replace``, which is atomic,
+so ``dest`` is either absent, the old good file, or the new good file. A file already in place with
+the right checksum is returned without any request.
 """
 import hashlib
+import http.client
 import os
 import shutil
 import sys
@@ -28,6 +30,10 @@ class OfflineError(DownloadError):
     """The data's host cannot be reached."""
 
 
+class _BrokenTransfer(DownloadError):
+    """The connection broke off mid-file; the ``.part`` is kept and the transfer can resume."""
+
+
 def file_hash(path, algo="sha256"):
     """Hex digest of a file (``sha256`` or ``md5``), read in chunks."""
     h = hashlib.new(algo)
@@ -37,34 +43,51 @@ def file_hash(path, algo="sha256"):
     return h.hexdigest()
 
 
-def checksum_ok(path, sha256=None, md5=None):
-    """True when ``path`` matches the given checksum(s) (or when none is given)."""
-    return ((sha256 is None or file_hash(path, "sha256") == sha256.lower())
-            and (md5 is None or file_hash(path, "md5") == md5.lower()))
+def _mismatch(path, sha256=None, md5=None, size=None):
+    """None when ``path`` matches what is known of it, else ``(what, expected, actual)``."""
+    if size is not None and path.stat().st_size != size:  # cheap, so checked before hashing
+        return "size", f"{size} bytes", f"{path.stat().st_size} bytes"
+    for algo, want in (("sha256", sha256), ("md5", md5)):
+        if want is not None:
+            got = file_hash(path, algo)
+            if got != want.lower():
+                return algo, want.lower(), got
+    return None
 
 
 def format_size(n):
+    """Bytes as a short human string: ``812.3 MB``."""
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
 
 
 class Progress:
-    """A download progress line: ``\\r`` updates on a terminal, a few lines in a log or notebook."""
+    """A download progress line: ``\\r`` updates on a terminal, at most ~6 lines in a log or notebook."""
 
     def __init__(self, name, total, out=None):
         self.name, self.total, self.out = name, total, out or sys.stdout
-        self.start, self.last, self.last_pct = time.time(), 0.0, -1
+        self.start = self.last = time.time()
         self.tty = hasattr(self.out, "isatty") and self.out.isatty()
+        self.next_quarter = 1  # non-tty: print at 25%, 50%, 75% (and the end) only
 
     def update(self, done, final=False):
+        """Show ``done`` bytes so far (throttled unless ``final``)."""
         now = time.time()
-        if not final and now - self.last < (0.2 if self.tty else 5.0):
-            return
+        if not final:
+            if self.tty and now - self.last < 0.2:
+                return
+            if not self.tty:
+                if self.total:
+                    if done < self.total * self.next_quarter / 4:
+                        return
+                    self.next_quarter = int(4 * done / self.total) + 1
+                elif now - self.last < 30:  # unknown size: a line every 30 s
+                    return
         self.last = now
         rate = done / max(now - self.start, 1e-6)
-        total = f"/{format_size(self.total)}" if self.total else ""
+        total = f" of {format_size(self.total)}" if self.total else ""
         line = f"{self.name}: {format_size(done)}{total} at {format_size(rate)}/s"
         if self.tty:
             self.out.write("\r" + line.ljust(79) + ("\n" if final else ""))
@@ -74,7 +97,7 @@ class Progress:
 
 
 def _mirror_source(url, mirror):
-    """Where ``url`` is found under ``mirror``: a local file, or a URL under a base URL."""
+    """Where ``url``'s file is under ``mirror``: a URL under a base URL, or a Path in a local folder."""
     name = Path(urlparse(url).path).name
     if "://" in mirror and not mirror.startswith("file://"):
         return mirror.rstrip("/") + "/" + name
@@ -82,40 +105,67 @@ def _mirror_source(url, mirror):
     return folder / name
 
 
-def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, timeout=30, mirror=None):
+def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, timeout=30, retries=3,
+                 mirror=None):
     """Download ``url`` to ``dest`` (verified, atomic, resumable); returns ``dest`` as a Path.
 
-    ``mirror`` (or the ``COURSEKIT_MIRROR`` environment variable) is a base URL or a local folder holding
-    the same file names, used instead of ``url``'s host.
+    ``mirror`` (or the ``COURSEKIT_MIRROR`` environment variable) is a base URL or a local folder
+    holding the same file names, used instead of ``url``'s host. A transfer that breaks off is
+    resumed up to ``retries`` times before giving up (the ``.part`` stays for the next call).
     """
     dest = Path(dest)
-    if dest.exists() and checksum_ok(dest, sha256, md5):
-        return dest  # served from the cache, no request
+    if dest.exists() and _mismatch(dest, sha256, md5, size) is None:
+        return dest  # served from the cache: no request at all
     dest.parent.mkdir(parents=True, exist_ok=True)
     mirror = mirror or os.environ.get("COURSEKIT_MIRROR")
     source = _mirror_source(url, mirror) if mirror else url
     part = dest.with_name(dest.name + ".part")
     if isinstance(source, Path):
-        if not source.exists():
-            raise DownloadError(f"The mirror folder has no {source.name} (looked for {source}); copy it there "
-                                "or unset COURSEKIT_MIRROR.")
+        if not source.is_file():
+            raise DownloadError(f"The mirror folder has no {source.name} (looked for {source}); copy it "
+                                "there, or unset COURSEKIT_MIRROR to download from the original host.")
         shutil.copyfile(source, part)
+        resumed = False
     else:
-        _fetch(source, part, size, progress, timeout, dest)
-    if not checksum_ok(part, sha256, md5):
-        got = file_hash(part, "sha256" if sha256 else "md5")
+        resumed = _fetch_with_retries(source, part, dest, size, progress, timeout, retries)
+    bad = _mismatch(part, sha256, md5, size)
+    if bad and resumed:
+        # The kept .part may have come from an older version of the file: one clean try from zero.
         part.unlink()
-        raise DownloadError(f"Checksum mismatch for {source}: expected {sha256 or md5}, got {got}. The file "
-                            "was deleted; nothing was cached. Try again (the server may have sent an error "
-                            "page or a changed file); if it persists, the registry entry may be out of date.")
+        _fetch_with_retries(source, part, dest, size, progress, timeout, retries)
+        bad = _mismatch(part, sha256, md5, size)
+    if bad:
+        part.unlink()
+        what, expected, actual = bad
+        raise DownloadError(
+            f"Checksum mismatch for {source}: expected {what} {expected}, got {actual}. The download was "
+            "deleted, nothing was cached. Call again to retry (the server may have sent an error page or a "
+            "truncated file); if it keeps happening the file has changed upstream and the registry entry "
+            "needs updating, or put a good copy in place by hand.")
     if sha256 is None and md5 is None:
-        print(f"{dest.name}: no checksum is recorded; sha256 {file_hash(part)} (pin it in the registry).")
+        print(f"{dest.name}: no checksum is recorded; its sha256 is {file_hash(part)} (pin it in the registry).")
     os.replace(part, dest)
     return dest
 
 
-def _fetch(url, part, size, progress, timeout, dest):
-    """Stream ``url`` into ``part``, resuming from what is there when the server supports ranges."""
+def _fetch_with_retries(url, part, dest, size, progress, timeout, retries):
+    """``_fetch``, resuming after broken transfers; True when any bytes were kept from before."""
+    resumed = False
+    for attempt in range(retries + 1):
+        try:
+            return _fetch(url, part, dest, size, progress, timeout) or resumed
+        except _BrokenTransfer as e:
+            resumed = True
+            if attempt == retries:
+                raise DownloadError(f"{e} Gave up after {retries + 1} attempts; call again to resume "
+                                    f"from {part}.") from None
+            if progress:
+                print(f"{e} Resuming (attempt {attempt + 2} of {retries + 1}).")
+            time.sleep(min(attempt, 5))  # first retry at once: a dropped connection often resumes fine
+
+
+def _fetch(url, part, dest, size, progress, timeout):
+    """Stream ``url`` into ``part``, appending to what is there when the server honours Range."""
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "coursekit"})
     if have:
@@ -123,46 +173,49 @@ def _fetch(url, part, size, progress, timeout, dest):
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and have:  # the range is past the end: the .part is complete, or junk
-            return
-        raise DownloadError(f"{url} answered HTTP {e.code} {e.reason}.") from None
+        if e.code == 416 and have:  # the range starts past the end: the .part is already whole (or junk)
+            return True
+        if e.code >= 500 or e.code == 429:
+            raise _BrokenTransfer(f"{url} answered HTTP {e.code} {e.reason}.") from None
+        raise DownloadError(f"{url} answered HTTP {e.code} {e.reason}; check the URL, or use a mirror "
+                            "(COURSEKIT_MIRROR).") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise OfflineError(
             f"Cannot reach {urlparse(url).netloc} to download {url} ({reason}).\n"
-            "- Without a network, use the offline sample data: set mode = 'sample' in the notebook's parameters "
-            "cell, or COURSEKIT_MODE=sample in the environment.\n"
-            f"- Or put the file there yourself: {dest}\n"
-            "- Or point COURSEKIT_MIRROR at a local folder or a server that has it.") from None
+            "- Without a network, use the offline sample data: set mode = 'sample' in the notebook's "
+            "parameters cell, or COURSEKIT_MODE=sample in the environment.\n"
+            f"- Or put the file there by hand (it is checksum-verified): {dest}\n"
+            "- Or set COURSEKIT_MIRROR to a local folder or a server that has the same file names.") from None
     with response:
         resumed = response.status == 206
-        mode = "ab" if resumed else "wb"  # a 200 means the server sent everything again: start over
         length = response.headers.get("Content-Length")
-        expected = int(length) + (have if resumed else 0) if length else size
-        done = have if resumed else 0
+        done = have if resumed else 0  # a 200 means the whole file is coming again: start over
+        expected = int(length) + done if length else size
         bar = Progress(dest.name, expected) if progress else None
-        with open(part, mode) as f:
+        with open(part, "ab" if resumed else "wb") as f:
             try:
                 while block := response.read(CHUNK):
                     f.write(block)
                     done += len(block)
                     if bar:
                         bar.update(done)
-            except (OSError, urllib.error.URLError) as e:
-                raise DownloadError(f"The download of {url} broke off after {format_size(done)} ({e}); "
-                                    f"call again to resume from {part}.") from None
+            except (OSError, http.client.HTTPException) as e:  # reset, timeout, IncompleteRead
+                raise _BrokenTransfer(f"The download of {url} broke off after {format_size(done)} "
+                                      f"({type(e).__name__}).") from None
         if bar:
             bar.update(done, final=True)
     if expected is not None and done < expected:
-        raise DownloadError(f"The download of {url} stopped after {format_size(done)} of {format_size(expected)}; "
-                            f"call again to resume from {part}.")
+        raise _BrokenTransfer(f"The download of {url} stopped after {format_size(done)} of "
+                              f"{format_size(expected)}.")
+    return resumed
 
 
-def _safe_members(names, dest_dir):
-    root = Path(dest_dir).resolve()
+def _check_members(names, root):
+    """Refuse archive members that would land outside ``root`` (``..`` or absolute paths)."""
+    root = Path(root).resolve()
     for name in names:
-        target = (root / name).resolve()
-        if not target.is_relative_to(root) or Path(name).is_absolute():
+        if Path(name).is_absolute() or not (root / name).resolve().is_relative_to(root):
             raise DownloadError(f"Refusing to extract {name!r}: it would land outside {root}.")
 
 
@@ -170,17 +223,19 @@ def extract_archive(archive, dest_dir):
     """Extract a .tgz/.tar.gz/.tar/.zip into ``dest_dir`` via a temporary sibling folder (atomic rename)."""
     archive, dest_dir = Path(archive), Path(dest_dir)
     tmp = dest_dir.with_name(dest_dir.name + ".extracting")
-    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # left over from an interrupted extraction
     tmp.mkdir(parents=True)
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
-                _safe_members(z.namelist(), tmp)
+                _check_members(z.namelist(), tmp)
                 z.extractall(tmp)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as t:
-                _safe_members(t.getnames(), tmp)
-                t.extractall(tmp, filter="data")
+                _check_members(t.getnames(), tmp)
+                # The "data" filter also refuses links pointing outside and device files (Python >= 3.10.12).
+                kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                t.extractall(tmp, **kwargs)
         else:
             raise DownloadError(f"{archive} is neither a zip nor a tar archive.")
         shutil.rmtree(dest_dir, ignore_errors=True)

@@ -4,7 +4,7 @@ and mask together, pixel accuracy that ignores void, IoU, and overlays to look a
 Layout: ``images/<name>.png``, ``labels/<name>_P.png`` (one class index per pixel), ``codes.txt`` (one
 class name per line, index = line number); optional ``valid.txt`` listing validation images.
 """
-import random
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -67,21 +67,28 @@ def seg_valid_tfms(size):
 class SegmentationDataset(torch.utils.data.Dataset):
     """Images and their masks: ``ds[i]`` is (float image (3, H, W) in [0, 1], int64 mask (H, W))."""
 
-    def __init__(self, items, masks, codes, tfms):
+    def __init__(self, items, masks, codes, tfms, mask_map=None):
         self.items, self.masks, self.codes, self.tfms = list(items), list(masks), list(codes), tfms
         self.classes = self.codes
+        # mask_map: raw value -> class index, for masks stored in another numbering (pets trimaps: 1, 2, 3)
+        self.mask_map = None if mask_map is None else np.asarray(mask_map, dtype=np.int64)
 
     def __len__(self):
         return len(self.items)
 
     def __getitem__(self, i):
         img = load_image(self.items[i])
-        mask = load_mask(self.masks[i], len(self.codes), img.size)
+        if self.mask_map is None:
+            mask = load_mask(self.masks[i], len(self.codes), img.size)
+        else:
+            mask = self.mask_map[load_mask(self.masks[i], len(self.mask_map), img.size)]
         img, mask = self.tfms(tv_tensors.Image(T.functional.pil_to_tensor(img)), tv_tensors.Mask(torch.from_numpy(mask)))
         return img.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)
 
     def with_tfms(self, tfms):
-        new = SegmentationDataset(self.items, self.masks, self.codes, tfms)
+        """The same pairs with other transforms."""
+        new = copy.copy(self)
+        new.tfms = tfms
         return new
 
     def __repr__(self):

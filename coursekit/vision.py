@@ -289,3 +289,24 @@ def show_batch(dls, n=9, ncols=3, split="train", figsize=None):
     else:
         titles = None
     return show_images(list(xb[:n]), titles, ncols=ncols, figsize=figsize)
+
+
+def read_tags_csv(csv_file, classes, fn_col=0, label_col=1, label_delim=" "):
+    """(file names, multi-hot targets) from a labels CSV, checked against the training ``classes``:
+    an unknown tag is an error naming its row, since the model has no output for it."""
+    import pandas as pd
+    csv_file = check_path(csv_file, "labels CSV")
+    df = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
+    cols = [c if isinstance(c, str) else df.columns[c] for c in (fn_col, label_col)]
+    for c in cols:
+        if c not in df.columns:
+            raise KeyError(f"{csv_file} has no column {c!r}; its columns are {list(df.columns)}.")
+    index = {c: i for i, c in enumerate(classes)}
+    targets = torch.zeros(len(df), len(classes))
+    for row, tags in enumerate(df[cols[1]]):
+        for tag in (t for t in tags.split(label_delim) if t):
+            if tag not in index:
+                raise ValueError(f"{csv_file} row {row + 2} (counting the header) has the tag {tag!r}, which the "
+                                 f"training data does not have; known tags: {', '.join(classes)}.")
+            targets[row, index[tag]] = 1.0
+    return list(df[cols[0]]), targets

@@ -12,8 +12,9 @@ LAYERS = {
     "metrics": 1, "schedule": 1, "downloads": 1, "data": 1,
     "callbacks": 2, "datasets": 2,
     "samples": 3, "samples_tabular": 3, "samples_vision": 3,
-    "vision": 4, "models": 4, "segmentation": 4, "multilabel": 4,
-    "learner": 5,
+    "vision": 4, "models": 4,
+    "segmentation": 5,
+    "learner": 5,  # segmentation and learner share a layer: neither imports the other
     "tabular": 6, "collab": 6, "interpret": 6,
     "run": 7,
 }

@@ -1,0 +1,60 @@
+"""Lessons 2 and 3 on real data from ../shared/data (skipped with the reason when it is absent).
+
+camvid_tiny (CamVid, Brostow et al.) and pets trimaps (Oxford-IIIT Pets, CC BY-SA 4.0, Parkhi et al. 2012).
+Each prints its figures (pytest -s shows them). coco_tiny read as multi-label is benchmarks/bench_coco_multilabel.py.
+"""
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from coursekit import metrics, models, segmentation, vision
+from coursekit.core import seed_everything
+from coursekit.data import make_loaders
+from coursekit.learner import Learner
+from conftest import need_shared
+
+
+def preload(ds):
+    """Decode every item once (deterministic transforms), so epochs cost training only."""
+    xs, ys = zip(*(ds[i] for i in range(len(ds))))
+    return TensorDataset(torch.stack(xs), torch.stack([torch.as_tensor(y) for y in ys]))
+
+
+def train_unet(dls, n_codes, void, epochs):
+    learn = Learner(models.unet_model("efficientnet_lite0", n_out=n_codes), dls, nn.CrossEntropyLoss(ignore_index=void),
+                    metrics=[segmentation.pixel_accuracy(void)])
+    learn.freeze()
+    learn.fit_one_cycle(epochs, 1e-2)
+    preds, targets = learn.get_preds()
+    labelled = targets != void
+    majority = torch.bincount(targets[labelled]).argmax()
+    return (segmentation.pixel_accuracy(void)(preds, targets).item(),
+            (targets[labelled] == majority).float().mean().item())
+
+
+def test_camvid_tiny_loads_like_the_sample_and_a_unet_beats_the_majority_class():
+    seed_everything(0)
+    path = need_shared("camvid_tiny")
+    dls = segmentation.segmentation_dls(path, size=(96, 128), bs=8)  # the loader the notebook uses
+    assert len(dls.classes) == 32 and len(dls.train_ds) + len(dls.valid_ds) == 100
+    valid_tf = segmentation.seg_valid_tfms((96, 128))
+    dls = make_loaders(preload(dls.train_ds.with_tfms(valid_tf)), preload(dls.valid_ds), bs=8, seed=0)
+    acc, baseline = train_unet(dls, 32, dls.train.dataset.tensors[1].new_tensor(30).item(), epochs=8)
+    print(f"\ncamvid_tiny: pixel accuracy {acc:.4f} vs majority class {baseline:.4f}")
+    assert acc > baseline + 0.2
+
+
+def test_pets_trimaps_as_pet_vs_background_reach_90_percent():
+    seed_everything(0)
+    path = need_shared("pets")
+    items = vision.get_image_files(path / "images")
+    masks = [path / "annotations" / "trimaps" / f"{p.stem}.png" for p in items]
+    train_idx, valid_idx = vision.random_split_indices(len(items), 0.2, seed=42)
+    codes = ["pet", "background", "Void"]  # trimap 1 = pet, 2 = background, 3 = border (left out)
+    tf = segmentation.seg_valid_tfms((64, 64))
+    pick = lambda idx: preload(segmentation.SegmentationDataset([items[i] for i in idx], [masks[i] for i in idx],
+                                                                codes, tf, mask_map=[2, 0, 1, 2]))
+    dls = make_loaders(pick(train_idx), pick(valid_idx), bs=16, seed=0)
+    acc, baseline = train_unet(dls, 3, 2, epochs=5)
+    print(f"\npets trimaps: held-out pixel accuracy {acc:.4f} vs majority class {baseline:.4f}")
+    assert acc >= 0.90

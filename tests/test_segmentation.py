@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2 as T
+
+from coursekit import models, segmentation
+from coursekit.samples import make_camvid_sample
+
+
+def blocky_image(seed=0, h=64, w=96):
+    """Big blocks whose red channel is 0 or 255, so that 'red > 0.5' is a mask derived from the image."""
+    rng = np.random.default_rng(seed)
+    small = rng.random((h // 16, w // 16, 3))
+    small[..., 0] = small[..., 0] > 0.5
+    return (np.kron(small, np.ones((16, 16, 1))) * 255).astype(np.uint8)
+
+
+def test_joint_transforms_keep_image_and_mask_aligned():
+    arr = blocky_image()
+    img = tv_tensors.Image(torch.from_numpy(arr).permute(2, 0, 1))
+    mask = tv_tensors.Mask(torch.from_numpy((arr[..., 0] > 127).astype(np.int64)))
+    tfm = segmentation.seg_train_tfms((40, 56))
+    tfm.transforms = [t for t in tfm.transforms if not isinstance(t, T.ColorJitter)]  # keep colours exact
+    for seed in range(5):
+        torch.manual_seed(seed)
+        x, y = tfm(img, mask)
+        assert x.shape == (3, 40, 56) and y.shape == (40, 56) and y.dtype == torch.int64
+        derived = (x[0] > 0.5).long()
+        assert (derived == y).float().mean() > 0.95  # only block borders may differ (bilinear vs nearest)
+        assert (derived == y.flip(-1)).float().mean() < 0.9 or (y == y.flip(-1)).all()  # and the test can tell
+        assert set(y.unique().tolist()) <= {0, 1}  # nearest interpolation: no blended labels
+
+
+def test_iou_on_hand_built_tensors():
+    targets = torch.tensor([[0, 0, 1, 1], [2, 2, 2, 9]])  # 9 = void
+    pred_labels = torch.tensor([[0, 1, 1, 1], [2, 2, 0, 0]])
+    cm = segmentation.confusion(pred_labels, targets, n_classes=10, void_index=9)
+    iou = segmentation.iou_from_confusion(cm)
+    # class 0: tp 1, fp 1 (pixel 6), fn 1 -> 1/3; class 1: tp 2, fp 1 -> 2/3; class 2: tp 2, fn 1 -> 2/3
+    assert iou[:3].tolist() == pytest.approx([1 / 3, 2 / 3, 2 / 3])
+    assert torch.isnan(iou[3:]).all()
+    metric = segmentation.SegmentationIoU(10, void_index=9)
+    metric.accumulate(torch.nn.functional.one_hot(pred_labels, 10).permute(2, 0, 1)[None].float(), targets[None])
+    assert metric.value == pytest.approx((1 / 3 + 2 / 3 + 2 / 3) / 3)
+    logits = torch.nn.functional.one_hot(pred_labels, 10).permute(2, 0, 1)[None].float()
+    assert segmentation.pixel_accuracy(9)(logits, targets[None]).item() == pytest.approx(5 / 7)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (96, 128), (75, 101), (33, 47)])
+def test_unet_output_has_the_input_size(size):
+    model = models.unet_model("efficientnet_lite0", n_out=5, pretrained=False).eval()
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, *size)).shape == (1, 5, *size)
+
+
+def test_unet_on_resnet_and_its_layer_groups():
+    model = models.unet_model("resnet18", n_out=3, pretrained=False).eval()
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 70, 90)).shape == (1, 3, 70, 90)
+    ids = [id(p) for g in model.layer_groups() for p in g.parameters()]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+
+
+@pytest.fixture
+def camvid(tmp_path):
+    make_camvid_sample(tmp_path, seed=0, n=6)
+    return tmp_path
+
+
+def test_sample_loads_with_codes_and_aligned_batches(camvid):
+    dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2, valid_pct=0.34)
+    assert dls.classes == segmentation.read_codes(camvid / "codes.txt") and len(dls.classes) == 32
+    x, y = next(iter(dls.train))
+    assert x.shape == (2, 3, 48, 64) and y.shape == (2, 48, 64) and y.max() < 32
+
+
+def test_mask_of_the_wrong_size_names_the_file(camvid):
+    mask = sorted((camvid / "labels").glob("*.png"))[2]
+    Image.open(mask).resize((64, 48), Image.NEAREST).save(mask)
+    with pytest.raises(segmentation.MaskError, match=mask.name):
+        segmentation.segmentation_dls(camvid)
+
+
+def test_label_value_missing_from_codes_names_the_file(camvid):
+    mask = sorted((camvid / "labels").glob("*.png"))[1]
+    arr = np.asarray(Image.open(mask)).copy()
+    arr[0, 0] = 40
+    Image.fromarray(arr, mode="L").save(mask)
+    with pytest.raises(segmentation.MaskError, match=f"{mask.name}.*40"):
+        segmentation.segmentation_dls(camvid)
+
+
+def test_image_without_a_mask_is_named(camvid):
+    victim = sorted((camvid / "labels").glob("*.png"))[0]
+    victim.unlink()
+    with pytest.raises(FileNotFoundError, match=victim.name):
+        segmentation.segmentation_dls(camvid)
