@@ -191,14 +191,19 @@ def _sample(name, seed, force):
     marker = dest / SAMPLE_STAMP
     if not force and marker.exists() and marker.read_text() == stamp:
         return dest
-    tmp = dest.with_name(dest.name + ".generating")
-    shutil.rmtree(tmp, ignore_errors=True)  # left over from an interrupted generation
+    # The pid keeps two processes (say, tests and a notebook) that generate at once out of each other's way.
+    tmp = dest.with_name(f"{dest.name}.generating-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         SAMPLES[name](tmp, seed)
         (tmp / SAMPLE_STAMP).write_text(stamp)
         shutil.rmtree(dest, ignore_errors=True)
-        os.replace(tmp, dest)  # an interrupted generation never looks complete
+        try:
+            os.replace(tmp, dest)  # an interrupted generation never looks complete
+        except OSError:
+            if not (marker.exists() and marker.read_text() == stamp):  # not just another process finishing first
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest

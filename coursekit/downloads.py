@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 CHUNK = 1 << 16
+RETRY_WAIT = 1.0  # seconds; the n-th retry waits n - 1 times this
 
 
 class DownloadError(Exception):
@@ -161,7 +162,7 @@ def _fetch_with_retries(url, part, dest, size, progress, timeout, retries):
                                     f"from {part}.") from None
             if progress:
                 print(f"{e} Resuming (attempt {attempt + 2} of {retries + 1}).")
-            time.sleep(min(attempt, 5))  # first retry at once: a dropped connection often resumes fine
+            time.sleep(RETRY_WAIT * attempt)  # first retry at once: a dropped connection often resumes fine
 
 
 def _fetch(url, part, dest, size, progress, timeout):
@@ -222,8 +223,8 @@ def _check_members(names, root):
 def extract_archive(archive, dest_dir):
     """Extract a .tgz/.tar.gz/.tar/.zip into ``dest_dir`` via a temporary sibling folder (atomic rename)."""
     archive, dest_dir = Path(archive), Path(dest_dir)
-    tmp = dest_dir.with_name(dest_dir.name + ".extracting")
-    shutil.rmtree(tmp, ignore_errors=True)  # left over from an interrupted extraction
+    tmp = dest_dir.with_name(f"{dest_dir.name}.extracting-{os.getpid()}")  # pid: concurrent runs stay apart
+    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         if zipfile.is_zipfile(archive):

@@ -1,54 +1,85 @@
+"""Data modes, the sample cache and the full-data path (against a server on 127.0.0.1 only)."""
+import hashlib
+import http.server
+import io
+import socket
+import tarfile
+import threading
+
 import pytest
 
 from coursekit import datasets
+from coursekit.downloads import OfflineError
+
+
+@pytest.fixture
+def data(monkeypatch, tmp_path):
+    """An empty data cache, and no mode or mirror from the environment."""
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("COURSEKIT_MODE", raising=False)
+    monkeypatch.delenv("COURSEKIT_MIRROR", raising=False)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def sample(monkeypatch):
+    """Register a tiny sample generator that records its calls."""
+    calls = []
+
+    def make(dest, seed):
+        calls.append(seed)
+        (dest / "file.txt").write_text(f"seed {seed}")
+
+    monkeypatch.setitem(datasets.SAMPLES, "tiny_test", make)
+    monkeypatch.setitem(datasets.SAMPLE_LAYOUTS, "tiny_test", {})
+    return calls
 
 
 def test_mode_from_argument_environment_and_auto(monkeypatch):
     monkeypatch.delenv("COURSEKIT_MODE", raising=False)
     assert datasets.get_mode("full") == "full"
     assert datasets.get_mode("auto") in ("sample", "full")
-    monkeypatch.setenv("COURSEKIT_MODE", "sample")
+    assert datasets.get_mode(None) == datasets.get_mode("auto")
+    monkeypatch.setenv("COURSEKIT_MODE", "Sample")
     assert datasets.get_mode("full") == "sample"  # the environment wins
     monkeypatch.setenv("COURSEKIT_MODE", "fast")
-    with pytest.raises(ValueError, match="sample"):
+    with pytest.raises(ValueError, match="'sample', 'full', 'auto'"):
         datasets.get_mode()
-    assert "sample" in datasets.describe_mode("sample")
+    assert "sample" in datasets.describe_mode("sample") and "COURSEKIT_MODE=full" in datasets.describe_mode("sample")
 
 
-def test_sample_is_generated_once_then_cached(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
-    calls = []
-
-    @datasets.register_sample("tiny_test")
-    def make(dest, seed):
-        calls.append(seed)
-        (dest / "file.txt").write_text(f"seed {seed}")
-
-    try:
-        first = datasets.get_data("tiny_test", mode="sample")
-        second = datasets.get_data("tiny_test", mode="sample")
-        assert first == second == tmp_path / "sample" / "tiny_test"
-        assert (first / "file.txt").read_text() == "seed 0" and calls == [0]
-        datasets.get_data("tiny_test", mode="sample", seed=3)
-        assert calls == [0, 3]
-    finally:
-        del datasets.SAMPLES["tiny_test"]
+def test_data_dir_follows_the_environment(data):
+    assert datasets.data_dir() == data and data.is_dir()
 
 
-def test_interrupted_generation_is_not_taken_for_data(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+def test_sample_is_generated_once_then_cached(data, sample):
+    first = datasets.get_data("tiny_test", mode="sample")
+    second = datasets.get_data("tiny_test", mode="sample")
+    assert first == second == data / "sample" / "tiny_test"
+    assert (first / "file.txt").read_text() == "seed 0" and sample == [0]
+    datasets.get_data("tiny_test", mode="sample", seed=3)
+    assert sample == [0, 3]
+    datasets.get_data("tiny_test", mode="sample", force=True)
+    assert sample == [0, 3, 0]
+    assert sorted(p.name for p in (data / "sample").iterdir()) == ["tiny_test", "tiny_test-seed3"]
 
-    @datasets.register_sample("broken_test")
+
+def test_a_changed_generator_version_regenerates(data, sample, monkeypatch):
+    datasets.get_data("tiny_test", mode="sample")
+    monkeypatch.setattr(datasets, "SAMPLE_VERSION", "changed")
+    datasets.get_data("tiny_test", mode="sample")
+    assert sample == [0, 0]
+
+
+def test_interrupted_generation_is_not_taken_for_data(data, monkeypatch):
     def make(dest, seed):
         (dest / "half.txt").write_text("half")
         raise KeyboardInterrupt
 
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            datasets.get_data("broken_test", mode="sample")
-        assert not (tmp_path / "sample" / "broken_test").exists()
-    finally:
-        del datasets.SAMPLES["broken_test"]
+    monkeypatch.setitem(datasets.SAMPLES, "broken_test", make)
+    with pytest.raises(KeyboardInterrupt):
+        datasets.get_data("broken_test", mode="sample")
+    assert list((data / "sample").iterdir()) == []
 
 
 def test_unknown_dataset_lists_the_known_ones():
@@ -56,22 +87,76 @@ def test_unknown_dataset_lists_the_known_ones():
         datasets.get_data("dogs_and_ponies", mode="sample")
 
 
-def test_full_mode_offline_fails_at_once_with_the_way_out(monkeypatch, tmp_path):
-    import socket
+def test_a_folder_you_already_have_is_returned_as_is(tmp_path):
+    assert datasets.get_data(tmp_path, mode="full") == tmp_path
+    with pytest.raises(FileNotFoundError):
+        datasets.get_data(tmp_path / "missing")
+
+
+def make_tgz(members):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def server():
+    """Serves ``files`` on 127.0.0.1 and logs the paths asked for."""
+    files, log = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            log.append(self.path)
+            body = files[self.path]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", files, log
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_full_mode_downloads_verifies_extracts_once(data, server, monkeypatch, capsys):
+    base, files, log = server
+    archive = make_tgz({"toy/train/cats/1.txt": b"meow", "toy/train/dogs/1.txt": b"woof"})
+    files["/toy.tgz"] = archive
+    info = datasets.DatasetInfo("toy", f"{base}/toy.tgz", size=len(archive), md5=hashlib.md5(archive).hexdigest(),
+                                folder="toy", lesson=1)
+    monkeypatch.setitem(datasets.DATASETS, "toy", info)
+    path = datasets.get_data("toy", mode="full")
+    assert path == data / "toy" and (path / "train" / "dogs" / "1.txt").read_bytes() == b"woof"
+    assert datasets.get_data("toy", mode="full") == path and log == ["/toy.tgz"]  # cached: no second request
+    assert sorted(p.name for p in (data / "archives").iterdir()) == ["toy.tgz"]  # no temporary folders
+    assert "toy" in datasets.list_datasets() and "cached" in datasets.list_datasets()
+    capsys.readouterr()
+
+
+def test_full_mode_offline_fails_at_once_with_the_way_out(data, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
     monkeypatch.setenv("COURSEKIT_MIRROR", f"http://127.0.0.1:{port}")  # stands in for "no network"
-    monkeypatch.delenv("COURSEKIT_MODE", raising=False)
-    from coursekit.downloads import OfflineError
-    with pytest.raises(OfflineError, match="sample"):
+    with pytest.raises(OfflineError, match="sample") as e:
         datasets.get_data("dogscats", mode="full")
-    assert not (tmp_path / "dogscats").exists()
+    assert str(data / "archives" / "dogscats.tgz") in str(e.value)
+    assert not (data / "dogscats").exists()
 
 
 def test_registry_entries_are_complete_and_listed():
     for info in datasets.DATASETS.values():
         assert info.url.startswith(("http://", "https://")) and info.lesson
-    assert "dogscats" in datasets.list_datasets()
-    assert "dogscats" in repr(datasets.DATASETS["dogscats"])
+        assert info.md5 or info.sha256 or info.size is None  # a published size comes with a checksum
+    table = datasets.list_datasets()
+    assert "dogscats" in table and "oxford_pets" in table
+    assert "dogscats" in repr(datasets.DATASETS["dogscats"]) and "md5" in repr(datasets.DATASETS)

@@ -2,19 +2,23 @@
 import hashlib
 import http.server
 import io
+import socket
 import tarfile
 import threading
 import zipfile
 
 import pytest
 
-from coursekit.downloads import DownloadError, OfflineError, download_url, extract_archive
+from coursekit import downloads
+from coursekit.downloads import DownloadError, OfflineError, Progress, download_url, extract_archive, file_hash
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
+MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``files``; ``mode`` switches on misbehaviour: no ranges, dropping connections."""
     files, log, mode = {}, [], {}
 
     def do_GET(self):
@@ -33,10 +37,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
-        if self.mode.pop("drop_once", False):  # promise everything, send half, hang up
+        if self.mode.get("drops", 0) > 0:  # promise everything, send half, hang up
+            self.mode["drops"] -= 1
             self.wfile.write(body[start:start + (len(body) - start) // 2])
             self.wfile.flush()
-            self.connection.shutdown(2)
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.wfile.write(body[start:])
 
@@ -46,13 +51,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    Handler.files, Handler.log, Handler.mode = {"/data.bin": PAYLOAD, "/bad.bin": b"not what you wanted"}, [], {}
+    Handler.files = {"/data.bin": PAYLOAD, "/bad.bin": b"not what you wanted"}
+    Handler.log, Handler.mode = [], {}
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", Handler
     httpd.shutdown()
     httpd.server_close()
+
+
+def closed_port():
+    """A port on 127.0.0.1 that nobody listens on: stands in for 'no network'."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_download_verifies_and_second_call_is_served_from_cache(server, tmp_path):
@@ -62,27 +75,57 @@ def test_download_verifies_and_second_call_is_served_from_cache(server, tmp_path
     assert len(handler.log) == 1
     download_url(f"{base}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False)
     assert len(handler.log) == 1  # no second request
+    assert list(tmp_path.iterdir()) == [dest]
+
+
+def test_md5_and_size_are_checked_too(server, tmp_path):
+    base, _ = server
+    dest = download_url(f"{base}/data.bin", tmp_path / "data.bin", md5=MD5, size=len(PAYLOAD), progress=False)
+    assert file_hash(dest, "md5") == MD5
+    with pytest.raises(DownloadError, match="expected size"):
+        download_url(f"{base}/bad.bin", tmp_path / "bad.bin", size=len(PAYLOAD), progress=False)
 
 
 def test_checksum_mismatch_is_a_clear_error_and_leaves_nothing(server, tmp_path):
     base, _ = server
-    with pytest.raises(DownloadError, match="Checksum mismatch.*expected"):
+    with pytest.raises(DownloadError, match=f"Checksum mismatch for {base}/bad.bin: expected sha256 {SHA}") as e:
         download_url(f"{base}/bad.bin", tmp_path / "bad.bin", sha256=SHA, progress=False)
-    assert list(tmp_path.iterdir()) == []
+    assert hashlib.sha256(b"not what you wanted").hexdigest() in str(e.value)
+    assert list(tmp_path.iterdir()) == []  # neither dest nor .part
 
 
-def test_interrupted_transfer_leaves_no_corrupt_file_and_resumes(server, tmp_path):
+def test_interrupted_transfer_leaves_no_corrupt_file_and_next_call_resumes(server, tmp_path):
     base, handler = server
-    handler.mode["drop_once"] = True
+    handler.mode["drops"] = 1
     dest = tmp_path / "data.bin"
     with pytest.raises(DownloadError, match="resume"):
-        download_url(f"{base}/data.bin", dest, sha256=SHA, progress=False)
+        download_url(f"{base}/data.bin", dest, sha256=SHA, progress=False, retries=0)
     assert not dest.exists()
     part = tmp_path / "data.bin.part"
     assert 0 < part.stat().st_size < len(PAYLOAD)
     download_url(f"{base}/data.bin", dest, sha256=SHA, progress=False)
     assert dest.read_bytes() == PAYLOAD and not part.exists()
     assert handler.log[-1][1] == f"bytes={len(PAYLOAD) // 2}-"  # resumed with a Range request
+
+
+def test_interrupted_old_good_file_stays_in_place(server, tmp_path):
+    base, handler = server
+    dest = tmp_path / "data.bin"
+    dest.write_bytes(b"the old good file")
+    handler.mode["drops"] = 1
+    with pytest.raises(DownloadError):
+        download_url(f"{base}/data.bin", dest, sha256=SHA, progress=False, retries=0)
+    assert dest.read_bytes() == b"the old good file"
+
+
+def test_broken_transfers_are_resumed_within_one_call(server, tmp_path, monkeypatch):
+    base, handler = server
+    monkeypatch.setattr(downloads, "RETRY_WAIT", 0.0)
+    handler.mode["drops"] = 2
+    dest = download_url(f"{base}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert [rng for _, rng in handler.log] == [None, f"bytes={len(PAYLOAD) // 2}-",
+                                              f"bytes={len(PAYLOAD) * 3 // 4}-"]
 
 
 def test_server_without_ranges_restarts_from_zero(server, tmp_path):
@@ -93,14 +136,20 @@ def test_server_without_ranges_restarts_from_zero(server, tmp_path):
     assert dest.read_bytes() == PAYLOAD
 
 
+def test_stale_part_that_resumes_into_a_bad_file_is_fetched_again_whole(server, tmp_path):
+    base, handler = server
+    (tmp_path / "data.bin.part").write_bytes(b"x" * 1000)  # from some other version of the file
+    dest = download_url(f"{base}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert [rng for _, rng in handler.log] == ["bytes=1000-", None]
+
+
 def test_offline_is_a_clear_error_that_mentions_sample_mode(tmp_path):
-    import socket
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with pytest.raises(OfflineError, match="COURSEKIT_MODE=sample"):
-        download_url(f"http://127.0.0.1:{port}/data.bin", tmp_path / "data.bin", progress=False)
-    assert not (tmp_path / "data.bin").exists()
+    dest = tmp_path / "data.bin"
+    with pytest.raises(OfflineError, match="COURSEKIT_MODE=sample") as e:
+        download_url(f"http://127.0.0.1:{closed_port()}/data.bin", dest, progress=False)
+    assert "mode = 'sample'" in str(e.value) and str(dest) in str(e.value) and "COURSEKIT_MIRROR" in str(e.value)
+    assert not dest.exists()
 
 
 def test_mirror_as_a_local_folder_and_as_a_base_url(server, tmp_path, monkeypatch):
@@ -111,15 +160,30 @@ def test_mirror_as_a_local_folder_and_as_a_base_url(server, tmp_path, monkeypatc
     monkeypatch.setenv("COURSEKIT_MIRROR", str(mirror))
     dest = download_url("http://example.invalid/x/data.bin", tmp_path / "a.bin", sha256=SHA, progress=False)
     assert dest.read_bytes() == PAYLOAD and handler.log == []
+    with pytest.raises(DownloadError, match="Checksum mismatch"):  # a mirror is verified like any source
+        download_url("http://example.invalid/x/data.bin", tmp_path / "c.bin", sha256="0" * 64, progress=False)
+    assert not (tmp_path / "c.bin").exists() and not (tmp_path / "c.bin.part").exists()
     monkeypatch.setenv("COURSEKIT_MIRROR", base)
     dest = download_url("http://example.invalid/x/data.bin", tmp_path / "b.bin", sha256=SHA, progress=False)
-    assert dest.read_bytes() == PAYLOAD and handler.log[0][0] == "/data.bin"
+    assert dest.read_bytes() == PAYLOAD and handler.log == [("/data.bin", None)]
 
 
-def test_progress_is_printed(server, tmp_path, capsys):
+def test_no_checksum_prints_the_sha256_to_pin(server, tmp_path, capsys):
     base, _ = server
-    download_url(f"{base}/data.bin", tmp_path / "data.bin", sha256=SHA)
-    assert "data.bin" in capsys.readouterr().out
+    download_url(f"{base}/data.bin", tmp_path / "data.bin")
+    out = capsys.readouterr().out
+    assert "data.bin" in out and SHA in out
+
+
+def test_progress_in_a_log_is_a_handful_of_lines():
+    out = io.StringIO()
+    bar = Progress("big.tgz", 10_000)
+    bar.out, bar.tty = out, False
+    for done in range(0, 10_001, 10):
+        bar.update(done)
+    bar.update(10_000, final=True)
+    lines = out.getvalue().splitlines()
+    assert 3 <= len(lines) <= 6 and "big.tgz" in lines[-1]
 
 
 def make_tgz(path, members):
@@ -137,10 +201,16 @@ def test_extract_tgz_and_zip(tmp_path):
     with zipfile.ZipFile(tmp_path / "b.zip", "w") as z:
         z.writestr("top/z.txt", "z")
     assert (extract_archive(tmp_path / "b.zip", tmp_path / "b") / "top" / "z.txt").read_text() == "z"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.tgz", "b", "b.zip"]  # no temporary folders
 
 
-def test_archive_escaping_its_folder_is_refused(tmp_path):
-    make_tgz(tmp_path / "evil.tgz", {"../evil.txt": b"gotcha"})
+@pytest.mark.parametrize("name", ["../evil.txt", "/tmp/evil.txt", "top/../../evil.txt"])
+def test_archive_escaping_its_folder_is_refused(tmp_path, name):
+    make_tgz(tmp_path / "evil.tgz", {"top/ok.txt": b"ok", name: b"gotcha"})
     with pytest.raises(DownloadError, match="outside"):
         extract_archive(tmp_path / "evil.tgz", tmp_path / "out")
-    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "out").exists()
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as z:
+        z.writestr(name, "gotcha")
+    with pytest.raises(DownloadError, match="outside"):
+        extract_archive(tmp_path / "evil.zip", tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tgz", "evil.zip"]
