@@ -1,7 +1,8 @@
 """Lessons 2 and 3 on real data from ../shared/data (skipped with the reason when it is absent).
 
 camvid_tiny (CamVid, Brostow et al.) and pets trimaps (Oxford-IIIT Pets, CC BY-SA 4.0, Parkhi et al. 2012).
-Each prints its figures (pytest -s shows them). coco_tiny read as multi-label is benchmarks/bench_coco_multilabel.py.
+coco_tiny (COCO annotations CC BY 4.0) read as multi-label runs benchmarks/bench_coco_multilabel.py. Each prints
+its figures (pytest -s shows them).
 """
 import torch
 from torch import nn
@@ -58,3 +59,13 @@ def test_pets_trimaps_as_pet_vs_background_reach_90_percent():
     acc, baseline = train_unet(dls, 3, 2, epochs=5)
     print(f"\npets trimaps: held-out pixel accuracy {acc:.4f} vs majority class {baseline:.4f}")
     assert acc >= 0.90
+
+
+def test_coco_tiny_as_multi_label_beats_the_best_constant_prediction():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_coco_multilabel import run
+    r = run(need_shared("coco_tiny"))
+    print(f"\ncoco_tiny: F2 {r['f2_model']:.4f} vs constant {r['f2_constant']:.4f} (oracle {r['f2_constant_oracle']:.4f})")
+    assert r["f2_model"] > r["f2_constant_oracle"]
