@@ -61,17 +61,39 @@ def draw_body(draw, rng, cx, cy, r, fur):
               width=max(2, int(r * 0.25)))
 
 
+CAT_EYES = [(120, 170, 60), (210, 180, 40), (200, 130, 40), (90, 150, 210)]  # green, yellow, amber, blue
+DOG_EYES = [(60, 40, 20), (100, 60, 25), (35, 25, 20)]
+
+
 def draw_eyes(draw, rng, cx, cy, r, slit):
-    """Two eyes; cats' are almond with a slit pupil, dogs' round and dark."""
-    iris = rgb(rng, (120, 170, 60) if slit else (60, 40, 20), 40)
+    """Two eyes; cats' are almond with a slit pupil, dogs' round and dark with a highlight."""
+    iris = rgb(rng, CAT_EYES[rng.integers(len(CAT_EYES))] if slit else DOG_EYES[rng.integers(len(DOG_EYES))], 20)
+    gap = rng.uniform(0.32, 0.42)
     for side in (-1, 1):
-        ex, ey = cx + side * r * 0.38, cy - r * 0.1
+        ex, ey = cx + side * r * gap, cy - r * 0.1
         if slit:
             draw.ellipse([ex - r * 0.2, ey - r * 0.12, ex + r * 0.2, ey + r * 0.12], fill=iris, outline=(0, 0, 0))
             draw.ellipse([ex - r * 0.04, ey - r * 0.12, ex + r * 0.04, ey + r * 0.12], fill=(0, 0, 0))
         else:
-            draw.ellipse([ex - r * 0.13, ey - r * 0.13, ex + r * 0.13, ey + r * 0.13], fill=(25, 20, 15))
+            draw.ellipse([ex - r * 0.13, ey - r * 0.13, ex + r * 0.13, ey + r * 0.13], fill=iris)
+            draw.ellipse([ex - r * 0.07, ey - r * 0.07, ex + r * 0.07, ey + r * 0.07], fill=(10, 8, 5))
             draw.ellipse([ex - r * 0.05, ey - r * 0.09, ex + r * 0.01, ey - r * 0.03], fill=(255, 255, 255))
+
+
+def draw_markings(draw, rng, cx, cy, r, fur):
+    """Coat markings that both species have (so none of them gives the class away): tabby stripes on the
+    forehead, a pale blaze down the face, or a dark patch over one eye."""
+    kind = rng.choice(["none", "stripes", "blaze", "patch"], p=[0.4, 0.2, 0.2, 0.2])
+    dark, pale = rgb(rng, np.array(fur) * 0.55, 10), rgb(rng, (240, 235, 225), 10)
+    if kind == "stripes":
+        for dx in (-0.22, 0, 0.22):
+            draw.line([cx + dx * r, cy - r * 0.8, cx + dx * r * 0.6, cy - r * 0.45], fill=dark, width=max(2, int(r * 0.07)))
+    elif kind == "blaze":
+        draw.polygon([(cx - r * 0.12, cy - r * 0.75), (cx + r * 0.12, cy - r * 0.75), (cx + r * 0.3, cy + r * 0.7),
+                      (cx - r * 0.3, cy + r * 0.7)], fill=pale)
+    elif kind == "patch":
+        ex = cx + rng.choice([-1, 1]) * r * 0.38
+        draw.ellipse([ex - r * 0.3, cy - r * 0.42, ex + r * 0.3, cy + r * 0.15], fill=dark)
 
 
 def draw_cat(draw, rng, cx, cy, r, fur):
@@ -83,7 +105,9 @@ def draw_cat(draw, rng, cx, cy, r, fur):
         draw.polygon([base1, base2, tip], fill=fur)
         draw.polygon([(base1[0] * 0.8 + tip[0] * 0.2, base1[1] * 0.6 + tip[1] * 0.4),
                       (base2[0] * 0.8 + tip[0] * 0.2, base2[1] * 0.6 + tip[1] * 0.4), tip], fill=inner)
-    draw.ellipse([cx - r, cy - r * 0.9, cx + r, cy + r * 0.85], fill=fur)
+    fw = r * rng.uniform(0.85, 1.0)  # face width: overlaps the dogs' range, so it is no give-away
+    draw.ellipse([cx - fw, cy - r * 0.9, cx + fw, cy + r * 0.85], fill=fur)
+    draw_markings(draw, rng, cx, cy, r, fur)
     draw_eyes(draw, rng, cx, cy, r, slit=True)
     ny = cy + r * 0.25
     draw.polygon([(cx - r * 0.1, ny), (cx + r * 0.1, ny), (cx, ny + r * 0.1)], fill=(235, 120, 140))
@@ -97,10 +121,13 @@ def draw_cat(draw, rng, cx, cy, r, fur):
 def draw_dog(draw, rng, cx, cy, r, fur):
     """Long floppy ears hanging down, a big muzzle with a round black nose, sometimes a tongue."""
     ear = rgb(rng, np.array(fur) * 0.7, 20)
+    ear_w, ear_len = r * rng.uniform(0.25, 0.38), r * rng.uniform(0.4, 1.0)
     for side in (-1, 1):
-        ex = cx + side * r * 0.85
-        draw.ellipse([ex - r * 0.32, cy - r * 0.75, ex + r * 0.32, cy + r * rng.uniform(0.5, 0.9)], fill=ear)
-    draw.ellipse([cx - r * 0.85, cy - r * 0.95, cx + r * 0.85, cy + r * 0.8], fill=fur)
+        ex = cx + side * r * rng.uniform(0.75, 0.9)
+        draw.ellipse([ex - ear_w, cy - r * 0.8, ex + ear_w, cy + ear_len], fill=ear)
+    fw = r * rng.uniform(0.78, 0.92)
+    draw.ellipse([cx - fw, cy - r * 0.95, cx + fw, cy + r * 0.8], fill=fur)
+    draw_markings(draw, rng, cx, cy, r, fur)
     draw_eyes(draw, rng, cx, cy - r * 0.1, r, slit=False)
     muzzle = rgb(rng, np.array(fur) * 0.5 + 120, 15)
     my = cy + r * 0.35
@@ -109,6 +136,19 @@ def draw_dog(draw, rng, cx, cy, r, fur):
     if rng.random() < 0.5:
         draw.ellipse([cx - r * 0.12, my + r * 0.15, cx + r * 0.12, my + r * 0.55], fill=(230, 90, 110))
     draw.line([cx - r * 0.2, my + r * 0.2, cx + r * 0.2, my + r * 0.2], fill=(30, 30, 30), width=max(1, int(r * 0.04)))
+
+
+def draw_occluder(rng, draw, cx, cy, r, w, h):
+    """Something in front of the animal (a cushion, a box, a plant) hiding up to a third of its head."""
+    colour = rgb(rng)
+    if rng.random() < 0.5:  # from the bottom edge up to the chin or mouth
+        top = cy + r * rng.uniform(0.2, 0.7)
+        draw.rectangle([cx + r * rng.uniform(-2.5, -0.5), top, cx + r * rng.uniform(0.5, 2.5), h], fill=colour)
+    else:  # from a side edge over one cheek
+        side = rng.choice([-1, 1])
+        edge = cx + side * r * rng.uniform(0.4, 0.8)
+        x0, x1 = sorted([edge, 0 if side < 0 else w])
+        draw.ellipse([x0 - r * 0.3, cy - r * 1.2, x1 + r * 0.3, cy + r * 2], fill=colour)
 
 
 def draw_animal(rng, kind, w, h):
@@ -128,9 +168,10 @@ def draw_animal(rng, kind, w, h):
     layer = layer.rotate(rng.uniform(-20, 20), center=(cx, cy), resample=Image.BILINEAR)
     if rng.random() < 0.5:
         layer = layer.transpose(Image.FLIP_LEFT_RIGHT)
+        cx = w - cx  # the animal's centre moved with the flip
     img.paste(layer, (0, 0), layer)
-    if rng.random() < 0.25:  # something in front: partial occlusion
-        draw_clutter(rng, ImageDraw.Draw(img), w, h, 1)
+    if rng.random() < 0.2:
+        draw_occluder(rng, ImageDraw.Draw(img), cx, cy, r, w, h)
     if rng.random() < 0.3:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
     arr = np.asarray(img).astype(np.float32) + rng.normal(0, rng.uniform(2, 12), (h, w, 3))

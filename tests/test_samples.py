@@ -27,3 +27,17 @@ def test_dogscats_sample_is_deterministic_from_its_seed(tmp_path):
         make_dogscats_sample(tmp_path / name, seed=seed, n_train=3, n_valid=1)
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     assert digest(tmp_path / "a") != digest(tmp_path / "c")
+
+
+def test_dogscats_images_vary_in_size_and_shape(tmp_path):
+    make_dogscats_sample(tmp_path, seed=0, n_train=10, n_valid=0)
+    sizes = set()
+    for f in tmp_path.rglob("*.jpg"):
+        with Image.open(f) as img:
+            sizes.add(img.size)
+    assert len(sizes) > 10 and any(w != h for w, h in sizes)
+
+
+def test_dogscats_sample_is_registered():
+    from coursekit import datasets
+    assert datasets.SAMPLES["dogscats"] is make_dogscats_sample

@@ -46,11 +46,13 @@ def test_corrupt_and_non_image_files_are_named_and_left_out(sample, tmp_path):
     assert "broken.jpg" in text and "notes.txt" in text
     assert len(dls.train_ds) == 16
     list(dls.train)  # every remaining image loads
-    with pytest.raises(vision.BadImageError, match="broken.jpg"):
+    with pytest.raises(vision.BadImageError, match="broken.jpg") as raised:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vision.image_dls_from_folder(path, size=32, on_bad="raise")
-    assert [p.name for p, _ in vision.verify_images(path)] == ["broken.jpg"]
+    assert raised.value.path.name == "broken.jpg"
+    with pytest.warns(UserWarning, match="notes.txt"):
+        assert [p.name for p, _ in vision.verify_images(path)] == ["broken.jpg"]
 
 
 def test_a_file_that_goes_bad_later_names_itself(sample, tmp_path):
@@ -106,8 +108,10 @@ def test_real_pets_photos_load():
     labels = [0 if f.name[0].isupper() else 1 for f in files]
     ds = vision.ImageDataset(files, labels, ["cat", "dog"], vision.valid_tfms(64))
     assert len(ds) == 450
-    x, y = ds[0]
-    assert x.shape == (3, 64, 64) and ds.classes[y] == "cat"
+    assert ds.classes[ds[0][1]] == "cat"
+    xb, yb = next(iter(torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True)))
+    assert xb.shape == (8, 3, 64, 64) and xb.dtype == torch.float32 and 0 <= xb.min() and xb.max() <= 1
+    assert vision.good_indices(files) == list(range(450))  # the build-time check passes every real photo
 
 
 def test_show_batch_draws_a_grid(sample):
@@ -117,3 +121,54 @@ def test_show_batch_draws_a_grid(sample):
     fig = vision.show_batch(dls, n=4, ncols=2)
     assert len([ax for ax in fig.axes if ax.images]) == 4
     assert fig.axes[0].get_title() in ("cats", "dogs")
+
+
+def test_multi_label_targets_from_tag_indices_or_multi_hot_rows(sample):
+    files = vision.get_image_files(sample / "train" / "cats")[:3]
+    by_index = vision.ImageDataset(files, [[0, 2], [1], []], ["a", "b", "c"], vision.valid_tfms(16), multi_label=True)
+    rows = torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0]])
+    by_row = vision.ImageDataset(files, rows, ["a", "b", "c"], vision.valid_tfms(16), multi_label=True)
+    assert torch.equal(by_index.labels, rows) and torch.equal(by_row.labels, rows)
+    assert by_index.label_names(0) == "a c" and by_index[1][1].tolist() == [0.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="class index"):
+        vision.ImageDataset(files, [0, 1, 5], ["a", "b"], vision.valid_tfms(16))
+
+
+def test_items_builder_keeps_the_validation_items_it_is_given(sample):
+    files = vision.get_image_files(sample / "train")
+    labels = [int(f.parent.name == "dogs") for f in files]
+    dls = vision.image_dls_from_items(files, labels, ["cats", "dogs"], valid_idx=[0, 15], size=32, bs=4)
+    assert dls.valid_ds.items == [files[0], files[15]] and len(dls.train_ds) == len(files) - 2
+    assert "RandomResizedCrop" in repr(dls.train_ds) and "CenterCrop" in repr(dls.valid_ds)
+
+
+def test_folder_structure_errors_are_clear(sample, tmp_path):
+    import shutil
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    (path / "train" / ".ipynb_checkpoints").mkdir()  # Jupyter leaves these behind: not a class
+    assert vision.image_dls_from_folder(path, size=32).classes == ["cats", "dogs"]
+    (path / "valid" / "horses").mkdir()
+    with pytest.raises(ValueError, match="horses"):
+        vision.image_dls_from_folder(path, size=32)
+    (path / "flat").mkdir()
+    with pytest.raises(ValueError, match="no class folders"):
+        vision.image_dls_from_folder(path, train="flat", size=32)
+
+
+def test_csv_column_by_position_out_of_range_lists_the_columns(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c"])
+    with pytest.raises(KeyError, match="image_name"):
+        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col=5, suffix=".jpg")
+
+
+def test_show_batch_joins_tags_for_multi_label(sample, tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    write_csv(tmp_path / "labels.csv", [f"{p.stem},a b" for p in cats])
+    dls = vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", label_delim=" ",
+                                    size=32, bs=2)
+    fig = vision.show_batch(dls.valid, n=2, ncols=2)
+    assert fig.axes[0].get_title() == "a b"
