@@ -21,33 +21,30 @@ def exp_anneal(start, end, pct):
     return start * (end / start) ** pct
 
 
-def one_cycle_schedule(n_steps, lr_max, pct_start=0.3, div=25.0, final_div=1e4):
-    """One cycle: cosine warm-up from ``lr_max/div`` to ``lr_max``, then cosine down to ``lr_max/div/final_div``.
+def two_phase_cos(n_steps, pct_start, start, middle, end):
+    """Cosine from ``start`` to ``middle`` over the first ``pct_start`` of the steps, then to ``end``.
 
     The phase boundary is placed exactly where ``torch.optim.lr_scheduler.OneCycleLR`` puts it
-    (step ``pct_start * n_steps - 1``), so the two curves agree step for step.
+    (step ``pct_start * n_steps - 1``), so one-cycle curves agree with PyTorch's step for step.
     """
-    lr_start, lr_end = lr_max / div, lr_max / div / final_div
     warm_end = float(pct_start * n_steps) - 1
     last = n_steps - 1
 
     def f(step):
         if step <= warm_end:
-            return cos_anneal(lr_start, lr_max, step / warm_end if warm_end > 0 else 1.0)
-        return cos_anneal(lr_max, lr_end, (step - warm_end) / max(last - warm_end, 1e-12))
+            return cos_anneal(start, middle, step / warm_end if warm_end > 0 else 1.0)
+        return cos_anneal(middle, end, (step - warm_end) / max(last - warm_end, 1e-12))
     return f
+
+
+def one_cycle_schedule(n_steps, lr_max, pct_start=0.3, div=25.0, final_div=1e4):
+    """One cycle: cosine warm-up from ``lr_max/div`` to ``lr_max``, then cosine down to ``lr_max/div/final_div``."""
+    return two_phase_cos(n_steps, pct_start, lr_max / div, lr_max, lr_max / div / final_div)
 
 
 def one_cycle_momentum(n_steps, pct_start=0.3, mom_max=0.95, mom_min=0.85):
     """Momentum goes the other way round the cycle: down while the lr rises, back up as it falls."""
-    warm_end = float(pct_start * n_steps) - 1
-    last = n_steps - 1
-
-    def f(step):
-        if step <= warm_end:
-            return cos_anneal(mom_max, mom_min, step / warm_end if warm_end > 0 else 1.0)
-        return cos_anneal(mom_min, mom_max, (step - warm_end) / max(last - warm_end, 1e-12))
-    return f
+    return two_phase_cos(n_steps, pct_start, mom_max, mom_min, mom_max)
 
 
 def sgdr_lengths(n_cycles, cycle_len=1, cycle_mult=1):
