@@ -122,6 +122,13 @@ register_dataset(DatasetInfo(
     size=2314212, md5="2cf6daf91b7a2083ecfa3e9968e9d915", folder="camvid_tiny", lesson=3,
     description="CamVid tiny: 100 frames with label masks and codes.txt", licence="research use (Brostow et al. 2008)"))
 
+register_dataset(DatasetInfo(
+    # GroupLens publishes no checksum for this archive; download_url prints the sha256 it computes.
+    "movielens", "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
+    folder="ml-latest-small", lesson=6,
+    description="MovieLens ml-latest-small: about 100,000 ratings (ratings.csv) of 9,000 movies (movies.csv)",
+    licence="GroupLens terms (acknowledge; no endorsement)"))
+
 
 def register_sample(name, layout=None):
     """Decorator: ``fn(dest, seed)`` writes the offline sample of dataset ``name`` into ``dest``.

@@ -1,0 +1,63 @@
+"""Offline look-alikes of the table datasets, in the real layouts (numpy and pandas only).
+
+``make_movielens_sample``: ratings from hidden user and movie factors plus genre tastes, with the long tail
+of real rating data (a few users and movies have most of the ratings), in the MovieLens ml-latest-small
+layout: ``ratings.csv`` (userId,movieId,rating,timestamp; half stars) and ``movies.csv`` (movieId,title,genres).
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from coursekit.datasets import register_sample
+
+GENRES = ["Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Fantasy", "Horror",
+          "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+WORDS_A = ["Silent", "Last", "Red", "Lost", "Hidden", "Broken", "Golden", "Midnight", "Wild", "Frozen", "Secret",
+           "Little", "Dark", "Electric", "Final", "Crimson", "Distant", "Iron", "Paper", "Velvet"]
+WORDS_B = ["River", "Kingdom", "Summer", "Detective", "Garden", "Empire", "Letters", "Station", "Horizon", "Machine",
+           "Harbor", "Orchard", "Signal", "Frontier", "Symphony", "Island", "Circus", "Voyage", "Mirror", "Storm"]
+
+
+def movie_titles(rng, n):
+    """Unique 'The Adjective Noun (year)' titles."""
+    titles, seen = [], set()
+    while len(titles) < n:
+        title = f"{'The ' if rng.random() < 0.4 else ''}{rng.choice(WORDS_A)} {rng.choice(WORDS_B)}"
+        if rng.random() < 0.15:
+            title += f" {rng.integers(2, 5)}"
+        if title not in seen:
+            seen.add(title)
+            titles.append(f"{title} ({rng.integers(1950, 2019)})")
+    return titles
+
+
+@register_sample("movielens", layout={"ratings": "ratings.csv", "movies": "movies.csv"})
+def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=25000, n_factors=5):
+    """Write ``ratings.csv`` and ``movies.csv`` generated from hidden factors (see the module docstring)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    genres = [sorted(rng.choice(GENRES, size=rng.integers(1, 4), replace=False)) for _ in range(n_movies)]
+    genre_matrix = np.array([[g in gs for g in GENRES] for gs in genres], dtype=float)
+    # hidden truth: taste factors, genre likes, and biases (some users are harsh, some films are better)
+    user_f, movie_f = rng.normal(0, 0.6, (n_users, n_factors)), rng.normal(0, 0.6, (n_movies, n_factors))
+    user_genre = rng.normal(0, 0.5, (n_users, len(GENRES)))
+    user_bias, movie_bias = rng.normal(0, 0.4, n_users), rng.normal(0, 0.5, n_movies)
+    # the long tail: activity and popularity follow power laws
+    user_p = rng.pareto(1.2, n_users) + 0.05
+    movie_p = (rng.pareto(1.0, n_movies) + 0.05) * np.exp(movie_bias)  # better films are watched more
+    users = rng.choice(n_users, n_ratings, p=user_p / user_p.sum())
+    movies = rng.choice(n_movies, n_ratings, p=movie_p / movie_p.sum())
+    pairs = np.unique(np.stack([users, movies], 1), axis=0)  # one rating per (user, movie)
+    u, m = pairs[:, 0], pairs[:, 1]
+    taste = (user_f[u] * movie_f[m]).sum(1) + (user_genre[u] * genre_matrix[m]).sum(1) / genre_matrix[m].sum(1)
+    score = 3.5 + user_bias[u] + movie_bias[m] + taste + rng.normal(0, 0.45, len(u))
+    rating = np.clip(np.round(score * 2) / 2, 0.5, 5.0)
+    timestamp = np.sort(rng.integers(1_000_000_000, 1_540_000_000, len(u)))
+    order = rng.permutation(len(u))
+    movie_ids = np.sort(rng.choice(np.arange(1, 20 * n_movies), n_movies, replace=False))
+    pd.DataFrame({"userId": u[order] + 1, "movieId": movie_ids[m[order]], "rating": rating[order],
+                  "timestamp": timestamp}).to_csv(dest / "ratings.csv", index=False)
+    pd.DataFrame({"movieId": movie_ids, "title": movie_titles(rng, n_movies),
+                  "genres": ["|".join(g) for g in genres]}).to_csv(dest / "movies.csv", index=False)
