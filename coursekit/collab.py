@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from coursekit.callbacks import Callback
+from coursekit.core import sigmoid_range
 from coursekit.data import make_loaders
 from coursekit.vision import check_path, random_split_indices
 
@@ -67,11 +68,6 @@ def collab_dls(ratings, valid_pct=0.2, seed=42, bs=64):
     dls = make_loaders(make(train), make(valid), bs=bs, seed=seed)
     dls.users, dls.movies = users, movies
     return dls
-
-
-def sigmoid_range(x, lo, hi):
-    """Squash ``x`` into (lo, hi) with a sigmoid: predictions can never leave the range of ratings."""
-    return torch.sigmoid(x) * (hi - lo) + lo
 
 
 class DotProductBias(nn.Module):

@@ -54,3 +54,8 @@ def listify(x):
     if isinstance(x, (list, tuple)):
         return list(x)
     return [x]
+
+
+def sigmoid_range(x, lo, hi):
+    """Squash ``x`` into (lo, hi) with a sigmoid, so a model's outputs can never leave that range."""
+    return torch.sigmoid(x) * (hi - lo) + lo

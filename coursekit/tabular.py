@@ -1,0 +1,150 @@
+"""Structured data: processing fitted on the training set, date parts, checked joins, entity embeddings.
+
+``TabularProcessor`` learns everything it needs (category codes, medians, means and standard deviations)
+from the training rows only, then turns any table with the same columns into tensors the same way:
+categories never seen in training and missing categories map to index 0; missing continuous values get
+the training median plus a 0/1 ``<name>_na`` column.
+"""
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from coursekit.core import sigmoid_range
+from coursekit.data import make_loaders
+
+
+def emb_size_rule(n_categories):
+    """Embedding width for a categorical column with ``n_categories`` values (the unknown code included)."""
+    return min(50, (n_categories + 1) // 2)
+
+
+def check_columns(df, names, what="table"):
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise KeyError(f"The {what} has no column(s) {missing}; its columns are {list(df.columns)}.")
+
+
+def numeric_column(df, name, what="table"):
+    """``df[name]`` as floats; a value that is not a number is an error naming the column and row."""
+    values = pd.to_numeric(df[name], errors="coerce")
+    bad = values.isna() & df[name].notna() & (df[name].astype(str).str.strip() != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"The {what}'s continuous column {name!r} has the non-numeric value "
+                         f"{df[name].iloc[row]!r} in row {row} (0-based); fix it, or make {name!r} categorical.")
+    return values.astype("float64")
+
+
+class TabularProcessor:
+    """Categorify, fill missing (median + ``_na`` flag) and normalise: fitted on train, applied unchanged."""
+
+    def __init__(self, cat_names, cont_names):
+        self.cat_names, self.cont_names = list(cat_names), list(cont_names)
+
+    def fit(self, df):
+        check_columns(df, self.cat_names + self.cont_names, "training table")
+        self.categories = {c: {v: i + 1 for i, v in enumerate(sorted(df[c].dropna().astype(str).unique()))}
+                           for c in self.cat_names}
+        cont = {c: numeric_column(df, c, "training table") for c in self.cont_names}
+        self.medians = {c: float(v.median()) for c, v in cont.items()}
+        self.na_flags = [c for c, v in cont.items() if v.isna().any()]
+        filled = self._filled(cont)  # the _na flags stay 0/1: only the original columns are normalised
+        self.means = {c: float(filled[c].mean()) for c in self.cont_names}
+        self.stds = {c: float(filled[c].std()) or 1.0 for c in self.cont_names}
+        return self
+
+    def _filled(self, cont):
+        out = {c: v.fillna(self.medians[c]) for c, v in cont.items()}
+        out.update({f"{c}_na": cont[c].isna().astype("float64") for c in self.na_flags})
+        return out
+
+    @property
+    def cont_out(self):
+        """The continuous columns produced: the originals, then the ``_na`` flags."""
+        return self.cont_names + [f"{c}_na" for c in self.na_flags]
+
+    @property
+    def cardinalities(self):
+        """Codes per categorical column, the unknown code 0 included."""
+        return [len(self.categories[c]) + 1 for c in self.cat_names]
+
+    def emb_sizes(self):
+        """(cardinality, width) per categorical column, by ``emb_size_rule``."""
+        return [(n, emb_size_rule(n)) for n in self.cardinalities]
+
+    def transform(self, df):
+        """(x_cat LongTensor (n, n_cat), x_cont FloatTensor (n, n_cont_out)) for a table with the same columns."""
+        check_columns(df, self.cat_names + self.cont_names)
+        cats = [df[c].astype(str).map(self.categories[c]).fillna(0).where(df[c].notna(), 0).astype("int64")
+                for c in self.cat_names]
+        filled = self._filled({c: numeric_column(df, c) for c in self.cont_names})
+        conts = [(filled[c] - self.means[c]) / self.stds[c] if c in self.means else filled[c] for c in self.cont_out]
+        x_cat = torch.tensor(np.stack(cats, 1) if cats else np.zeros((len(df), 0)), dtype=torch.long)
+        x_cont = torch.tensor(np.stack(conts, 1) if conts else np.zeros((len(df), 0)), dtype=torch.float32)
+        return x_cat, x_cont
+
+    def __repr__(self):
+        return (f"TabularProcessor({len(self.cat_names)} categorical {self.cardinalities}, "
+                f"{len(self.cont_out)} continuous incl. {len(self.na_flags)} _na flags)")
+
+
+def add_datepart(df, col, drop=True):
+    """Add Year, Month, Week, Day, Dayofweek, Dayofyear, month start/end flags and Elapsed (seconds) for ``col``."""
+    dates = pd.to_datetime(df[col])
+    df = df.copy()
+    parts = {"Year": dates.dt.year, "Month": dates.dt.month, "Week": dates.dt.isocalendar().week.astype("int64"),
+             "Day": dates.dt.day, "Dayofweek": dates.dt.day_of_week, "Dayofyear": dates.dt.day_of_year,
+             "Is_month_start": dates.dt.is_month_start, "Is_month_end": dates.dt.is_month_end,
+             "Elapsed": dates.astype("int64") // 10 ** 9}
+    for name, values in parts.items():
+        df[f"{col}_{name}"] = values
+    return df.drop(columns=col) if drop else df
+
+
+def join_checked(left, right, on, what="right table"):
+    """Left join that fails loudly when rows of ``left`` find no match in ``right`` (a silent NaN otherwise)."""
+    on = [on] if isinstance(on, str) else list(on)
+    merged = left.merge(right, how="left", on=on, indicator=True)
+    unmatched = merged["_merge"] == "left_only"
+    if unmatched.any():
+        keys = merged.loc[unmatched, on].drop_duplicates().head(5).to_dict("records")
+        raise ValueError(f"{int(unmatched.sum())} rows found no match in the {what} on {on}; for example {keys}.")
+    return merged.drop(columns="_merge")
+
+
+class TabularModel(nn.Module):
+    """Entity embeddings for the categories + the continuous columns -> (Linear, ReLU, BatchNorm, Dropout)
+    layers -> outputs, squashed into ``y_range`` when given."""
+
+    def __init__(self, emb_sizes, n_cont, n_out, layers=(200, 100), ps=(0.1, 0.1), emb_drop=0.05, y_range=None):
+        super().__init__()
+        self.embeds = nn.ModuleList([nn.Embedding(n, w) for n, w in emb_sizes])
+        self.emb_drop, self.bn_cont = nn.Dropout(emb_drop), nn.BatchNorm1d(n_cont) if n_cont else None
+        sizes = [sum(w for _, w in emb_sizes) + n_cont] + list(layers)
+        blocks = []
+        for n_in, n_hidden, p in zip(sizes, sizes[1:], ps):
+            blocks += [nn.Linear(n_in, n_hidden), nn.ReLU(), nn.BatchNorm1d(n_hidden), nn.Dropout(p)]
+        self.layers = nn.Sequential(*blocks, nn.Linear(sizes[-1], n_out))
+        self.y_range = y_range
+
+    def forward(self, x_cat, x_cont):
+        parts = [self.emb_drop(torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1))] if self.embeds else []
+        if self.bn_cont is not None:
+            parts.append(self.bn_cont(x_cont))
+        out = self.layers(torch.cat(parts, 1))
+        return sigmoid_range(out, *self.y_range) if self.y_range else out
+
+
+def tabular_dls(proc, train_df, valid_df, y_train, y_valid, bs=128, seed=42):
+    """``DataLoaders`` of (x_cat, x_cont, y) with ``proc`` fitted on ``train_df`` only."""
+    proc.fit(train_df)
+    make = lambda df, y: TensorDataset(*proc.transform(df), torch.as_tensor(np.asarray(y)))
+    return make_loaders(make(train_df, y_train), make(valid_df, y_valid), bs=bs, seed=seed)
+
+
+def exp_rmspe(preds, targets):
+    """Root mean squared *percentage* error of ``exp`` of log-scale predictions and targets (Rossmann's metric)."""
+    p, t = torch.exp(preds.float().flatten()), torch.exp(targets.float().flatten())
+    return torch.sqrt((((t - p) / t) ** 2).mean())
