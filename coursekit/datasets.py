@@ -129,6 +129,12 @@ register_dataset(DatasetInfo(
     description="MovieLens ml-latest-small: about 100,000 ratings (ratings.csv) of 9,000 movies (movies.csv)",
     licence="GroupLens terms (acknowledge; no endorsement)"))
 
+register_dataset(DatasetInfo(
+    # The archive the 2018 lesson downloads; no checksum is published, download_url prints the sha256.
+    "rossmann", "http://files.fast.ai/part2/lesson14/rossmann.tgz", lesson=5,
+    description="Rossmann store sales (Kaggle): train.csv, store.csv and the external tables of the 2018 lesson",
+    licence="Kaggle competition data (research use)"))
+
 
 def register_sample(name, layout=None):
     """Decorator: ``fn(dest, seed)`` writes the offline sample of dataset ``name`` into ``dest``.

@@ -61,3 +61,56 @@ def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=250
                   "timestamp": timestamp}).to_csv(dest / "ratings.csv", index=False)
     pd.DataFrame({"movieId": movie_ids, "title": movie_titles(rng, n_movies),
                   "genres": ["|".join(g) for g in genres]}).to_csv(dest / "movies.csv", index=False)
+
+
+@register_sample("rossmann", layout={"train": "train.csv", "store": "store.csv"})
+def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="2015-07-31"):
+    """``train.csv`` (daily sales per store) and ``store.csv`` (store facts) in the Rossmann schema.
+
+    Sales follow a store level, store type and assortment, day of week, yearly seasonality (a December
+    peak), promotions, school and state holidays and a nearby competitor opening, plus noise; stores close
+    on most Sundays and on holidays. Some store facts are missing, as in the real data.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    stores = np.arange(1, n_stores + 1)
+    store_type = rng.choice(list("abcd"), n_stores, p=[0.5, 0.05, 0.15, 0.3])
+    assortment = rng.choice(list("abc"), n_stores, p=[0.5, 0.05, 0.45])
+    distance = np.round(np.exp(rng.normal(7.5, 1.2, n_stores)), -1)
+    distance[rng.random(n_stores) < 0.05] = np.nan
+    comp_open = pd.to_datetime(start) + pd.to_timedelta(rng.integers(-900, 560, n_stores), unit="D")
+    comp_known = rng.random(n_stores) > 0.3
+    promo2 = rng.random(n_stores) < 0.5
+    store = pd.DataFrame({
+        "Store": stores, "StoreType": store_type, "Assortment": assortment, "CompetitionDistance": distance,
+        "CompetitionOpenSinceMonth": np.where(comp_known, comp_open.month, np.nan),
+        "CompetitionOpenSinceYear": np.where(comp_known, comp_open.year, np.nan),
+        "Promo2": promo2.astype(int),
+        "Promo2SinceWeek": np.where(promo2, rng.integers(1, 53, n_stores), np.nan),
+        "Promo2SinceYear": np.where(promo2, rng.integers(2010, 2015, n_stores), np.nan),
+        "PromoInterval": np.where(promo2, rng.choice(["Jan,Apr,Jul,Oct", "Feb,May,Aug,Nov", "Mar,Jun,Sept,Dec"],
+                                                     n_stores), None)})
+    dates = pd.date_range(start, end, freq="D")
+    holidays = {d: rng.choice(list("abc")) for d in dates[rng.random(len(dates)) < 0.03]}
+    school = rng.random(len(dates)) < 0.18
+    promo_days = (dates.dayofweek < 5) & (((dates.isocalendar().week.to_numpy()) % 2) == 0)
+    level = rng.normal(8.6, 0.35, n_stores) + np.where(store_type == "b", 0.5, 0) + np.where(assortment == "c", 0.1, 0)
+    dow_effect = np.array([0.12, 0.02, 0.0, -0.02, 0.04, 0.06, -0.3])
+    rows = []
+    for s in range(n_stores):
+        d = dates
+        holiday = np.array([holidays.get(x, "0") for x in d])
+        open_ = ~(((d.dayofweek == 6) & (store_type[s] != "b")) | (holiday != "0"))
+        log_sales = (level[s] + dow_effect[d.dayofweek] + 0.12 * np.cos(2 * np.pi * (d.dayofyear - 355) / 365.25)
+                     + 0.25 * promo_days + 0.04 * school - 0.12 * (d >= comp_open[s]) * (distance[s] < 2000)
+                     + rng.normal(0, 0.08, len(d)))
+        sales = np.where(open_, np.round(np.exp(log_sales)), 0).astype(int)
+        customers = np.where(open_, np.round(sales / rng.normal(9.5, 0.6, len(d))), 0).astype(int)
+        rows.append(pd.DataFrame({"Store": s + 1, "DayOfWeek": d.dayofweek + 1, "Date": d.strftime("%Y-%m-%d"),
+                                  "Sales": sales, "Customers": customers, "Open": open_.astype(int),
+                                  "Promo": promo_days.astype(int), "StateHoliday": holiday,
+                                  "SchoolHoliday": school.astype(int)}))
+    train = pd.concat(rows).sort_values(["Date", "Store"], ascending=[False, True])  # newest first, as Kaggle's
+    train.to_csv(dest / "train.csv", index=False)
+    store.to_csv(dest / "store.csv", index=False)

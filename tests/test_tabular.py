@@ -90,3 +90,19 @@ def test_adult_salary_reaches_84_percent():
     acc = learn.recorder.last_metrics["accuracy"]
     print(f"\nadult_sample: validation accuracy {acc:.4f} ({len(valid_idx)} rows)")
     assert acc >= 0.84
+
+
+def test_rossmann_sample_has_the_real_schema_and_learnable_effects(tmp_path):
+    from coursekit.samples_tabular import make_rossmann_sample
+    make_rossmann_sample(tmp_path, seed=0, n_stores=5, start="2015-01-01", end="2015-03-31")
+    train = pd.read_csv(tmp_path / "train.csv", dtype={"StateHoliday": str})
+    store = pd.read_csv(tmp_path / "store.csv")
+    assert list(train.columns) == ["Store", "DayOfWeek", "Date", "Sales", "Customers", "Open", "Promo",
+                                   "StateHoliday", "SchoolHoliday"]
+    assert {"StoreType", "Assortment", "CompetitionDistance", "CompetitionOpenSinceMonth", "CompetitionOpenSinceYear",
+            "Promo2", "Promo2SinceWeek", "Promo2SinceYear", "PromoInterval"} <= set(store.columns)
+    assert (train.loc[train["Open"] == 0, "Sales"] == 0).all()
+    open_days = train[train["Open"] == 1]
+    assert open_days.groupby("Promo")["Sales"].mean().diff().iloc[-1] > 0  # promotions sell more
+    joined = tabular.join_checked(train, store, "Store", "store table")
+    assert len(joined) == len(train)
