@@ -94,20 +94,20 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
     dates = pd.date_range(start, end, freq="D")
     holidays = {d: rng.choice(list("abc")) for d in dates[rng.random(len(dates)) < 0.03]}
     school = rng.random(len(dates)) < 0.18
-    promo_days = (dates.dayofweek < 5) & (((dates.isocalendar().week.to_numpy()) % 2) == 0)
+    promo_days = (dates.day_of_week < 5) & (((dates.isocalendar().week.to_numpy()) % 2) == 0)
     level = rng.normal(8.6, 0.35, n_stores) + np.where(store_type == "b", 0.5, 0) + np.where(assortment == "c", 0.1, 0)
     dow_effect = np.array([0.12, 0.02, 0.0, -0.02, 0.04, 0.06, -0.3])
     rows = []
     for s in range(n_stores):
         d = dates
         holiday = np.array([holidays.get(x, "0") for x in d])
-        open_ = ~(((d.dayofweek == 6) & (store_type[s] != "b")) | (holiday != "0"))
-        log_sales = (level[s] + dow_effect[d.dayofweek] + 0.12 * np.cos(2 * np.pi * (d.dayofyear - 355) / 365.25)
+        open_ = ~(((d.day_of_week == 6) & (store_type[s] != "b")) | (holiday != "0"))
+        log_sales = (level[s] + dow_effect[d.day_of_week] + 0.12 * np.cos(2 * np.pi * (d.day_of_year - 355) / 365.25)
                      + 0.25 * promo_days + 0.04 * school - 0.12 * (d >= comp_open[s]) * (distance[s] < 2000)
                      + rng.normal(0, 0.08, len(d)))
         sales = np.where(open_, np.round(np.exp(log_sales)), 0).astype(int)
         customers = np.where(open_, np.round(sales / rng.normal(9.5, 0.6, len(d))), 0).astype(int)
-        rows.append(pd.DataFrame({"Store": s + 1, "DayOfWeek": d.dayofweek + 1, "Date": d.strftime("%Y-%m-%d"),
+        rows.append(pd.DataFrame({"Store": s + 1, "DayOfWeek": d.day_of_week + 1, "Date": d.strftime("%Y-%m-%d"),
                                   "Sales": sales, "Customers": customers, "Open": open_.astype(int),
                                   "Promo": promo_days.astype(int), "StateHoliday": holiday,
                                   "SchoolHoliday": school.astype(int)}))
