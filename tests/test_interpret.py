@@ -35,3 +35,13 @@ def test_top_losses_are_sorted_and_name_the_items():
     assert idxs[0] == 3 and values.tolist() == sorted(values.tolist(), reverse=True)
     assert "cats/dogs" in interp.title(6) or "dogs" in interp.title(6)
     assert interp.title(6).startswith("cats/dogs")
+
+
+def test_confusion_matrix_matches_scikit_learn():
+    from sklearn.metrics import confusion_matrix
+    g = torch.Generator().manual_seed(0)
+    probs = torch.rand(200, 4, generator=g).softmax(dim=1)
+    targets = torch.randint(0, 4, (200,), generator=g)
+    interp = ClassificationInterpretation(probs, targets, torch.zeros(200), None, list("abcd"))
+    ref = confusion_matrix(targets.numpy(), probs.argmax(dim=1).numpy(), labels=range(4))
+    assert interp.confusion_matrix().tolist() == ref.tolist()

@@ -48,6 +48,20 @@ def test_iou_on_hand_built_tensors():
     assert segmentation.pixel_accuracy(9)(logits, targets[None]).item() == pytest.approx(5 / 7)
 
 
+def test_iou_and_pixel_accuracy_match_scikit_learn_with_void_left_out():
+    from sklearn.metrics import accuracy_score, jaccard_score
+    g = torch.Generator().manual_seed(0)
+    targets = torch.randint(0, 6, (3, 20, 30), generator=g)  # class 5 plays void
+    logits = torch.randn(3, 6, 20, 30, generator=g) + 2 * torch.nn.functional.one_hot(targets, 6).permute(0, 3, 1, 2)
+    keep = targets != 5
+    truth, pred = targets[keep].numpy(), logits.argmax(dim=1)[keep].numpy()
+    metric = segmentation.SegmentationIoU(6, void_index=5)
+    metric.accumulate(logits, targets)
+    ref = jaccard_score(truth, pred, labels=range(5), average=None)
+    assert metric.per_class()[:5].tolist() == pytest.approx(ref.tolist())
+    assert segmentation.pixel_accuracy(5)(logits, targets).item() == pytest.approx(accuracy_score(truth, pred))
+
+
 @pytest.mark.parametrize("size", [(64, 64), (96, 128), (75, 101), (33, 47)])
 def test_unet_output_has_the_input_size(size):
     model = models.unet_model("efficientnet_lite0", n_out=5, pretrained=False).eval()
