@@ -16,7 +16,7 @@ from coursekit.downloads import download_url, extract_archive, format_size
 
 MODES = ("sample", "full")
 # Modules whose @register_sample generators get_data imports; later lessons add theirs.
-SAMPLE_MODULES = ["coursekit.samples", "coursekit.samples_vision", "coursekit.samples_tabular"]
+SAMPLE_MODULES = ["coursekit.samples", "coursekit.samples_tabular"]
 SAMPLES = {}
 SAMPLE_LAYOUTS = {}
 SAMPLE_VERSION = "2"  # bump to regenerate every cached sample (a generator's own edits are detected anyway)
@@ -158,11 +158,7 @@ def layout(name, mode=None):
 
 def _load_sample_modules():
     for module in SAMPLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name != module:  # the module exists but something it imports is missing: say so
-                raise
+        importlib.import_module(module)
 
 
 def get_data(name, mode=None, seed=0, force=False):

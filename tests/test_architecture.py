@@ -11,7 +11,7 @@ LAYERS = {
     "__init__": 0, "core": 0, "progress": 0,
     "metrics": 1, "schedule": 1, "downloads": 1, "data": 1,
     "callbacks": 2, "datasets": 2,
-    "samples": 3, "samples_tabular": 3, "samples_vision": 3,
+    "samples": 3, "samples_tabular": 3,
     "vision": 4, "models": 4,
     "segmentation": 5,
     "learner": 5,  # segmentation and learner share a layer: neither imports the other
