@@ -3,7 +3,7 @@
 fastai is installed for this benchmark only, into .bench-site/ (see requirements-fastai.txt; `make bench`
 does it). Runs alternate between the libraries; prints the time ratio and both accuracies.
 
-    .venv/bin/python benchmarks/bench_vs_fastai.py [--epochs 3] [--repeats 2] [--size 96]
+    .venv/bin/python benchmarks/bench_vs_fastai.py [--epochs 3] [--repeats 3] [--size 96]
 """
 import argparse
 import copy
@@ -25,14 +25,14 @@ sys.path.insert(0, str(REPO / ".bench-site"))
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
-def fit_coursekit(model, train_ds, valid_ds, args, device):
-    learn = Learner(model, loaders(train_ds, valid_ds, bs=args.bs), nn.CrossEntropyLoss(), metrics=[accuracy],
-                    device=device)
+def fit_coursekit(model, train_ds, valid_ds, args, device, seed):
+    learn = Learner(model, loaders(train_ds, valid_ds, bs=args.bs, seed=seed), nn.CrossEntropyLoss(),
+                    metrics=[accuracy], device=device)
     learn.fit_one_cycle(args.epochs, args.lr)
     return learn.recorder.last_metrics["accuracy"]
 
 
-def fit_fastai(model, train_ds, valid_ds, args, device):
+def fit_fastai(model, train_ds, valid_ds, args, device, seed):  # fastai shuffles from the seeded global RNGs
     import fastai.callback.all  # noqa: F401 (registers the progress bar and the other default callbacks)
     from fastai.data.core import DataLoaders as FastaiDataLoaders
     from fastai.learner import Learner as FastaiLearner
@@ -46,7 +46,7 @@ def fit_fastai(model, train_ds, valid_ds, args, device):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--bs", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -62,12 +62,14 @@ def main():
     seed_everything(0)
     start_model = cnn_model("efficientnet_lite0", n_out=2)
     times, accs = {"coursekit": [], "fastai": []}, {"coursekit": [], "fastai": []}
-    for _ in range(args.repeats):
+    # Each repeat shuffles with its own seed: on 120 validation images one seed's draw moves accuracy by
+    # several images (0.94-0.99 for the same code), so the accuracies are compared as means over repeats.
+    for seed in range(args.repeats):
         for name, fit in (("coursekit", fit_coursekit), ("fastai", fit_fastai)):
-            seed_everything(0)
+            seed_everything(seed)
             model = copy.deepcopy(start_model)
             start = time.perf_counter()
-            accs[name].append(fit(model, train_ds, valid_ds, args, device))
+            accs[name].append(fit(model, train_ds, valid_ds, args, device, seed))
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
@@ -76,7 +78,8 @@ def main():
           f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {args.repeats} alternating repeats")
     for name in times:
         print(f"{name:<10}: median {statistics.median(times[name]):.2f} s  runs "
-              f"{[round(t, 2) for t in times[name]]}  accuracy {[round(a, 4) for a in accs[name]]}")
+              f"{[round(t, 2) for t in times[name]]}  accuracy mean {statistics.mean(accs[name]):.4f} "
+              f"{[round(a, 4) for a in accs[name]]}")
     print(f"time ratio coursekit/fastai: {ours / theirs:.3f}")
     print(f"peak memory: {peak_memory_mb(device):.0f} MB ({'GPU allocated' if device.type == 'cuda' else 'process RSS'})")
 
