@@ -15,7 +15,7 @@ from torchvision.transforms import v2 as T
 
 from coursekit.data import make_loaders
 from coursekit.metrics import Metric
-from coursekit.vision import check_path, get_image_files, load_image, random_split_indices
+from coursekit.vision import check_path, get_image_files, load_image, random_split_indices, to_display
 
 
 class MaskError(ValueError):
@@ -185,13 +185,13 @@ def show_segmentation(imgs, truths, preds=None, codes=None, n=4, alpha=0.55, siz
     colours = class_colours(len(codes) if codes else int(max(t.max() for t in truths)) + 1)
     fig, axes = plt.subplots(n, cols, figsize=(size * cols * 1.3, size * n), squeeze=False)
     for r in range(n):
-        img = imgs[r].permute(1, 2, 0).clamp(0, 1).numpy()
+        img = to_display(imgs[r])
         panels = [("image", None), ("truth", truths[r])] + ([("prediction", preds[r])] if preds is not None else [])
         for c, (title, mask) in enumerate(panels):
             ax = axes[r, c]
             ax.imshow(img)
             if mask is not None:
-                ax.imshow(colours[mask.numpy()], alpha=alpha)
+                ax.imshow(colours[mask.cpu().numpy()], alpha=alpha)
             ax.set_title(title if r == 0 else "", fontsize=9)
             ax.axis("off")
     fig.tight_layout()

@@ -111,3 +111,12 @@ def test_image_without_a_mask_is_named(camvid):
     victim.unlink()
     with pytest.raises(FileNotFoundError, match=victim.name):
         segmentation.segmentation_dls(camvid)
+
+
+def test_show_segmentation_draws_image_truth_and_prediction_rows(camvid):
+    dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=3, valid_pct=0.34)
+    xb, yb = next(iter(dls.train))
+    codes = segmentation.read_codes(camvid / "codes.txt")
+    fig = segmentation.show_segmentation(xb, yb, yb.flip(-1), codes=codes, n=2)
+    assert len(fig.axes) == 2 * 3 and [ax.get_title() for ax in fig.axes[:3]] == ["image", "truth", "prediction"]
+    assert len(segmentation.show_segmentation(xb, yb, codes=codes, n=2).axes) == 2 * 2
