@@ -66,6 +66,9 @@ def load_image(path):
     try:
         with Image.open(path) as img:
             return img.convert("RGB")
+    except (FileNotFoundError, IsADirectoryError) as e:  # no file to delete or replace: a wrong or stale path
+        raise BadImageError(path, f"{type(e).__name__}: {e.strerror}", "Check the path; if files were moved or "
+                            "deleted since the loaders were built, build them again.") from None
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         # from None: the student needs the file name, not PIL's internals
         raise BadImageError(path, f"{type(e).__name__}: {e}") from None

@@ -65,6 +65,11 @@ def test_a_file_that_goes_bad_later_names_itself(sample, tmp_path):
         dls.valid_ds[0]
 
 
+def test_an_image_that_disappears_says_to_check_the_path(tmp_path):
+    with pytest.raises(vision.BadImageError, match="gone.jpg.*No such file.*Check the path"):
+        vision.load_image(tmp_path / "gone.jpg")
+
+
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         vision.image_dls_from_folder(tmp_path / "nowhere")
