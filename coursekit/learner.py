@@ -173,6 +173,7 @@ class Learner:
         self.add_cbs(cbs)
         if self.opt is None:
             self.create_opt()
+        self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
         self.set_lrs(self.group_lrs(lr))
         self.n_epochs = n_epochs
         try:

@@ -261,4 +261,12 @@ def test_interrupted_fit_keeps_the_last_weights_and_explains(synth_learner, caps
     assert learn.cbs == before
     assert all(torch.equal(v, learn.model.state_dict()[k]) for k, v in steps[-1].items())
     assert "interrupted" in capsys.readouterr().out
-    learn.fit(1)  # and training carries on from there
+    assert any(p.grad is not None for p in learn.model.parameters())  # stopped between step and zero_grad
+
+    class FirstBatchGrads(Callback):
+        def before_batch(self, learn):
+            if learn.training and learn.iter == 0:
+                steps.append([p.grad for p in learn.model.parameters()])
+
+    learn.fit(1, cbs=[FirstBatchGrads()])  # and training carries on from there, with fresh gradients
+    assert all(g is None for g in steps[-1])
