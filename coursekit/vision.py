@@ -330,6 +330,11 @@ def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_deli
         raise FileNotFoundError(f"{csv} row {row + 2} (line {row + 2}, counting the header) names {p}, which does "
                                 f"not exist ({len(missing)} rows name missing files; check folder= and suffix=).")
     if label_delim is None:
+        empty = [i for i, v in enumerate(df[label_name]) if not v.strip()]
+        if empty:
+            raise ValueError(f"{csv} row {empty[0] + 2} (counting the header) has no label in column {label_name!r} "
+                             f"({len(empty)} rows in all); fill it in, or drop the row. (An image with no tags is "
+                             "fine for multi-label data: pass label_delim.)")
         classes = sorted(set(df[label_name]))
         index = {c: i for i, c in enumerate(classes)}
         labels = [index[v] for v in df[label_name]]

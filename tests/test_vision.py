@@ -99,6 +99,9 @@ def test_csv_errors_name_the_column_or_row(sample, tmp_path):
         vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col="labels", suffix=".jpg")
     with pytest.raises(FileNotFoundError, match="row 3.*no_such_image"):
         vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
+    write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c", f"{cats[1].stem},"])
+    with pytest.raises(ValueError, match="row 3.*no label"):
+        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
 
 
 def test_seeded_split_is_reproducible():
