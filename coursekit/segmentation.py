@@ -15,7 +15,8 @@ from torchvision.transforms import v2 as T
 
 from coursekit.data import make_loaders
 from coursekit.metrics import Metric
-from coursekit.vision import check_path, get_image_files, load_image, random_split_indices, to_display
+from coursekit.vision import (BadImageError, check_path, get_image_files, load_image, random_split_indices,
+                              to_display)
 
 
 class MaskError(ValueError):
@@ -33,11 +34,15 @@ def mask_path(image, labels_dir, suffix="_P"):
 
 def load_mask(path, n_codes=None, size=None):
     """A mask as an int64 (H, W) array, checked against the image size and the number of codes."""
-    with Image.open(path) as m:
-        if size is not None and m.size != size:
-            raise MaskError(f"Mask {path} is {m.size[0]}x{m.size[1]} but its image is {size[0]}x{size[1]}; "
-                            "each mask must match its image pixel for pixel.")
-        arr = np.asarray(m.convert("L") if m.mode not in ("L", "P") else m, dtype=np.int64)
+    try:
+        with Image.open(path) as m:
+            arr = np.asarray(m.convert("L") if m.mode not in ("L", "P") else m, dtype=np.int64)  # (H, W)
+    except (OSError, SyntaxError, ValueError) as e:  # PIL's ways of saying the file is not a readable image
+        raise MaskError(f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's label "
+                        "mask (a PNG of class indices).") from None
+    if size is not None and arr.shape[::-1] != tuple(size):
+        raise MaskError(f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
+                        "each mask must match its image pixel for pixel.")
     if n_codes is not None and arr.size and arr.max() >= n_codes:
         bad = sorted(set(np.unique(arr[arr >= n_codes]).tolist()))
         raise MaskError(f"Mask {path} has label value(s) {bad} but codes.txt lists only {n_codes} classes "
@@ -105,8 +110,12 @@ def segmentation_items(path, images="images", labels="labels", suffix="_P"):
     if missing:
         raise FileNotFoundError(f"{len(missing)} image(s) have no mask, for example {missing[0]} is missing.")
     for img, m in zip(items, masks):  # small files: checking them all up front is cheap and saves a crash later
-        with Image.open(img) as im:
-            load_mask(m, len(codes), im.size)
+        try:
+            with Image.open(img) as im:  # reads the header only: a truncated file is caught when it is loaded
+                size = im.size
+        except (OSError, SyntaxError, ValueError) as e:
+            raise BadImageError(img, f"{type(e).__name__}: {e}", "Delete or replace it, together with its mask.") from None
+        load_mask(m, len(codes), size)
     return items, masks, codes
 
 

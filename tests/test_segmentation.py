@@ -5,7 +5,7 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2 as T
 
-from coursekit import models, segmentation
+from coursekit import models, segmentation, vision
 from coursekit.samples import make_camvid_sample
 
 
@@ -110,6 +110,19 @@ def test_image_without_a_mask_is_named(camvid):
     victim = sorted((camvid / "labels").glob("*.png"))[0]
     victim.unlink()
     with pytest.raises(FileNotFoundError, match=victim.name):
+        segmentation.segmentation_dls(camvid)
+
+
+def test_unreadable_image_or_mask_is_named(camvid):
+    image = sorted((camvid / "images").glob("*.png"))[3]
+    image.write_bytes(b"not a png")
+    with pytest.raises(vision.BadImageError, match=image.name):
+        segmentation.segmentation_dls(camvid)
+    image.unlink()
+    mask = segmentation.mask_path(image, camvid / "labels")
+    mask.unlink()
+    sorted((camvid / "labels").glob("*.png"))[0].write_bytes(b"\x89PNG junk")
+    with pytest.raises(segmentation.MaskError, match="Cannot read mask"):
         segmentation.segmentation_dls(camvid)
 
 
