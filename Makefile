@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine (each builds .venv first when it is missing):
 #   make run    - lesson 1 end to end, headless, offline, in sample mode; prints its validation metrics
-#   make test   - unit tests, then every notebook in nbs/ under nbval in sample mode
-# Also: make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench.
+#   make test   - unit tests, real-data and Jupyter-kernel tests, then every notebook under nbval in sample mode
+# Also: make unit (unit tests only, seconds), make real (real-data and kernel tests), make nbs,
+#       make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +14,7 @@ SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 
-.PHONY: run test unit nbs lab bench clean-venv
+.PHONY: run test unit real nbs lab bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,10 +26,13 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.run $(LESSON)
 
-test: unit nbs
+test: unit real nbs
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not real_data and not kernel" tests
+
+real: $(STAMP)
+	$(PY) -m pytest -q -m "real_data or kernel" -rs tests
 
 nbs: $(STAMP)
 	COURSEKIT_MODE=sample $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider nbs

@@ -25,7 +25,8 @@ from torch.utils.data import TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coursekit import metrics, models, vision  # noqa: E402
+from coursekit import data, metrics  # noqa: E402
+from coursekit.vision import images, models, transforms  # noqa: E402
 from coursekit.core import seed_everything  # noqa: E402
 from coursekit.data import make_loaders  # noqa: E402
 from coursekit.learner import Learner  # noqa: E402
@@ -48,7 +49,7 @@ def read_coco_tags(path):
 def imagenet_scores(files, size=224):
     """Log-probabilities of the 1,000 ImageNet classes for each image, and for its mirror image."""
     net = models.efficientnet_lite0().eval()
-    x = torch.stack([vision.valid_tfms(size)(vision.load_image(f)) for f in files])
+    x = torch.stack([transforms.valid_tfms(size)(images.load_image(f)) for f in files])
     with torch.no_grad():
         return torch.log_softmax(net(x), dim=1), torch.log_softmax(net(x.flip(-1)), dim=1)
 
@@ -66,7 +67,7 @@ def run(path, epochs=30, lr=1e-2, wd=0.1):
     start = time.time()
     seed_everything(0)
     classes, files, targets = read_coco_tags(Path(path))
-    train_idx, valid_idx = vision.random_split_indices(len(files), 0.2, seed=42)
+    train_idx, valid_idx = data.random_split_indices(len(files), 0.2, seed=42)
     scores, mirrored = imagenet_scores(files)
     train = TensorDataset(torch.cat([scores[train_idx], mirrored[train_idx]]), targets[train_idx].repeat(2, 1))
     dls = make_loaders(train, TensorDataset(scores[valid_idx], targets[valid_idx]), bs=32, seed=0)

@@ -16,11 +16,11 @@ import time
 import torch
 from torch import nn
 
-from common import loaders, peak_memory_mb, sample_tensors
+from common import tensor_dls, peak_memory_mb, sample_tensors
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
 from coursekit.metrics import accuracy
-from coursekit.models import cnn_model
+from coursekit.vision.models import cnn_model
 
 
 def plain_fit(model, dls, n_epochs, lr, device):
@@ -71,7 +71,7 @@ def main():
     for _ in range(args.repeats):
         for name, fit in (("coursekit", coursekit_fit), ("plain", plain_fit)):
             seed_everything(0)
-            dls = loaders(train_ds, valid_ds, bs=32, seed=0)
+            dls = tensor_dls(train_ds, valid_ds, bs=32, seed=0)
             model = copy.deepcopy(start_model)
             if device.type == "cuda":
                 torch.cuda.synchronize()

@@ -15,7 +15,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coursekit import metrics, models, vision  # noqa: E402
+from coursekit import data, metrics  # noqa: E402
+from coursekit.vision import images, loaders, models, transforms  # noqa: E402
 from coursekit.core import seed_everything  # noqa: E402
 from coursekit.data import make_loaders  # noqa: E402
 from coursekit.learner import Learner  # noqa: E402
@@ -23,11 +24,11 @@ from coursekit.learner import Learner  # noqa: E402
 
 def pets_dls(folder, size=160, bs=32, seed=42):
     """Cat-vs-dog loaders over the pets photos, labels from the file names, a seeded 20% held out."""
-    files = vision.get_image_files(Path(folder) / "images")
+    files = images.get_image_files(Path(folder) / "images")
     labels = [0 if f.name[0].isupper() else 1 for f in files]
-    train_idx, valid_idx = vision.random_split_indices(len(files), 0.2, seed)
-    train_tf, valid_tf = vision.tfms_for("side_on", size)
-    pick = lambda idx, tf: vision.ImageDataset([files[i] for i in idx], [labels[i] for i in idx], ["cat", "dog"], tf)
+    train_idx, valid_idx = data.random_split_indices(len(files), 0.2, seed)
+    train_tf, valid_tf = transforms.tfms_for("side_on", size)
+    pick = lambda idx, tf: loaders.ImageDataset([files[i] for i in idx], [labels[i] for i in idx], ["cat", "dog"], tf)
     return make_loaders(pick(train_idx, train_tf), pick(valid_idx, valid_tf), bs=bs, seed=seed)
 
 

@@ -15,18 +15,18 @@ import warnings
 import torch
 from torch import nn
 
-from common import REPO, loaders, peak_memory_mb, sample_tensors
+from common import REPO, tensor_dls, peak_memory_mb, sample_tensors
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner
 from coursekit.metrics import accuracy
-from coursekit.models import cnn_model
+from coursekit.vision.models import cnn_model
 
 sys.path.insert(0, str(REPO / ".bench-site"))
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def fit_coursekit(model, train_ds, valid_ds, args, device, seed):
-    learn = Learner(model, loaders(train_ds, valid_ds, bs=args.bs, seed=seed), nn.CrossEntropyLoss(),
+    learn = Learner(model, tensor_dls(train_ds, valid_ds, bs=args.bs, seed=seed), nn.CrossEntropyLoss(),
                     metrics=[accuracy], device=device)
     learn.fit_one_cycle(args.epochs, args.lr)
     return learn.recorder.last_metrics["accuracy"]

@@ -12,7 +12,8 @@ from torch.utils.data import TensorDataset
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from coursekit import datasets, vision  # noqa: E402
+from coursekit import datasets  # noqa: E402
+from coursekit.vision import loaders  # noqa: E402
 from coursekit.data import make_loaders  # noqa: E402
 
 
@@ -29,13 +30,13 @@ def preload(ds):
 def sample_tensors(size=96, seed=0):
     """The lesson-1 sample (generated offline) at ``size`` px, as in-memory tensor datasets."""
     path = datasets.get_data("dogscats", mode="sample", seed=seed)
-    dls = vision.image_dls_from_folder(path, size=size, bs=32)
+    dls = loaders.image_dls_from_folder(path, size=size, bs=32)
     valid = dls.valid_ds
     train = dls.train_ds.with_tfms(valid.tfms)  # deterministic views for a fair comparison
     return preload(train), preload(valid)
 
 
-def loaders(train_ds, valid_ds, bs=32, seed=0):
+def tensor_dls(train_ds, valid_ds, bs=32, seed=0):
     return make_loaders(train_ds, valid_ds, bs=bs, seed=seed)
 
 

@@ -1,6 +1,8 @@
-"""Lowest layer: seeding, devices and moving batches around. Imports nothing from coursekit."""
+"""Lowest layer: seeding, devices, moving batches around, and small general helpers. Imports nothing from
+coursekit."""
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,6 +58,10 @@ def listify(x):
     return [x]
 
 
-def sigmoid_range(x, lo, hi):
-    """Squash ``x`` into (lo, hi) with a sigmoid, so a model's outputs can never leave that range."""
-    return torch.sigmoid(x) * (hi - lo) + lo
+def check_path(path, what="data folder"):
+    """``Path(path)``, or a clear ``FileNotFoundError`` when it does not exist."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"The {what} {path} does not exist. Check the path, or run the notebook's "
+                                "data cell (datasets.get_data) first to download or generate it.")
+    return path

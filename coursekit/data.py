@@ -1,4 +1,6 @@
 """The DataLoaders pair every Learner trains on, and seeded loader construction."""
+import random
+
 import torch
 from torch.utils.data import DataLoader
 
@@ -51,3 +53,11 @@ def make_loaders(train_ds, valid_ds, bs=64, test_ds=None, num_workers=0, seed=No
     valid = DataLoader(valid_ds, bs * 2, shuffle=False, **common)
     test = DataLoader(test_ds, bs * 2, shuffle=False, **common) if test_ds is not None else None
     return DataLoaders(train, valid, test)
+
+
+def random_split_indices(n, valid_pct=0.2, seed=42):
+    """(train, valid) index lists, a seeded random ``valid_pct`` of ``n`` in valid."""
+    idxs = list(range(n))
+    random.Random(seed).shuffle(idxs)
+    cut = int(round(n * valid_pct))
+    return sorted(idxs[cut:]), sorted(idxs[:cut])

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from coursekit import datasets
+from coursekit import datasets, samples
 from coursekit.downloads import OfflineError
 
 
@@ -30,8 +30,7 @@ def sample(monkeypatch):
         calls.append(seed)
         (dest / "file.txt").write_text(f"seed {seed}")
 
-    monkeypatch.setitem(datasets.SAMPLES, "tiny_test", make)
-    monkeypatch.setitem(datasets.SAMPLE_LAYOUTS, "tiny_test", {})
+    monkeypatch.setitem(samples.SAMPLES, "tiny_test", samples.Sample(make))
     return calls
 
 
@@ -76,7 +75,7 @@ def test_interrupted_generation_is_not_taken_for_data(data, monkeypatch):
         (dest / "half.txt").write_text("half")
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(datasets.SAMPLES, "broken_test", make)
+    monkeypatch.setitem(samples.SAMPLES, "broken_test", samples.Sample(make))
     with pytest.raises(KeyboardInterrupt):
         datasets.get_data("broken_test", mode="sample")
     assert list((data / "sample").iterdir()) == []

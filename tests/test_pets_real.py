@@ -2,9 +2,13 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import need_shared
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+pytestmark = pytest.mark.real_data  # training runs on real data: their own step of make test
 
 
 def test_lesson1_recipe_reaches_98_percent_on_real_pets():

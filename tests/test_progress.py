@@ -1,5 +1,7 @@
 import io
 
+import pytest
+
 from coursekit.progress import ProgressDisplay, format_time
 
 
@@ -44,6 +46,7 @@ Learner(nn.Linear(4, 2), dls, nn.CrossEntropyLoss(), device="cpu").fit(3)
 """
 
 
+@pytest.mark.kernel
 def test_in_a_notebook_one_display_is_updated_in_place():
     """In a Jupyter kernel the bar and table are one display, updated live: a saved notebook keeps one output."""
     from jupyter_client.manager import start_new_kernel

@@ -4,15 +4,19 @@ camvid_tiny (CamVid, Brostow et al.) and pets trimaps (Oxford-IIIT Pets, CC BY-S
 coco_tiny (COCO annotations CC BY 4.0) read as multi-label runs benchmarks/bench_coco_multilabel.py. Each prints
 its figures (pytest -s shows them).
 """
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from coursekit import metrics, models, segmentation, vision
+from coursekit import data
+from coursekit.vision import images, models, segmentation
 from coursekit.core import seed_everything
 from coursekit.data import make_loaders
 from coursekit.learner import Learner
 from conftest import need_shared
+
+pytestmark = pytest.mark.real_data  # training runs on real data: their own step of make test
 
 
 def preload(ds):
@@ -48,9 +52,9 @@ def test_camvid_tiny_loads_like_the_sample_and_a_unet_beats_the_majority_class()
 def test_pets_trimaps_as_pet_vs_background_reach_90_percent():
     seed_everything(0)
     path = need_shared("pets")
-    items = vision.get_image_files(path / "images")
+    items = images.get_image_files(path / "images")
     masks = [path / "annotations" / "trimaps" / f"{p.stem}.png" for p in items]
-    train_idx, valid_idx = vision.random_split_indices(len(items), 0.2, seed=42)
+    train_idx, valid_idx = data.random_split_indices(len(items), 0.2, seed=42)
     codes = ["pet", "background", "Void"]  # trimap 1 = pet, 2 = background, 3 = border (left out)
     tf = segmentation.seg_valid_tfms((64, 64))
     pick = lambda idx: preload(segmentation.SegmentationDataset([items[i] for i in idx], [masks[i] for i in idx],

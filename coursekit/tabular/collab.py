@@ -8,9 +8,9 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from coursekit.callbacks import Callback
-from coursekit.core import sigmoid_range
-from coursekit.data import make_loaders
-from coursekit.vision import check_path, random_split_indices
+from coursekit.core import check_path
+from coursekit.data import make_loaders, random_split_indices
+from coursekit.layers import sigmoid_range
 
 RATING_COLUMNS = ("userId", "movieId", "rating")
 

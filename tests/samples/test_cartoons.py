@@ -2,7 +2,7 @@ import hashlib
 
 from PIL import Image
 
-from coursekit.samples import make_dogscats_sample
+from coursekit.samples.cartoons import make_dogscats_sample
 
 
 def digest(folder):
@@ -39,5 +39,6 @@ def test_dogscats_images_vary_in_size_and_shape(tmp_path):
 
 
 def test_dogscats_sample_is_registered():
-    from coursekit import datasets
-    assert datasets.SAMPLES["dogscats"] is make_dogscats_sample
+    from coursekit import datasets, samples
+    assert samples.SAMPLES["dogscats"].make is make_dogscats_sample
+    assert datasets.layout("dogscats", "sample") == {"train": "train", "valid": "valid"}

@@ -3,8 +3,9 @@ import warnings
 import pytest
 import torch
 
-from coursekit import vision
-from coursekit.samples import make_dogscats_sample
+from coursekit import data
+from coursekit.vision import images, loaders, transforms
+from coursekit.samples.cartoons import make_dogscats_sample
 from conftest import need_shared
 
 
@@ -16,7 +17,7 @@ def sample(tmp_path_factory):
 
 
 def test_folder_loader_reads_the_sample(sample):
-    dls = vision.image_dls_from_folder(sample, size=64, bs=4)
+    dls = loaders.image_dls_from_folder(sample, size=64, bs=4)
     assert dls.classes == ["cats", "dogs"] and len(dls.train_ds) == 16 and len(dls.valid_ds) == 8
     xb, yb = next(iter(dls.train))
     assert xb.shape == (4, 3, 64, 64) and xb.dtype == torch.float32
@@ -26,8 +27,8 @@ def test_folder_loader_reads_the_sample(sample):
 
 
 def test_transforms_give_the_size_asked_in_zero_one(sample):
-    img = vision.load_image(next((sample / "train" / "cats").glob("*.jpg")))
-    for tfm in (vision.train_tfms(50, "side_on"), vision.train_tfms(50, "top_down"), vision.valid_tfms(50)):
+    img = images.load_image(next((sample / "train" / "cats").glob("*.jpg")))
+    for tfm in (transforms.train_tfms(50, "side_on"), transforms.train_tfms(50, "top_down"), transforms.valid_tfms(50)):
         x = tfm(img)
         assert x.shape == (3, 50, 50) and 0 <= x.min() and x.max() <= 1
 
@@ -41,38 +42,38 @@ def test_corrupt_and_non_image_files_are_named_and_left_out(sample, tmp_path):
     (path / "train" / "dogs" / "notes.txt").write_text("not an image")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dls = vision.image_dls_from_folder(path, size=32, bs=4)
+        dls = loaders.image_dls_from_folder(path, size=32, bs=4)
     text = "\n".join(str(w.message) for w in caught)
     assert "broken.jpg" in text and "notes.txt" in text
     assert len(dls.train_ds) == 16
     list(dls.train)  # every remaining image loads
-    with pytest.raises(vision.BadImageError, match="broken.jpg") as raised:
+    with pytest.raises(images.BadImageError, match="broken.jpg") as raised:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            vision.image_dls_from_folder(path, size=32, on_bad="raise")
+            loaders.image_dls_from_folder(path, size=32, on_bad="raise")
     assert raised.value.path.name == "broken.jpg"
     with pytest.warns(UserWarning, match="notes.txt"):
-        assert [p.name for p, _ in vision.verify_images(path)] == ["broken.jpg"]
+        assert [p.name for p, _ in images.verify_images(path)] == ["broken.jpg"]
 
 
 def test_a_file_that_goes_bad_later_names_itself(sample, tmp_path):
     import shutil
     path = tmp_path / "data"
     shutil.copytree(sample, path)
-    dls = vision.image_dls_from_folder(path, size=32, bs=4)
+    dls = loaders.image_dls_from_folder(path, size=32, bs=4)
     dls.valid_ds.items[0].write_bytes(b"garbage")
-    with pytest.raises(vision.BadImageError, match=dls.valid_ds.items[0].name):
+    with pytest.raises(images.BadImageError, match=dls.valid_ds.items[0].name):
         dls.valid_ds[0]
 
 
 def test_an_image_that_disappears_says_to_check_the_path(tmp_path):
-    with pytest.raises(vision.BadImageError, match="gone.jpg.*No such file.*Check the path"):
-        vision.load_image(tmp_path / "gone.jpg")
+    with pytest.raises(images.BadImageError, match="gone.jpg.*No such file.*Check the path"):
+        images.load_image(tmp_path / "gone.jpg")
 
 
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        vision.image_dls_from_folder(tmp_path / "nowhere")
+        loaders.image_dls_from_folder(tmp_path / "nowhere")
 
 
 def write_csv(path, rows, header="image_name,tags"):
@@ -83,9 +84,9 @@ def test_csv_single_and_multi_label(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     folder = cats[0].parent
     write_csv(tmp_path / "labels.csv", [f"{p.stem},{'a b' if i % 2 else 'c'}" for i, p in enumerate(cats)])
-    single = vision.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", size=32, bs=2, valid_pct=0.25)
+    single = loaders.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", size=32, bs=2, valid_pct=0.25)
     assert single.classes == ["a b", "c"] and not single.train_ds.multi_label
-    multi = vision.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", label_delim=" ", size=32, bs=2)
+    multi = loaders.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", label_delim=" ", size=32, bs=2)
     assert multi.classes == ["a", "b", "c"] and multi.train_ds.multi_label
     x, y = multi.train_ds[0]
     assert y.shape == (3,) and set(y.tolist()) <= {0.0, 1.0} and y.sum() >= 1
@@ -96,56 +97,56 @@ def test_csv_errors_name_the_column_or_row(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c", "no_such_image,c"])
     with pytest.raises(KeyError, match="labels"):
-        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col="labels", suffix=".jpg")
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col="labels", suffix=".jpg")
     with pytest.raises(FileNotFoundError, match="row 3.*no_such_image"):
-        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
     write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c", f"{cats[1].stem},"])
     with pytest.raises(ValueError, match="row 3.*no label"):
-        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
 
 
 def test_seeded_split_is_reproducible():
-    assert vision.random_split_indices(50, 0.2, seed=1) == vision.random_split_indices(50, 0.2, seed=1)
-    train, valid = vision.random_split_indices(50, 0.2, seed=1)
+    assert data.random_split_indices(50, 0.2, seed=1) == data.random_split_indices(50, 0.2, seed=1)
+    train, valid = data.random_split_indices(50, 0.2, seed=1)
     assert len(valid) == 10 and not set(train) & set(valid)
 
 
 def test_real_pets_photos_load():
     path = need_shared("pets") / "images"
-    files = vision.get_image_files(path)
+    files = images.get_image_files(path)
     labels = [0 if f.name[0].isupper() else 1 for f in files]
-    ds = vision.ImageDataset(files, labels, ["cat", "dog"], vision.valid_tfms(64))
+    ds = loaders.ImageDataset(files, labels, ["cat", "dog"], transforms.valid_tfms(64))
     assert len(ds) == 450
     assert ds.classes[ds[0][1]] == "cat"
     xb, yb = next(iter(torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True)))
     assert xb.shape == (8, 3, 64, 64) and xb.dtype == torch.float32 and 0 <= xb.min() and xb.max() <= 1
-    assert vision.good_indices(files) == list(range(450))  # the build-time check passes every real photo
+    assert images.good_indices(files) == list(range(450))  # the build-time check passes every real photo
 
 
 def test_show_batch_draws_a_grid(sample):
     import matplotlib
     matplotlib.use("Agg")
-    dls = vision.image_dls_from_folder(sample, size=32, bs=4)
-    fig = vision.show_batch(dls, n=4, ncols=2)
+    dls = loaders.image_dls_from_folder(sample, size=32, bs=4)
+    fig = images.show_batch(dls, n=4, ncols=2)
     assert len([ax for ax in fig.axes if ax.images]) == 4
     assert fig.axes[0].get_title() in ("cats", "dogs")
 
 
 def test_multi_label_targets_from_tag_indices_or_multi_hot_rows(sample):
-    files = vision.get_image_files(sample / "train" / "cats")[:3]
-    by_index = vision.ImageDataset(files, [[0, 2], [1], []], ["a", "b", "c"], vision.valid_tfms(16), multi_label=True)
+    files = images.get_image_files(sample / "train" / "cats")[:3]
+    by_index = loaders.ImageDataset(files, [[0, 2], [1], []], ["a", "b", "c"], transforms.valid_tfms(16), multi_label=True)
     rows = torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0]])
-    by_row = vision.ImageDataset(files, rows, ["a", "b", "c"], vision.valid_tfms(16), multi_label=True)
+    by_row = loaders.ImageDataset(files, rows, ["a", "b", "c"], transforms.valid_tfms(16), multi_label=True)
     assert torch.equal(by_index.labels, rows) and torch.equal(by_row.labels, rows)
     assert by_index.label_names(0) == "a c" and by_index[1][1].tolist() == [0.0, 1.0, 0.0]
     with pytest.raises(ValueError, match="class index"):
-        vision.ImageDataset(files, [0, 1, 5], ["a", "b"], vision.valid_tfms(16))
+        loaders.ImageDataset(files, [0, 1, 5], ["a", "b"], transforms.valid_tfms(16))
 
 
 def test_items_builder_keeps_the_validation_items_it_is_given(sample):
-    files = vision.get_image_files(sample / "train")
+    files = images.get_image_files(sample / "train")
     labels = [int(f.parent.name == "dogs") for f in files]
-    dls = vision.image_dls_from_items(files, labels, ["cats", "dogs"], valid_idx=[0, 15], size=32, bs=4)
+    dls = loaders.image_dls_from_items(files, labels, ["cats", "dogs"], valid_idx=[0, 15], size=32, bs=4)
     assert dls.valid_ds.items == [files[0], files[15]] and len(dls.train_ds) == len(files) - 2
     assert "RandomResizedCrop" in repr(dls.train_ds) and "CenterCrop" in repr(dls.valid_ds)
 
@@ -155,20 +156,20 @@ def test_folder_structure_errors_are_clear(sample, tmp_path):
     path = tmp_path / "data"
     shutil.copytree(sample, path)
     (path / "train" / ".ipynb_checkpoints").mkdir()  # Jupyter leaves these behind: not a class
-    assert vision.image_dls_from_folder(path, size=32).classes == ["cats", "dogs"]
+    assert loaders.image_dls_from_folder(path, size=32).classes == ["cats", "dogs"]
     (path / "valid" / "horses").mkdir()
     with pytest.raises(ValueError, match="horses"):
-        vision.image_dls_from_folder(path, size=32)
+        loaders.image_dls_from_folder(path, size=32)
     (path / "flat").mkdir()
     with pytest.raises(ValueError, match="no class folders"):
-        vision.image_dls_from_folder(path, train="flat", size=32)
+        loaders.image_dls_from_folder(path, train="flat", size=32)
 
 
 def test_csv_column_by_position_out_of_range_lists_the_columns(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c"])
     with pytest.raises(KeyError, match="image_name"):
-        vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col=5, suffix=".jpg")
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col=5, suffix=".jpg")
 
 
 def test_show_batch_joins_tags_for_multi_label(sample, tmp_path):
@@ -176,7 +177,7 @@ def test_show_batch_joins_tags_for_multi_label(sample, tmp_path):
     matplotlib.use("Agg")
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     write_csv(tmp_path / "labels.csv", [f"{p.stem},a b" for p in cats])
-    dls = vision.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", label_delim=" ",
+    dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", label_delim=" ",
                                     size=32, bs=2)
-    fig = vision.show_batch(dls.valid, n=2, ncols=2)
+    fig = images.show_batch(dls.valid, n=2, ncols=2)
     assert fig.axes[0].get_title() == "a b"

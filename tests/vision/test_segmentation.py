@@ -5,8 +5,8 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2 as T
 
-from coursekit import models, segmentation, vision
-from coursekit.samples import make_camvid_sample
+from coursekit.vision import images, models, segmentation
+from coursekit.samples.vision import make_camvid_sample
 
 
 def blocky_image(seed=0, h=64, w=96):
@@ -116,7 +116,7 @@ def test_image_without_a_mask_is_named(camvid):
 def test_unreadable_image_or_mask_is_named(camvid):
     image = sorted((camvid / "images").glob("*.png"))[3]
     image.write_bytes(b"not a png")
-    with pytest.raises(vision.BadImageError, match=image.name):
+    with pytest.raises(images.BadImageError, match=image.name):
         segmentation.segmentation_dls(camvid)
     image.unlink()
     mask = segmentation.mask_path(image, camvid / "labels")

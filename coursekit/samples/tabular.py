@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coursekit.datasets import register_sample
-
 GENRES = ["Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Fantasy", "Horror",
           "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
 WORDS_A = ["Silent", "Last", "Red", "Lost", "Hidden", "Broken", "Golden", "Midnight", "Wild", "Frozen", "Secret",
@@ -32,7 +30,6 @@ def movie_titles(rng, n):
     return titles
 
 
-@register_sample("movielens", layout={"ratings": "ratings.csv", "movies": "movies.csv"})
 def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=25000, n_factors=5):
     """Write ``ratings.csv`` and ``movies.csv`` generated from hidden factors (see the module docstring)."""
     dest = Path(dest)
@@ -63,7 +60,6 @@ def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=250
                   "genres": ["|".join(g) for g in genres]}).to_csv(dest / "movies.csv", index=False)
 
 
-@register_sample("rossmann", layout={"train": "train.csv", "store": "store.csv"})
 def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="2015-07-31"):
     """``train.csv`` (daily sales per store) and ``store.csv`` (store facts) in the Rossmann schema.
 

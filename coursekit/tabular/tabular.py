@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from coursekit.core import sigmoid_range
 from coursekit.data import make_loaders
+from coursekit.layers import sigmoid_range
 
 
 def emb_size_rule(n_categories):

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from coursekit import metrics, vision
+from coursekit import metrics
+from coursekit.vision import loaders
 
 
 def test_fbeta_hand_worked():
@@ -43,6 +44,6 @@ def test_multi_label_accuracy_counts_every_decision():
 def test_unknown_tag_in_a_test_csv_names_the_row(tmp_path):
     (tmp_path / "test.csv").write_text("image_name,tags\na,clear road\nb,clear volcano\n")
     with pytest.raises(ValueError, match="row 3.*volcano"):
-        vision.read_tags_csv(tmp_path / "test.csv", ["clear", "road"])
-    names, y = vision.read_tags_csv(tmp_path / "test.csv", ["clear", "road", "volcano"])
+        loaders.read_tags_csv(tmp_path / "test.csv", ["clear", "road"])
+    names, y = loaders.read_tags_csv(tmp_path / "test.csv", ["clear", "road", "volcano"])
     assert names == ["a", "b"] and y.tolist() == [[1, 1, 0], [1, 0, 1]]

@@ -13,10 +13,10 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2 as T
 
-from coursekit.data import make_loaders
+from coursekit.core import check_path
+from coursekit.data import make_loaders, random_split_indices
 from coursekit.metrics import Metric
-from coursekit.vision import (BadImageError, check_path, get_image_files, load_image, random_split_indices,
-                              to_display)
+from coursekit.vision.images import BadImageError, get_image_files, load_image, to_display
 
 
 class MaskError(ValueError):

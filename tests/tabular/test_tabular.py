@@ -1,12 +1,11 @@
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from coursekit import tabular
+from coursekit.tabular import tabular
 from conftest import need_shared
 
 
@@ -71,11 +70,12 @@ def test_datepart_and_model_shapes_and_y_range():
     assert out.shape == (2, 1) and out.min() >= 0 and out.max() <= 2
 
 
+@pytest.mark.real_data
 def test_adult_salary_reaches_84_percent():
     from coursekit.core import seed_everything
     from coursekit.learner import Learner
     from coursekit.metrics import accuracy
-    from coursekit.vision import random_split_indices
+    from coursekit.data import random_split_indices
     seed_everything(42)
     df = pd.read_csv(need_shared("adult_sample") / "adult.csv")
     cats = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex", "native-country"]
@@ -93,7 +93,7 @@ def test_adult_salary_reaches_84_percent():
 
 
 def test_rossmann_sample_has_the_real_schema_and_learnable_effects(tmp_path):
-    from coursekit.samples_tabular import make_rossmann_sample
+    from coursekit.samples.tabular import make_rossmann_sample
     make_rossmann_sample(tmp_path, seed=0, n_stores=5, start="2015-01-01", end="2015-03-31")
     train = pd.read_csv(tmp_path / "train.csv", dtype={"StateHoliday": str})
     store = pd.read_csv(tmp_path / "store.csv")

@@ -2,9 +2,9 @@ import pandas as pd
 import pytest
 import torch
 
-from coursekit import collab
+from coursekit.tabular import collab
 from coursekit.learner import Learner, adamw
-from coursekit.samples_tabular import make_movielens_sample
+from coursekit.samples.tabular import make_movielens_sample
 from conftest import need_shared
 
 
@@ -82,9 +82,10 @@ def test_unseen_ids_map_to_the_unknown_index():
     assert vocab.encode([20, 99]).tolist() == [2, 0] and len(vocab) == 4
 
 
+@pytest.mark.real_data
 def test_real_movielens_sample_beats_both_baselines():
     from coursekit.core import seed_everything
-    from coursekit.vision import random_split_indices
+    from coursekit.data import random_split_indices
     seed_everything(42)
     ratings = collab.read_ratings(need_shared("movie_lens_sample") / "ratings.csv", y_range=(0.5, 5.0))
     dls = collab.collab_dls(ratings, bs=64, seed=42)

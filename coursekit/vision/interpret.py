@@ -1,6 +1,8 @@
 """Looking at what a classifier got right and wrong: confusion matrix, most (in)correct, top losses."""
 import torch
 
+from coursekit.vision import images
+
 
 class ClassificationInterpretation:
     """Validation-set predictions of a single-label classifier, with ways to look at them."""
@@ -94,9 +96,8 @@ class ClassificationInterpretation:
         if not idxs:
             print(f"{suptitle or 'nothing to show'}: no such items")
             return None
-        from coursekit import vision  # pictures only: the numbers above need no image code
         imgs = [self.dataset[i][0] for i in idxs]
-        fig = vision.show_images(imgs, [self.title(i) for i in idxs], ncols=min(ncols, len(idxs)))
+        fig = images.show_images(imgs, [self.title(i) for i in idxs], ncols=min(ncols, len(idxs)))
         if suptitle:
             fig.suptitle(suptitle)
             fig.tight_layout()

@@ -1,6 +1,6 @@
 import torch
 
-from coursekit.interpret import ClassificationInterpretation
+from coursekit.vision.interpret import ClassificationInterpretation
 
 
 def make_interp():

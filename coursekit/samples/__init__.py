@@ -1,0 +1,27 @@
+"""Offline look-alikes of the course's datasets: one generator module per domain, registered here by name.
+
+A generator is ``make(dest, seed)``: it writes the sample into the folder ``dest`` in the real dataset's
+on-disk layout, deterministically from ``seed``. ``layout`` names the files a loader needs, so the same
+loader reads the sample and the real data (``datasets.layout``). A new lesson adds its generator module
+here and one entry to ``SAMPLES``: no generator is looked up by a string module name.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from coursekit.samples import cartoons, tabular, vision
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How to make one offline sample: the generator and the names of the files its loader reads."""
+    make: Callable
+    layout: dict = field(default_factory=dict)
+
+
+SAMPLES = {
+    "dogscats": Sample(cartoons.make_dogscats_sample, {"train": "train", "valid": "valid"}),
+    "planet": Sample(vision.make_planet_sample, {"labels": "train_v2.csv", "images": "train-jpg"}),
+    "camvid": Sample(vision.make_camvid_sample),
+    "movielens": Sample(tabular.make_movielens_sample, {"ratings": "ratings.csv", "movies": "movies.csv"}),
+    "rossmann": Sample(tabular.make_rossmann_sample, {"train": "train.csv", "store": "store.csv"}),
+}
