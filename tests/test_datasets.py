@@ -159,3 +159,10 @@ def test_registry_entries_are_complete_and_listed():
     table = datasets.list_datasets()
     assert "dogscats" in table and "oxford_pets" in table
     assert "dogscats" in repr(datasets.DATASETS["dogscats"]) and "md5" in repr(datasets.DATASETS)
+
+
+def test_sample_and_full_layouts_name_the_same_files():
+    """A loader asks datasets.layout for its file names: sample and full data must offer the same keys."""
+    for name, info in datasets.DATASETS.items():
+        if info.layout and name in samples.SAMPLES:
+            assert set(info.layout) == set(samples.SAMPLES[name].layout), name
