@@ -65,3 +65,12 @@ def check_path(path, what="data folder"):
         raise FileNotFoundError(f"The {what} {path} does not exist. Check the path, or run the notebook's "
                                 "data cell (datasets.get_data) first to download or generate it.")
     return path
+
+
+def ema(values, beta=0.98):
+    """Exponentially weighted moving average with bias correction: the smoothed loss curves plot."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, 1):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta ** i))
+    return out

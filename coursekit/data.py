@@ -1,8 +1,28 @@
-"""The DataLoaders pair every Learner trains on, and seeded loader construction."""
+"""The data side of the Learner's contract, and the helpers every domain's loaders share.
+
+What the Learner expects, so that one Learner trains, validates, predicts and runs TTA in every domain:
+
+- **dataset**: ``ds[i]`` is ``(*inputs, target)``. Optional: ``classes`` (the names of a classifier's
+  outputs; a regression dataset has none); ``encode(item)``, one raw item (an image path, a table row,
+  a (user, movie) pair) as the model's input, one tensor or a tuple of tensors without the batch
+  dimension (``learn.predict`` uses it); ``tta_kind``, ``"augment"`` (TTA averages over views made by the
+  training transforms) or ``"flip"`` (per-pixel outputs: the prediction is flipped back).
+- **loaders**: ``DataLoaders(train, valid, test=None)``, made by ``make_loaders``; a batch is
+  ``(*inputs, target)``, and a loader's optional ``n_inp`` says how many parts are inputs (default: all
+  but the last).
+- **model**: ``forward(*inputs)``; optional ``layer_groups()``, its parts from body to head, for
+  ``freeze``/``unfreeze`` and differential learning rates.
+- **entry point**: each domain has one, ``<thing>_dls(path_or_table, ..., bs, valid_pct, seed=42)``,
+  returning ``DataLoaders``.
+
+Shared here: seeded splits; ``check_columns`` and ``row_name``, so every table error names a column and a
+row the same way; ``CategoryMap``, the one value <-> index map (class names, category codes, user and
+movie ids); ``TableDataset``, rows of tensors that can ``encode`` one raw row.
+"""
 import random
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 
 class DataLoaders:
@@ -61,3 +81,100 @@ def random_split_indices(n, valid_pct=0.2, seed=42):
     random.Random(seed).shuffle(idxs)
     cut = int(round(n * valid_pct))
     return sorted(idxs[cut:]), sorted(idxs[:cut])
+
+
+# -- tables: one column check and one way to name a row, for every error about a CSV or DataFrame ------
+def check_columns(df, cols, source="the table"):
+    """The names of ``cols`` (column names, or integer positions) in ``df``; a ``KeyError`` naming
+    ``source`` (a file or a description), the missing columns and the columns ``df`` has otherwise."""
+    names, missing = [], []
+    for c in cols:
+        if isinstance(c, int) and not isinstance(c, bool) and -len(df.columns) <= c < len(df.columns):
+            c = df.columns[c]
+        (names if c in df.columns else missing).append(c)
+    if missing:
+        what = f"column {missing[0]!r}" if len(missing) == 1 else f"columns {', '.join(map(repr, missing))}"
+        raise KeyError(f"{source} has no {what}; its columns are {list(df.columns)}.")
+    return names
+
+
+def row_name(df, i, source="the table"):
+    """How every error names row ``i`` (a position) of ``df``: by its index label (``df.loc[label]``),
+    plus the line of the file when ``df`` was read from the CSV file ``source`` with the default index:
+    ``'train.csv line 7 (row 5; the header is line 1)'``, else ``'row 5 of the training table'``."""
+    import pandas as pd
+    label = df.index[i]
+    label = label.item() if hasattr(label, "item") else label  # numpy int64 -> int, for a plain message
+    from_file = not isinstance(source, str)  # a Path: the table was read from that file
+    default_index = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    if from_file and default_index:
+        return f"{source} line {label + 2} (row {label}; the header is line 1)"
+    return f"row {label!r} of {source}"
+
+
+class CategoryMap:
+    """Values <-> contiguous indices, fitted once (on training data) and then applied unchanged.
+
+    With ``unknown=True`` index 0 stands for every value not seen when fitting (and the values start at 1):
+    what embeddings of categories and ids need. Without, the values are 0..n-1 and an unseen value is an
+    error: what class names need. ``encode`` maps values to indices; ``cmap[i]`` and ``cmap.items`` map
+    back; ``value in cmap`` asks whether a value was seen; ``cmap.index`` is the value -> index dict.
+    """
+    UNKNOWN = "#unknown#"
+
+    def __init__(self, values, unknown=False, sort=True):
+        seen = list(dict.fromkeys(values))  # unique, in first-seen order
+        values = sorted(seen) if sort else seen
+        self.unknown = unknown
+        self.items = ([self.UNKNOWN] if unknown else []) + values
+        self.index = {v: i for i, v in enumerate(values, start=int(unknown))}
+
+    def encode(self, values):
+        """A LongTensor of the indices of ``values`` (any iterable)."""
+        if self.unknown:
+            return torch.tensor([self.index.get(v, 0) for v in values], dtype=torch.long)
+        try:
+            return torch.tensor([self.index[v] for v in values], dtype=torch.long)
+        except KeyError as e:
+            raise KeyError(f"{e.args[0]!r} is not one of the {len(self)} known values: {self.shown()}.") from None
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __contains__(self, value):
+        return value in self.index
+
+    def shown(self, n=8):
+        """The first ``n`` values, for messages."""
+        values = self.items[int(self.unknown):]
+        return ", ".join(map(str, values[:n])) + (", ..." if len(values) > n else "")
+
+    def __repr__(self):
+        extra = f" and {self.UNKNOWN} at 0" if self.unknown else ""
+        return f"CategoryMap({len(self) - int(self.unknown)} values{extra}: {self.shown()})"
+
+
+class TableDataset(TensorDataset):
+    """Rows of a table as tensors, ``ds[i] = (*inputs, target)``, that can ``encode`` one raw row.
+
+    ``encode`` is the function that turns one raw row into its input tensors, as the loaders did for every
+    row: for a table, the fitted processor; for ratings, the user and movie ``CategoryMap``s.
+    """
+
+    def __init__(self, *tensors, encode):
+        super().__init__(*tensors)
+        self.encode_row = encode
+
+    def encode(self, item):
+        """One raw row as the model's input: a tuple of tensors without the batch dimension."""
+        return tuple(self.encode_row(item))
+
+    def __repr__(self):
+        shapes = ", ".join(str(tuple(t.shape[1:])) for t in self.tensors)
+        return f"{type(self).__name__}({len(self)} rows; each {shapes})"

@@ -2,22 +2,30 @@
 
 ``fit`` runs nested stages (fit > epoch > train/valid > batch). Each stage is run by ``_run_stage``,
 which fires ``before_<stage>``, runs the body, catches that stage's cancel exception, and fires
-``after_<stage>``. A batch is small overridable steps: predict_batch, get_loss, backward, step,
-zero_grad.
+``after_<stage>``. Each batch is split into inputs ``xb`` and targets ``yb`` before ``before_batch`` (so a
+callback may change them), then runs small overridable steps: predict_batch, get_loss, backward, step,
+zero_grad. Prediction (``get_preds``, ``predict``, ``tta``) is the validation stage alone, without
+gradients: every callback that shapes the model's behaviour applies to it as to training.
+
+What the Learner expects of datasets, loaders and models is written once, in ``coursekit.data``'s docstring.
 """
-import copy
+import contextlib
 import math
 import os
 import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from coursekit.callbacks import (CANCEL, EVENTS, LRFinder, NaNCheck, ParamScheduler, ProgressCallback,
-                                 Recorder, TrainEvalCallback, DeviceCallback, _smooth)
-from coursekit.core import default_device, listify, to_cpu, to_device
+from coursekit.callbacks import CANCEL, EVENTS, DeviceCallback, NaNCheck, ParamScheduler, TrainEvalCallback
+from coursekit.core import default_device, listify
+from coursekit.lr_finder import LRFinder, LRFindResult
+from coursekit.metrics import MULTI_LABEL_THRESHOLD
+from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, activation_for, decode_output, output_kind,
+                                  per_item_loss)
+from coursekit.progress import ProgressCallback
+from coursekit.recorder import Recorder
 from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -26,20 +34,6 @@ BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def adamw(params, lr, weight_decay=0.01):
     """AdamW with the betas the course uses (0.9, 0.99): decoupled weight decay."""
     return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), eps=1e-6, weight_decay=weight_decay)
-
-
-def sgd_momentum(params, lr, weight_decay=0.0):
-    """SGD with momentum 0.9, as the 2018 image lessons trained."""
-    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-
-
-def activation_for(loss_func):
-    """The activation that turns raw outputs into what the loss compares: softmax, sigmoid or nothing."""
-    if isinstance(loss_func, nn.CrossEntropyLoss) or loss_func is F.cross_entropy:
-        return lambda x: F.softmax(x.float(), dim=1)
-    if isinstance(loss_func, nn.BCEWithLogitsLoss) or loss_func is F.binary_cross_entropy_with_logits:
-        return lambda x: torch.sigmoid(x.float())
-    return lambda x: x
 
 
 class Learner:
@@ -60,7 +54,6 @@ class Learner:
         self.add_cbs([DeviceCallback(), TrainEvalCallback(), NaNCheck(), self.recorder, ProgressCallback()])
         self.add_cbs(cbs)
         self.opt, self.epoch, self.n_epochs, self.training = None, 0, 0, False
-        self.model.to(self.device)
 
     # -- callbacks ------------------------------------------------------------------------------
     def add_cbs(self, cbs):
@@ -71,6 +64,18 @@ class Learner:
         for cb in listify(cbs):
             if cb in self.cbs:
                 self.cbs.remove(cb)
+
+    @contextlib.contextmanager
+    def temporary_cbs(self, add=(), remove=()):
+        """Inside the ``with`` block, ``add`` these callbacks and take ``remove`` out; the list is put back
+        as it was afterwards, even on an error."""
+        saved = list(self.cbs)
+        self.remove_cbs(remove)
+        self.add_cbs(add)
+        try:
+            yield self
+        finally:
+            self.cbs = saved
 
     def callback(self, event):
         """Call ``event`` on every callback that defines it, in ``order``."""
@@ -169,22 +174,19 @@ class Learner:
 
     def fit(self, n_epochs, lr=None, cbs=None):
         """Train for ``n_epochs`` at a constant ``lr`` (or as temporary ``cbs`` schedule it)."""
-        cbs = listify(cbs)
-        self.add_cbs(cbs)
         if self.opt is None:
             self.create_opt()
         self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
         self.set_lrs(self.group_lrs(lr))
         self.n_epochs = n_epochs
-        try:
-            self._run_stage("fit", self._do_fit)
-        except KeyboardInterrupt:
-            print(f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {getattr(self, 'iter', 0)}. "
-                  "The model keeps the weights of the last completed step; learn.save('name') keeps them "
-                  "on disk, and fit can be called again to carry on.")
-            raise
-        finally:
-            self.remove_cbs(cbs)
+        with self.temporary_cbs(add=cbs):
+            try:
+                self._run_stage("fit", self._do_fit)
+            except KeyboardInterrupt:
+                print(f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {getattr(self, 'iter', 0)}. "
+                      "The model keeps the weights of the last completed step; learn.save('name') keeps them "
+                      "on disk, and fit can be called again to carry on.")
+                raise
 
     def _do_fit(self):
         for self.epoch in range(self.n_epochs):
@@ -193,21 +195,26 @@ class Learner:
     def _do_epoch(self):
         self.training, self.dl = True, self.dls.train
         self._run_stage("train", self._all_batches)
-        self.training, self.dl = False, self.dls.valid
+        self._valid_stage(self.dls.valid)
+
+    def _valid_stage(self, dl):
+        self.training, self.dl = False, dl
         with torch.no_grad():
             self._run_stage("valid", self._all_batches)
 
     def _all_batches(self):
+        n_inp = getattr(self.dl, "n_inp", None)
         for self.iter, self.batch in enumerate(self.dl):
+            n = len(self.batch) - 1 if n_inp is None else n_inp
+            self.xb, self.yb = tuple(self.batch[:n]), tuple(self.batch[n:])
+            self.preds, self.loss = None, None  # a batch cancelled early must not show the last one's
             self._run_stage("batch", self._one_batch)
 
     def _one_batch(self):
-        self.loss, self.preds = None, None
-        batch = to_device(self.batch, self.device)
-        self.xb, self.yb = tuple(batch[:-1]), tuple(batch[-1:])
         self.predict_batch()
         self.callback("after_pred")
-        self.get_loss()
+        if self.yb:  # prediction on items without targets has no loss
+            self.get_loss()
         self.callback("after_loss")
         if self.training:
             self.backward()
@@ -265,7 +272,7 @@ class Learner:
         """SGDR: ``n_cycles`` cosine annealings with warm restarts, cycle ``i`` lasting
         ``cycle_len * cycle_mult**i`` epochs (the 2018 ``fit(lr, n_cycles, cycle_len, cycle_mult)``)."""
         n_epochs = sum(sgdr_lengths(n_cycles, cycle_len, cycle_mult))
-        shape, _ = sgdr_schedule(n_cycles, 1.0, len(self.dls.train), cycle_len, cycle_mult)
+        shape = sgdr_schedule(n_cycles, 1.0, len(self.dls.train), cycle_len, cycle_mult)
         tops = self.group_lrs(lr)
         sched = ParamScheduler(lambda step: [t * shape(step) for t in tops])
         self.fit(n_epochs, lr, cbs=listify(cbs) + [sched])
@@ -276,55 +283,50 @@ class Learner:
             self.create_opt()
         finder = LRFinder(start_lr, end_lr, num_it)
         progress = [cb for cb in self.cbs if isinstance(cb, ProgressCallback)]
-        self.remove_cbs(progress)
-        try:
-            self.fit(math.ceil(num_it / len(self.dls.train)), cbs=[finder])
-        finally:
-            finder.restore(self)
-            self.add_cbs(progress)
+        with self.temporary_cbs(remove=progress):
+            try:
+                self.fit(math.ceil(num_it / len(self.dls.train)), cbs=[finder])
+            finally:
+                finder.restore(self)
         self.lr_find_result = LRFindResult(finder.lrs, finder.losses)
         if show_plot:
             self.lr_find_result.plot()
         return self.lr_find_result
 
     # -- predictions --------------------------------------------------------------------------------
-    def get_preds(self, dl=None, with_loss=False, act=None):
-        """Predictions (after the loss's activation) and targets for a whole loader (default: valid)."""
-        dl = self.dls.valid if dl is None else dl
-        act = activation_for(self.loss_func) if act is None else act
-        per_item_loss = self._per_item_loss() if with_loss else None
-        preds, targets, losses = [], [], []
-        self.model.to(self.device).eval()
-        with torch.no_grad():
-            for batch in dl:
-                batch = to_device(batch, self.device)
-                with self._autocast():
-                    out = self.model(*batch[:-1])
-                preds.append(to_cpu(act(out.float())))
-                targets.append(to_cpu(batch[-1]))
-                if with_loss:
-                    losses.append(to_cpu(per_item_loss(out.float(), batch[-1])))
-        result = (torch.cat(preds), torch.cat(targets))
-        return result + (torch.cat(losses),) if with_loss else result
+    def get_preds(self, dl=None, with_loss=False, act=None, cbs=None):
+        """Predictions (after the loss's activation, or ``act``) and targets for a whole loader (default: the
+        validation set), and per-item losses ``with_loss``; ``cbs`` are extra callbacks for this pass.
 
-    def _per_item_loss(self):
-        if isinstance(self.loss_func, nn.Module) and hasattr(self.loss_func, "reduction"):
-            lf = copy.copy(self.loss_func)
-            lf.reduction = "none"
-            return lambda out, y: lf(out, y).reshape(len(y), -1).mean(dim=1)
-        raise TypeError("with_loss needs a torch.nn loss module (one with a 'reduction' attribute).")
+        It runs the validation stage of the loop without the Recorder and the progress bar, so the metrics and
+        history of the last fit stay as they were.
+        """
+        gather = GatherPreds(activation_for(self.loss_func) if act is None else act,
+                             per_item_loss(self.loss_func) if with_loss else None)
+        quiet = [cb for cb in self.cbs if isinstance(cb, (Recorder, ProgressCallback))]
+        with self.temporary_cbs(add=listify(cbs) + [gather], remove=quiet):
+            self._valid_stage(self.dls.valid if dl is None else dl)
+        return gather.result(with_loss)
 
     def tta(self, n=4, dl=None):
-        """Test-time augmentation: average probabilities over the original and ``n`` augmented views.
+        """Test-time augmentation: (averaged predictions, targets), made as the dataset's ``tta_kind`` says.
 
-        The augmented views reuse the training transforms on the validation items, so the dataset must
-        offer ``with_tfms`` (coursekit's image datasets do).
+        ``"augment"`` (classification: labels stay put when pixels move): the plain predictions averaged with
+        ``n`` views made by the training transforms. ``"flip"`` (per-pixel outputs, whose targets move with
+        the pixels): the plain predictions averaged with those of the horizontally flipped input, flipped
+        back; ``n`` is not used.
         """
         dl = self.dls.valid if dl is None else dl
         ds = dl.dataset
-        if not hasattr(ds, "with_tfms"):
-            raise TypeError(f"TTA needs a dataset with with_tfms(); {type(ds).__name__} has none.")
+        kind = getattr(ds, "tta_kind", None)
+        if kind not in ("augment", "flip"):
+            raise TypeError(f"TTA does not know how to augment a {type(ds).__name__} (its tta_kind is {kind!r}). "
+                            "Give the dataset class tta_kind = 'augment' when its targets do not move with the "
+                            "pixels (classification; it then needs with_tfms()), or 'flip' for per-pixel "
+                            "outputs such as masks; or use learn.get_preds() without TTA.")
         preds, targets = self.get_preds(dl)
+        if kind == "flip":
+            return (preds + self.get_preds(dl, cbs=[FlipTTA()])[0]) / 2, targets
         aug_dl = torch.utils.data.DataLoader(ds.with_tfms(self.dls.train_ds.tfms), batch_size=dl.batch_size,
                                              shuffle=False, num_workers=dl.num_workers,
                                              collate_fn=dl.collate_fn)
@@ -333,21 +335,18 @@ class Learner:
             total += self.get_preds(aug_dl)[0]
         return total / (n + 1), targets
 
-    def predict(self, item):
-        """Predict one item (an image path, a PIL image or a tensor): returns (label, index, probabilities)."""
+    def predict(self, item, thresh=MULTI_LABEL_THRESHOLD):
+        """Predict one item, as the dataset's ``encode`` takes it (an image path, a PIL image, a table row...;
+        without ``encode``, a tensor as is), through the same loop as a validation batch.
+
+        Returns ``(label, index, probabilities)`` for a classifier, else ``(value, None, output)``: see
+        ``prediction.decode_output``.
+        """
         ds = self.dls.valid_ds
         x = ds.encode(item) if hasattr(ds, "encode") else item
-        self.model.to(self.device).eval()
-        with torch.no_grad():
-            out = self.model(to_device(x[None], self.device))
-        probs = activation_for(self.loss_func)(out.float())[0].cpu()
-        classes = getattr(ds, "classes", None)
-        if isinstance(self.loss_func, nn.BCEWithLogitsLoss):
-            idx = (probs > 0.5).nonzero().flatten()
-            label = [classes[i] for i in idx] if classes is not None else idx.tolist()
-            return label, idx, probs
-        idx = int(probs.argmax())
-        return (classes[idx] if classes is not None else idx), idx, probs
+        xb = tuple(t[None] for t in (x if isinstance(x, (tuple, list)) else (x,)))  # add the batch dimension
+        out = self.get_preds(OneBatch(xb))[0][0]
+        return decode_output(out, output_kind(self.loss_func), getattr(ds, "classes", None), thresh)
 
     # -- saving -------------------------------------------------------------------------------------
     def _file(self, name):
@@ -390,47 +389,3 @@ class Learner:
         return (f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
                 f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
                 f"metrics={self.recorder.metric_names[3:-1]})")
-
-
-class LRFindResult:
-    """The lr finder's sweep: learning rates, losses, and a suggested rate.
-
-    ``lr_min`` is ten times below the rate of lowest (smoothed) loss, the 2018 rule of thumb;
-    ``lr_steep`` is where the smoothed loss falls fastest, measured over a window of points so that
-    batch-to-batch noise at the start does not win. The suggestion is ``lr_steep``, capped by ``lr_min``.
-    """
-
-    def __init__(self, lrs, losses, skip_end=3):
-        self.lrs, self.losses = list(lrs), list(losses)
-        self.smoothed = _smooth(self.losses)
-        n = len(self.lrs)
-        if n < 4:
-            self.lr_min = self.lr_steep = self.suggestion = self.lrs[0] if self.lrs else float("nan")
-            return
-        i_min = min(range(max(n - skip_end, 1)), key=lambda i: self.smoothed[i])
-        self.lr_min = self.lrs[i_min] / 10
-        w = max(1, n // 10)  # window for the slope
-        start = min(n // 10, max(i_min - w, 0))
-        slopes = {i: (self.smoothed[i + w] - self.smoothed[i]) / math.log(self.lrs[i + w] / self.lrs[i])
-                  for i in range(start, max(i_min - w + 1, start + 1)) if i + w < n}
-        i_steep = min(slopes, key=slopes.get) + w // 2 if slopes else 0
-        self.lr_steep = self.lrs[i_steep]
-        self.suggestion = min(self.lr_steep, self.lr_min)
-
-    def plot(self, ax=None):
-        """Loss against learning rate on a log axis, with the suggestion marked."""
-        import matplotlib.pyplot as plt
-        ax = ax or plt.subplots(figsize=(6, 4))[1]
-        ax.plot(self.lrs, self.losses, alpha=0.3, label="loss")
-        ax.plot(self.lrs, self.smoothed, label="smoothed")
-        ax.axvline(self.suggestion, color="red", linestyle="--", label=f"suggestion {self.suggestion:.1e}")
-        ax.set_xscale("log"), ax.set_xlabel("learning rate (log scale)"), ax.set_ylabel("loss")
-        if self.smoothed:  # the divergence at the end would squash the interesting part
-            low, high = min(self.smoothed), max(self.smoothed[0], self.smoothed[len(self.smoothed) // 2])
-            ax.set_ylim(low - 0.1 * (high - low), high + 0.5 * (high - low))
-        ax.legend()
-        return ax
-
-    def __repr__(self):
-        return (f"LRFindResult({len(self.lrs)} steps; minimum/10 = {self.lr_min:.2e}, "
-                f"steepest = {self.lr_steep:.2e}; suggestion = {self.suggestion:.2e})")

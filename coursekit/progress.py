@@ -1,10 +1,13 @@
-"""Progress display: a live bar and table in JupyterLab, plain lines in a terminal or a log.
+"""Progress display: a live bar and table in JupyterLab, plain lines in a terminal or a log, and the
+callback that feeds it during ``fit``.
 
 In a notebook one display handle is updated in place (at most every ``refresh`` seconds), so an
 executed notebook keeps only the final bar and table, whatever the number of batches.
 """
 import sys
 import time
+
+from coursekit.callbacks import Callback
 
 
 def in_notebook():
@@ -52,7 +55,7 @@ class ProgressDisplay:
         row = [format_value(v) for v in values]
         self.rows.append(row)
         if self.notebook:
-            self._show(force=True)
+            self._show()
         else:
             self._clear_bar()
             self._print_line(self._text_row(row))
@@ -62,11 +65,13 @@ class ProgressDisplay:
 
     # -- the bar ---------------------------------------------------------------------------
     def update(self, done, total, comment=""):
-        """Report ``done`` of ``total`` steps; cheap to call every batch."""
+        """Report ``done`` of ``total`` steps; cheap to call every batch (``comment`` may be a function, called
+        only when the bar is redrawn)."""
         now = time.time()
         if done < total and now - self.last < self.refresh:
             return
         self.last = now
+        comment = comment() if callable(comment) else comment
         pct = done / max(total, 1)
         if self.notebook:
             self.bar = (f'<progress value="{done}" max="{total}" style="width:300px;height:12px"></progress> '
@@ -81,7 +86,7 @@ class ProgressDisplay:
         """Remove the bar, keep the table."""
         self.bar = ""
         if self.notebook:
-            self._show(force=True)
+            self._show()
         else:
             self._clear_bar()
 
@@ -97,7 +102,7 @@ class ProgressDisplay:
             parts.append(f"<div>{self.bar}</div>")
         return "".join(parts)
 
-    def _show(self, force=False):
+    def _show(self):
         from IPython.display import HTML, display
         html = HTML(self._html())
         if self.handle is None:
@@ -113,3 +118,36 @@ class ProgressDisplay:
     def _print_line(self, text):
         self.out.write(text + "\n")
         self.out.flush()
+
+
+class ProgressCallback(Callback):
+    """Live progress bar and a per-epoch table of losses, metrics and time."""
+    order = 100
+
+    def before_fit(self, learn):
+        self.display = ProgressDisplay()
+        self.display.write_header(learn.recorder.metric_names)
+
+    def before_train(self, learn):
+        self.total, self.phase = len(learn.dl), "train"
+
+    def before_valid(self, learn):
+        self.total, self.phase = len(learn.dl), "valid"
+
+    def after_batch(self, learn):
+        def comment():  # read the loss only when the bar is redrawn: .item() waits for the GPU
+            loss = f"loss {learn.loss.item():.4f}" if getattr(learn, "loss", None) is not None else ""
+            return f"epoch {learn.epoch + 1}/{learn.n_epochs} {self.phase} {loss}"
+        self.display.update(learn.iter + 1, self.total, comment)
+
+    def after_epoch(self, learn):
+        if getattr(self, "display", None) is None or not learn.recorder.values:
+            return
+        row = list(learn.recorder.values[-1])
+        row[-1] = format_time(row[-1])
+        self.display.write_row(row)
+
+    def after_fit(self, learn):
+        if getattr(self, "display", None) is not None:  # before_fit may have been cancelled first
+            self.display.close()
+            self.display = None

@@ -1,7 +1,8 @@
 """Learning-rate schedules as pure functions of the step number.
 
-Each ``*_schedule`` returns ``f(step) -> multiplier or lr`` for ``step`` in ``range(n_steps)``, so the
-same curve can be plotted, tested against PyTorch's schedulers, and fed to the Learner.
+Each ``*_schedule`` (and ``one_cycle_momentum``) returns ``f(step) -> lr or momentum`` for ``step`` in
+``range(n_steps)``, so the same curve can be plotted, tested against PyTorch's schedulers, and fed to the
+Learner; the number of steps is the caller's (``sgdr_lengths`` gives SGDR's epochs).
 """
 import math
 
@@ -55,7 +56,7 @@ def sgdr_lengths(n_cycles, cycle_len=1, cycle_mult=1):
 def sgdr_schedule(n_cycles, lr, steps_per_epoch, cycle_len=1, cycle_mult=1, lr_min=0.0):
     """Cosine annealing with warm restarts (SGDR, 2018 style): each cycle anneals ``lr`` -> ``lr_min``.
 
-    Returns ``(f, n_steps)``; cycle ``i`` lasts ``cycle_len * cycle_mult**i`` epochs.
+    Cycle ``i`` lasts ``cycle_len * cycle_mult**i`` epochs (``sgdr_lengths``); after the last, ``lr_min``.
     """
     bounds, start = [], 0
     for n_epochs in sgdr_lengths(n_cycles, cycle_len, cycle_mult):
@@ -67,7 +68,7 @@ def sgdr_schedule(n_cycles, lr, steps_per_epoch, cycle_len=1, cycle_mult=1, lr_m
             if step < first + length:
                 return cos_anneal(lr, lr_min, (step - first) / length)
         return lr_min
-    return f, start
+    return f
 
 
 def cycle_starts(n_cycles, cycle_len=1, cycle_mult=1):

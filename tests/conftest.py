@@ -49,10 +49,11 @@ def synthetic_dls(n=256, n_in=4, n_out=3, bs=32, seed=0):
 
 @pytest.fixture
 def synth_learner(tmp_path):
-    """Factory for a fresh seeded synthetic learner (``synth_learner(**learner_kwargs)``)."""
-    def make(**kwargs):
+    """Factory for a fresh seeded synthetic learner (``synth_learner(bs=32, **learner_kwargs)``)."""
+    def make(bs=32, **kwargs):
         seed_everything(0)
         kwargs.setdefault("lr", 1e-2)
         kwargs.setdefault("path", tmp_path)
-        return Learner(TinyNet(), synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", **kwargs)
+        kwargs.setdefault("device", "cpu")
+        return Learner(TinyNet(), synthetic_dls(bs=bs), nn.CrossEntropyLoss(), **kwargs)
     return make

@@ -19,7 +19,10 @@ import coursekit
 PACKAGE = Path(coursekit.__file__).parent
 SAMPLES = "samples"
 MAX_LINES = 250
-LONG_MODULES = {}  # "path/relative/to/coursekit.py": "why it is one module"
+LONG_MODULES = {  # "path/relative/to/coursekit.py": "why it is one module"
+    "learner.py": "the Learner is read in one pass: loop, schedules, freezing, prediction and saving (its "
+                  "callbacks, recorder, lr finder and prediction helpers live in their own modules)",
+}
 INIT_IMPORTS_ALLOWED = {"samples/__init__.py": "the explicit registry of sample generators"}
 
 

@@ -4,84 +4,12 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit.callbacks import (Callback, CancelBatchException, CancelEpochException, CancelFitException,
-                                 CancelTrainException, CancelValidException, NaNLossError)
+from torch.utils.data import TensorDataset
+
+from coursekit.callbacks import Callback
+from coursekit.data import make_loaders
+from coursekit.learner import Learner
 from coursekit.metrics import accuracy
-
-
-class EventLog(Callback):
-    """Records every event it sees (all of them)."""
-
-    def __init__(self):
-        self.events = []
-
-    def __getattr__(self, name):
-        if name.startswith(("before_", "after_")):
-            return lambda learn: self.events.append(name)
-        raise AttributeError(name)
-
-
-def batch_events(n):
-    return ["before_batch", "after_pred", "after_loss", "after_backward", "after_step", "after_batch"] * n
-
-
-def test_events_fire_in_order(synth_learner):
-    learn, log = synth_learner(), EventLog()
-    learn.fit(1, cbs=[log])
-    n_train, n_valid = len(learn.dls.train), len(learn.dls.valid)
-    valid_batch = ["before_batch", "after_pred", "after_loss", "after_batch"] * n_valid
-    expected = (["before_fit", "before_epoch", "before_train"] + batch_events(n_train) + ["after_train", "before_valid"]
-                + valid_batch + ["after_valid", "after_epoch", "after_fit"])
-    assert log.events == expected
-
-
-def test_misspelled_event_fails_when_the_class_is_defined():
-    with pytest.raises(AttributeError, match="after_bacth"):
-        class Typo(Callback):
-            def after_bacth(self, learn):
-                pass
-
-
-class Raiser(Callback):
-    def __init__(self, event, exc):
-        self.event, self.exc = event, exc
-        setattr(self, event, self.raise_once)
-
-    def raise_once(self, learn):
-        raise self.exc()
-
-
-@pytest.mark.parametrize("event, exc, missing, present", [
-    ("before_fit", CancelFitException, ["before_epoch"], ["after_fit"]),
-    ("before_epoch", CancelEpochException, ["before_train", "before_valid"], ["after_epoch", "after_fit"]),
-    ("before_train", CancelTrainException, ["after_step"], ["after_train", "before_valid", "after_valid"]),
-    ("before_valid", CancelValidException, [], ["after_valid", "after_epoch"]),
-    ("before_batch", CancelBatchException, ["after_pred", "after_step"], ["after_batch", "after_epoch"]),
-])
-def test_each_cancel_exception_skips_exactly_its_stage(synth_learner, event, exc, missing, present):
-    learn, log = synth_learner(), EventLog()
-    raiser = Raiser(event, exc)
-    raiser.order = -100  # raise before the log sees the event
-    learn.fit(1, cbs=[log, raiser])
-    for e in missing:
-        assert e not in log.events
-    for e in present:
-        assert e in log.events
-    if exc is CancelValidException:  # valid batches skipped, training batches ran
-        assert log.events.count("after_step") == len(learn.dls.train)
-        assert log.events.count("after_batch") == len(learn.dls.train)
-    if exc is CancelBatchException:  # every batch started and finished, none did any work
-        assert log.events.count("after_batch") == len(learn.dls.train) + len(learn.dls.valid)
-
-
-def test_temporary_callbacks_are_gone_after_fit_even_on_error(synth_learner):
-    learn = synth_learner()
-    before = list(learn.cbs)
-    learn.fit(1, cbs=[EventLog()])
-    assert learn.cbs == before
-    with pytest.raises(ZeroDivisionError):
-        learn.fit(1, cbs=[Raiser("after_batch", ZeroDivisionError)])
-    assert learn.cbs == before
 
 
 def test_loss_falls_and_accuracy_rises_on_synthetic_data(synth_learner):
@@ -97,24 +25,6 @@ def test_seeded_runs_repeat(synth_learner):
     a.fit_one_cycle(2, 1e-2)
     b.fit_one_cycle(2, 1e-2)
     assert a.recorder.losses == b.recorder.losses
-
-
-def test_lr_find_restores_weights_and_suggests(synth_learner):
-    learn = synth_learner()
-    before = {k: v.clone() for k, v in learn.model.state_dict().items()}
-    result = learn.lr_find(num_it=30, show_plot=False)
-    after = learn.model.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)
-    assert 5 <= len(result.lrs) <= 30
-    assert all(b > a for a, b in zip(result.lrs, result.lrs[1:]))  # exponential sweep upwards
-    assert result.lrs[0] == pytest.approx(1e-7)
-    assert 1e-7 < result.suggestion < 10
-
-
-def test_lr_find_stops_when_the_loss_diverges(synth_learner):
-    learn = synth_learner()
-    result = learn.lr_find(start_lr=1e-3, end_lr=1e6, num_it=100, show_plot=False)
-    assert len(result.lrs) < 100
 
 
 def trainable(model):
@@ -201,13 +111,6 @@ def test_sgdr_restarts_at_cycle_boundaries(synth_learner, n_cycles, cycle_len, c
     assert lrs == pytest.approx(ref, rel=1e-6, abs=1e-12)
 
 
-def test_nan_loss_stops_with_a_clear_message(synth_learner):
-    learn = synth_learner()
-    learn.loss_func = lambda preds, y: preds.sum() * float("nan")
-    with pytest.raises(NaNLossError, match="lr_find"):
-        learn.fit(1)
-
-
 def test_save_and_load_round_trip_model_and_optimizer(synth_learner):
     learn = synth_learner()
     learn.fit(1)
@@ -236,6 +139,126 @@ def test_predict_one_item(synth_learner):
     learn = synth_learner()
     label, idx, probs = learn.predict(learn.dls.valid_ds[0][0])
     assert label == idx == int(probs.argmax()) and math.isclose(float(probs.sum()), 1, rel_tol=1e-5)
+
+
+class ScalePreds(Callback):
+    """Shapes the model's behaviour after the prediction: what get_preds and predict must honour too."""
+
+    def after_pred(self, learn):
+        learn.preds = learn.preds * 0  # every class equally likely
+
+
+def test_prediction_honours_callbacks_that_change_the_predictions(synth_learner):
+    learn = synth_learner(cbs=[ScalePreds()])
+    preds, _ = learn.get_preds()
+    assert torch.allclose(preds, torch.full_like(preds, 1 / 3))
+    _, _, probs = learn.predict(learn.dls.valid_ds[0][0])
+    assert torch.allclose(probs, torch.full((3,), 1 / 3))
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """Items with two model inputs, like a table's category codes and numbers; ``encode`` reads a dict."""
+
+    def __init__(self, n=40, classes=None):
+        g = torch.Generator().manual_seed(0)
+        self.cat, self.cont = torch.randint(0, 5, (n,), generator=g), torch.randn(n, 2, generator=g)
+        self.y, self.classes = torch.randn(n, generator=g), classes
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.cat[i], self.cont[i], self.y[i]
+
+    def encode(self, item):
+        return torch.tensor(item["cat"]), torch.tensor(item["cont"], dtype=torch.float32)
+
+
+class PairModel(nn.Module):
+    def __init__(self, n_out=1):
+        super().__init__()
+        self.emb, self.lin, self.head = nn.Embedding(5, 3), nn.Linear(2, 3), nn.Linear(3, n_out)
+
+    def forward(self, cat, cont):  # cat (bs,), cont (bs, 2)
+        return self.head(self.emb(cat) + self.lin(cont))
+
+
+def test_predict_encodes_an_item_with_several_inputs(tmp_path):
+    ds = PairDataset()
+    dls = make_loaders(ds, ds, bs=8)
+    learn = Learner(PairModel(), dls, lambda preds, y: nn.functional.mse_loss(preds[:, 0], y), device="cpu")
+    item = {"cat": 2, "cont": [0.5, -1.0]}
+    value, idx, out = learn.predict(item)
+    with torch.no_grad():
+        ref = learn.model.eval()(torch.tensor([2]), torch.tensor([[0.5, -1.0]]))[0]
+    assert isinstance(value, float) and idx is None
+    assert value == pytest.approx(ref.item()) and torch.allclose(out, ref)
+
+    ds.classes = ["low", "mid", "high"]  # a classifier on the same inputs names its answer
+    learn = Learner(PairModel(n_out=3), dls, nn.CrossEntropyLoss(), device="cpu")
+    label, idx, probs = learn.predict(item)
+    assert label == ds.classes[idx] and idx == int(probs.argmax()) and probs.sum().item() == pytest.approx(1)
+
+
+def test_predict_multi_label_gives_the_tags_above_the_threshold():
+    ds = TensorDataset(torch.zeros(4, 2), torch.zeros(4, 3))
+    ds.classes = ["cloudy", "road", "water"]
+    model = nn.Linear(2, 3)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.copy_(torch.logit(torch.tensor([0.7, 0.3, 0.55])))
+    learn = Learner(model, make_loaders(ds, ds, bs=2), nn.BCEWithLogitsLoss(), device="cpu")
+    tags, idx, probs = learn.predict(torch.zeros(2))
+    assert tags == ["cloudy", "water"] and idx.tolist() == [0, 2]
+    assert probs.tolist() == pytest.approx([0.7, 0.3, 0.55])
+    assert learn.predict(torch.zeros(2), thresh=0.6)[0] == ["cloudy"]
+
+
+def test_tta_refuses_a_dataset_that_does_not_say_how(synth_learner):
+    with pytest.raises(TypeError, match="TensorDataset.*tta_kind"):
+        synth_learner().tta()
+
+
+class ShiftedViews(torch.utils.data.Dataset):
+    """Points whose 'training transform' adds one: TTA's views are then known exactly."""
+    tta_kind = "augment"
+
+    def __init__(self, x, y, tfms=None):
+        self.x, self.y, self.tfms = x, y, tfms
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return (self.tfms(self.x[i]) if self.tfms else self.x[i]), self.y[i]
+
+    def with_tfms(self, tfms):
+        return ShiftedViews(self.x, self.y, tfms)
+
+
+def test_tta_augment_averages_the_plain_and_transformed_views():
+    x, y = torch.randn(30, 4), torch.randint(0, 3, (30,))
+    dls = make_loaders(ShiftedViews(x, y, tfms=lambda v: v + 1), ShiftedViews(x, y), bs=8)
+    learn = Learner(nn.Linear(4, 3), dls, nn.CrossEntropyLoss(), device="cpu")
+    probs, targets = learn.tta(n=3)
+    with torch.no_grad():
+        plain, shifted = learn.model(x).softmax(dim=1), learn.model(x + 1).softmax(dim=1)
+    assert torch.allclose(probs, (plain + 3 * shifted) / 4, atol=1e-6) and torch.equal(targets, y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="mixed precision needs a CUDA GPU; this machine has none")
+def test_mixed_precision_trains_and_predicts_on_the_gpu(synth_learner):
+    learn = synth_learner(device="cuda", mixed_precision=True)
+    learn.fit(4, lr=1e-2)
+    values = learn.recorder.values
+    assert values[-1][1] < values[0][1] * 0.8
+    preds, targets = learn.get_preds()
+    assert preds.device.type == "cpu" and preds.dtype == torch.float32 and len(preds) == len(targets)
+    learn.save("mp")
+    other = synth_learner(device="cuda", mixed_precision=True)
+    other.load("mp")  # optimizer state loaded while the model is still on the CPU must follow it to the GPU
+    other.fit(1)
+    assert all(v.device.type == "cuda" for s in other.opt.state.values() for k, v in s.items() if k != "step")
 
 
 def test_repr_and_training_loop_are_helpful(synth_learner, capsys):

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from coursekit import metrics
-from coursekit.vision import loaders
 
 
 def test_fbeta_hand_worked():
@@ -41,9 +40,74 @@ def test_multi_label_accuracy_counts_every_decision():
     assert metrics.accuracy_multi(logits, targets).item() == 0.5
 
 
-def test_unknown_tag_in_a_test_csv_names_the_row(tmp_path):
-    (tmp_path / "test.csv").write_text("image_name,tags\na,clear road\nb,clear volcano\n")
-    with pytest.raises(ValueError, match="row 3.*volcano"):
-        loaders.read_tags_csv(tmp_path / "test.csv", ["clear", "road"])
-    names, y = loaders.read_tags_csv(tmp_path / "test.csv", ["clear", "road", "volcano"])
-    assert names == ["a", "b"] and y.tolist() == [[1, 1, 0], [1, 0, 1]]
+def batches(preds, targets, sizes):
+    """Split full tensors into uneven batches, as a loader's last batch is."""
+    return zip(preds.split(sizes), targets.split(sizes))
+
+
+def test_a_plain_function_is_averaged_batch_by_batch_weighted_by_batch_size():
+    g = torch.Generator().manual_seed(0)
+    preds, targets = torch.randn(50, 4, generator=g), torch.randint(0, 4, (50,), generator=g)
+    m = metrics.as_metric(metrics.accuracy)
+    assert isinstance(m, metrics.AvgMetric) and m.name == "accuracy"
+    for p, t in batches(preds, targets, [16, 16, 16, 2]):
+        m.accumulate(p, t)
+    assert isinstance(m.total, torch.Tensor)  # a running sum where the outputs are, read once at the end
+    assert m.value == pytest.approx(metrics.accuracy(preds, targets).item(), abs=1e-6)
+    m.reset()
+    assert m.value != m.value  # nan before any batch
+
+
+def test_per_item_f_beta_and_multi_label_accuracy_are_exact_batch_by_batch():
+    g = torch.Generator().manual_seed(1)
+    logits, targets = torch.randn(37, 5, generator=g), (torch.rand(37, 5, generator=g) < 0.4).float()
+    for fn in (metrics.f2, metrics.accuracy_multi):
+        m = metrics.as_metric(fn)
+        for p, t in batches(logits, targets, [10, 10, 10, 7]):
+            m.accumulate(p, t)
+        assert m.value == pytest.approx(fn(logits, targets).item(), abs=1e-6)
+
+
+def test_whole_pass_keeps_the_outputs_and_calls_the_function_once():
+    @metrics.whole_pass
+    def rmse(preds, targets):
+        return ((preds - targets) ** 2).mean().sqrt()
+
+    preds, targets = torch.tensor([0.0, 0.0, 0.0, 3.0]), torch.zeros(4)
+    m = metrics.as_metric(rmse)
+    assert isinstance(m, metrics.AccumulatedMetric)
+    for p, t in batches(preds, targets, [2, 2]):
+        m.accumulate(p, t)
+    assert m.value == pytest.approx(1.5)  # sqrt(9 / 4); a batch mean of RMSEs would say 0.75
+    assert metrics.as_metric(rmse) is not m  # each Learner gets its own
+
+
+def test_calling_a_metric_on_tensors_leaves_a_running_pass_alone():
+    m = metrics.as_metric(metrics.accuracy)
+    m.accumulate(torch.tensor([[1.0, 0.0]]), torch.tensor([0]))
+    on_tensors = m(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([1, 1]))
+    assert on_tensors.item() == 0.0 and m.value == 1.0
+
+
+def test_confusion_counts_actual_by_predicted_leaving_out_ignore_index():
+    targets = torch.tensor([0, 0, 1, 2, 2, 255])
+    preds = torch.tensor([0, 1, 1, 2, 0, 1])
+    assert metrics.confusion(preds, targets, 3, ignore_index=255).tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_one_multi_label_threshold_default_and_f2_keeps_the_planet_one():
+    import inspect
+    defaults = {fn.__name__: inspect.signature(fn).parameters["thresh"].default
+                for fn in (metrics.fbeta, metrics.fbeta_from_probs, metrics.accuracy_multi)}
+    assert set(defaults.values()) == {metrics.MULTI_LABEL_THRESHOLD} == {0.5}
+    logits = torch.logit(torch.tensor([[0.3, 0.6, 0.1]]))
+    targets = torch.tensor([[1, 1, 0]])
+    assert metrics.f2(logits, targets).item() == pytest.approx(1.0, abs=1e-6)  # 0.3 counts at 0.2
+    assert metrics.fbeta(logits, targets).item() < 1.0  # and not at 0.5
+
+
+def test_batchwise_accuracy_inside_fit_equals_accuracy_on_all_predictions(synth_learner):
+    learn = synth_learner(bs=8, metrics=[metrics.accuracy])  # validation batches of 16, 16, 16 and 4
+    learn.fit(1)
+    probs, targets = learn.get_preds()
+    assert learn.recorder.last_metrics["accuracy"] == pytest.approx(metrics.accuracy(probs, targets).item(), abs=1e-6)

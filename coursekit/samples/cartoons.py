@@ -1,9 +1,11 @@
-"""Cartoon cats and dogs: lesson 1's offline look-alike of ``dogscats``, drawn with numpy and PIL.
+"""Cartoon cats and dogs, the offline look-alike of ``dogscats``, drawn with numpy and PIL.
 
 ``make_dogscats_sample`` draws cartoon cats and dogs into ``train/{cats,dogs}`` and ``valid/{cats,dogs}``
-as JPEGs, like the 2018 ``dogscats`` download. What tells them apart is what tells real ones apart
-(pointed ears and whiskers vs floppy ears and a muzzle); everything else (fur colour, size, pose,
-background, clutter, noise) varies in both classes, so a model has something to learn.
+as JPEGs, like the 2018 ``dogscats`` download: the data of lesson 1, of the image loader tests and of the
+benchmarks. What tells them apart is what tells real ones apart (pointed ears and whiskers vs floppy ears
+and a muzzle); everything else (fur colour, size, pose, background, clutter, noise) varies in both
+classes, so a model has something to learn. ``rgb`` (a random colour near a base) also colours the
+other image samples (``samples.vision``).
 """
 import io
 from pathlib import Path

@@ -1,5 +1,5 @@
-"""Offline look-alikes of lessons 2 and 3: satellite tiles with tags in the Planet layout, and street
-scenes with label masks in the CamVid layout (numpy and PIL only)."""
+"""Offline look-alikes of two image datasets (numpy and PIL only): satellite tiles with tags in the Planet
+layout (lesson 2's data) and street scenes with label masks in the CamVid layout (lesson 3's)."""
 from pathlib import Path
 
 import numpy as np

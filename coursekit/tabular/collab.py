@@ -1,16 +1,18 @@
-"""Collaborative filtering: ratings in the MovieLens layout, embedding models, and weight decay two ways.
+"""Collaborative filtering: ratings in the MovieLens layout, their loaders, the RMSE metric, weight decay
+as L2 in the loss, and the baselines a model must beat. (Lesson 6 builds the models in its notebook.)
 
 ``ratings.csv`` has ``userId,movieId,rating,timestamp``; ``movies.csv`` has ``movieId,title,genres``.
 """
+from functools import partial
+
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
 from coursekit.callbacks import Callback
 from coursekit.core import check_path
-from coursekit.data import make_loaders, random_split_indices
-from coursekit.layers import sigmoid_range
+from coursekit import metrics
+from coursekit.data import CategoryMap, TableDataset, check_columns, make_loaders, random_split_indices, row_name
 
 RATING_COLUMNS = ("userId", "movieId", "rating")
 
@@ -20,93 +22,44 @@ def read_ratings(path, y_range=None):
     import pandas as pd
     path = check_path(path, "ratings file")
     df = pd.read_csv(path)
-    for col in RATING_COLUMNS:
-        if col not in df.columns:
-            raise KeyError(f"{path} has no column {col!r}; its columns are {list(df.columns)}.")
+    check_columns(df, RATING_COLUMNS, path)
     numeric = pd.to_numeric(df["rating"], errors="coerce")
     bad = numeric.isna()
     if bad.any():
         row = int(bad.to_numpy().argmax())
-        raise ValueError(f"{path} row {row + 2} (counting the header): rating {df['rating'].iloc[row]!r} is not a number.")
+        raise ValueError(f"{row_name(df, row, path)}: rating {df['rating'].iloc[row]!r} is not a number.")
     df["rating"] = numeric.astype("float32")
     if y_range is not None:
         out = (df["rating"] < y_range[0]) | (df["rating"] > y_range[1])
         if out.any():
             row = int(out.to_numpy().argmax())
-            raise ValueError(f"{path} row {row + 2} (counting the header): rating {df['rating'].iloc[row]} is outside "
-                             f"the y-range {y_range}; fix the row or widen y_range.")
+            raise ValueError(f"{row_name(df, row, path)}: rating {df['rating'].iloc[row]} is outside the y-range "
+                             f"{y_range}; fix the row or widen y_range.")
     return df
 
 
-class Vocab:
-    """Maps raw ids to contiguous indices, fitted on the training rows; index 0 is kept for unseen ids."""
-
-    def __init__(self, ids):
-        self.items = ["#unknown#"] + sorted(set(ids))
-        self.index = {v: i for i, v in enumerate(self.items)}
-
-    def encode(self, ids):
-        return torch.tensor([self.index.get(v, 0) for v in ids], dtype=torch.long)
-
-    def __len__(self):
-        return len(self.items)
-
-    def __repr__(self):
-        return f"Vocab({len(self) - 1} ids + unknown)"
+def encode_pair(users, movies, item):
+    """(user index, movie index) of one raw ``(user id, movie id)`` pair or ``{"userId": u, "movieId": m}``
+    row; an id training never saw is index 0."""
+    u, m = item if isinstance(item, (tuple, list)) else (item["userId"], item["movieId"])
+    return users.encode([u])[0], movies.encode([m])[0]
 
 
 def collab_dls(ratings, valid_pct=0.2, seed=42, bs=64):
     """``DataLoaders`` of (user index, movie index, rating) with a seeded random validation split.
 
-    The id vocabularies are fitted on the training rows; ``dls.users`` and ``dls.movies`` keep them.
+    The id maps (``CategoryMap``s, 0 for ids training never saw) are fitted on the training rows;
+    ``dls.users`` and ``dls.movies`` keep them, and the datasets' ``encode`` takes one raw (user, movie) pair.
     """
     train_idx, valid_idx = random_split_indices(len(ratings), valid_pct, seed)
     train, valid = ratings.iloc[train_idx], ratings.iloc[valid_idx]
-    users, movies = Vocab(train["userId"]), Vocab(train["movieId"])
-    make = lambda df: TensorDataset(users.encode(df["userId"]), movies.encode(df["movieId"]),
-                                    torch.tensor(df["rating"].to_numpy(), dtype=torch.float32))
+    users, movies = CategoryMap(train["userId"], unknown=True), CategoryMap(train["movieId"], unknown=True)
+    make = lambda df: TableDataset(users.encode(df["userId"]), movies.encode(df["movieId"]),
+                                   torch.tensor(df["rating"].to_numpy(), dtype=torch.float32),
+                                   encode=partial(encode_pair, users, movies))
     dls = make_loaders(make(train), make(valid), bs=bs, seed=seed)
     dls.users, dls.movies = users, movies
     return dls
-
-
-class DotProductBias(nn.Module):
-    """rating = user . movie + user bias + movie bias, optionally squashed into ``y_range``."""
-
-    def __init__(self, n_users, n_movies, n_factors=50, y_range=None):
-        super().__init__()
-        self.user_factors, self.movie_factors = nn.Embedding(n_users, n_factors), nn.Embedding(n_movies, n_factors)
-        self.user_bias, self.movie_bias = nn.Embedding(n_users, 1), nn.Embedding(n_movies, 1)
-        for emb in (self.user_factors, self.movie_factors):
-            nn.init.normal_(emb.weight, std=0.01)
-        for emb in (self.user_bias, self.movie_bias):
-            nn.init.zeros_(emb.weight)
-        self.y_range = y_range
-
-    def forward(self, users, movies):
-        out = (self.user_factors(users) * self.movie_factors(movies)).sum(dim=1)
-        out = out + self.user_bias(users)[:, 0] + self.movie_bias(movies)[:, 0]
-        return sigmoid_range(out, *self.y_range) if self.y_range else out
-
-
-class EmbeddingNet(nn.Module):
-    """Concatenated user and movie embeddings through hidden layers with dropout: a neural net instead of
-    a dot product, free to learn interactions the dot product cannot express."""
-
-    def __init__(self, n_users, n_movies, n_factors=50, hidden=(100,), p=0.3, y_range=(0.5, 5.5)):
-        super().__init__()
-        self.user_factors, self.movie_factors = nn.Embedding(n_users, n_factors), nn.Embedding(n_movies, n_factors)
-        layers, n_in = [nn.Dropout(p / 2)], 2 * n_factors
-        for n_out in hidden:
-            layers += [nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(p)]
-            n_in = n_out
-        self.layers = nn.Sequential(*layers, nn.Linear(n_in, 1))
-        self.y_range = y_range
-
-    def forward(self, users, movies):
-        x = torch.cat([self.user_factors(users), self.movie_factors(movies)], dim=1)
-        out = self.layers(x)[:, 0]
-        return sigmoid_range(out, *self.y_range) if self.y_range else out
 
 
 def mse_loss(preds, targets):
@@ -114,6 +67,7 @@ def mse_loss(preds, targets):
     return nn.functional.mse_loss(preds, targets.float())
 
 
+@metrics.whole_pass  # a root of a mean over the whole pass: batch averages would be wrong
 def rmse(preds, targets):
     """Root mean squared error: the MovieLens metric."""
     return torch.sqrt(((preds.float() - targets.float()) ** 2).mean())

@@ -1,17 +1,17 @@
 """Structured data: processing fitted on the training set, date parts, checked joins, entity embeddings.
 
 ``TabularProcessor`` learns everything it needs (category codes, medians, means and standard deviations)
-from the training rows only, then turns any table with the same columns into tensors the same way:
-categories never seen in training and missing categories map to index 0; missing continuous values get
-the training median plus a 0/1 ``<name>_na`` column.
+from the training rows only, then turns any table with the same columns, or one row, into tensors the
+same way: categories never seen in training and missing categories map to index 0; missing continuous
+values get the training median plus a 0/1 ``<name>_na`` column.
 """
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
-from coursekit.data import make_loaders
+from coursekit import metrics
+from coursekit.data import CategoryMap, TableDataset, check_columns, make_loaders, row_name
 from coursekit.layers import sigmoid_range
 
 
@@ -20,20 +20,14 @@ def emb_size_rule(n_categories):
     return min(50, (n_categories + 1) // 2)
 
 
-def check_columns(df, names, what="table"):
-    missing = [c for c in names if c not in df.columns]
-    if missing:
-        raise KeyError(f"The {what} has no column(s) {missing}; its columns are {list(df.columns)}.")
-
-
-def numeric_column(df, name, what="table"):
+def numeric_column(df, name, source="the table"):
     """``df[name]`` as floats; a value that is not a number is an error naming the column and row."""
     values = pd.to_numeric(df[name], errors="coerce")
     bad = values.isna() & df[name].notna() & (df[name].astype(str).str.strip() != "")
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"The {what}'s continuous column {name!r} has the non-numeric value "
-                         f"{df[name].iloc[row]!r} in row {row} (0-based); fix it, or make {name!r} categorical.")
+        raise ValueError(f"{row_name(df, row, source)} has the non-numeric value {df[name].iloc[row]!r} in the "
+                         f"continuous column {name!r}; fix it, or make {name!r} categorical.")
     return values.astype("float64")
 
 
@@ -44,10 +38,11 @@ class TabularProcessor:
         self.cat_names, self.cont_names = list(cat_names), list(cont_names)
 
     def fit(self, df):
-        check_columns(df, self.cat_names + self.cont_names, "training table")
-        self.categories = {c: {v: i + 1 for i, v in enumerate(sorted(df[c].dropna().astype(str).unique()))}
-                           for c in self.cat_names}
-        cont = {c: numeric_column(df, c, "training table") for c in self.cont_names}
+        check_columns(df, self.cat_names + self.cont_names, "the training table")
+        # values as text, so 1 and "1" are one category; 0 is every value training did not see
+        self.categories = {c: CategoryMap(df[c].dropna().astype(str).unique(), unknown=True) for c in self.cat_names}
+        self.cat_dtypes = {c: df[c].dtype for c in self.cat_names}  # for one row, whose numbers may be floats
+        cont = {c: numeric_column(df, c, "the training table") for c in self.cont_names}
         self.medians = {c: float(v.median()) for c, v in cont.items()}
         self.na_flags = [c for c, v in cont.items() if v.isna().any()]
         filled = self._filled(cont)  # the _na flags stay 0/1: only the original columns are normalised
@@ -68,22 +63,35 @@ class TabularProcessor:
     @property
     def cardinalities(self):
         """Codes per categorical column, the unknown code 0 included."""
-        return [len(self.categories[c]) + 1 for c in self.cat_names]
+        return [len(self.categories[c]) for c in self.cat_names]
 
     def emb_sizes(self):
         """(cardinality, width) per categorical column, by ``emb_size_rule``."""
         return [(n, emb_size_rule(n)) for n in self.cardinalities]
 
-    def transform(self, df):
+    def transform(self, df, source="the table"):
         """(x_cat LongTensor (n, n_cat), x_cont FloatTensor (n, n_cont_out)) for a table with the same columns."""
-        check_columns(df, self.cat_names + self.cont_names)
-        cats = [df[c].astype(str).map(self.categories[c]).fillna(0).where(df[c].notna(), 0).astype("int64")
+        check_columns(df, self.cat_names + self.cont_names, source)
+        # Series.map with the value -> index dict: fast on a million rows, unlike encoding value by value
+        cats = [df[c].astype(str).map(self.categories[c].index).fillna(0).where(df[c].notna(), 0).astype("int64")
                 for c in self.cat_names]
-        filled = self._filled({c: numeric_column(df, c) for c in self.cont_names})
+        filled = self._filled({c: numeric_column(df, c, source) for c in self.cont_names})
         conts = [(filled[c] - self.means[c]) / self.stds[c] if c in self.means else filled[c] for c in self.cont_out]
         x_cat = torch.tensor(np.stack(cats, 1) if cats else np.zeros((len(df), 0)), dtype=torch.long)
         x_cont = torch.tensor(np.stack(conts, 1) if conts else np.zeros((len(df), 0)), dtype=torch.float32)
         return x_cat, x_cont
+
+    def encode(self, row):
+        """One row (a pandas Series, or a dict of column -> value) as (x_cat (n_cat,), x_cont (n_cont_out,))."""
+        one = pd.DataFrame([dict(row)])
+        for c in self.cat_names:  # a row of a numeric table comes as floats: Store 1.0 must be the category "1"
+            if c in one.columns:
+                try:
+                    one[c] = one[c].astype(self.cat_dtypes[c])
+                except (TypeError, ValueError):  # a missing value in an integer column: left as it is
+                    pass
+        x_cat, x_cont = self.transform(one, "the one-row table to encode")
+        return x_cat[0], x_cont[0]
 
     def __repr__(self):
         return (f"TabularProcessor({len(self.cat_names)} categorical {self.cardinalities}, "
@@ -138,12 +146,14 @@ class TabularModel(nn.Module):
 
 
 def tabular_dls(proc, train_df, valid_df, y_train, y_valid, bs=128, seed=42):
-    """``DataLoaders`` of (x_cat, x_cont, y) with ``proc`` fitted on ``train_df`` only."""
+    """``DataLoaders`` of (x_cat, x_cont, y) with ``proc`` fitted on ``train_df`` only; the datasets'
+    ``encode(row)`` is ``proc.encode``, so ``learn.predict(row)`` takes a raw row."""
     proc.fit(train_df)
-    make = lambda df, y: TensorDataset(*proc.transform(df), torch.as_tensor(np.asarray(y)))
+    make = lambda df, y: TableDataset(*proc.transform(df), torch.tensor(np.asarray(y)), encode=proc.encode)
     return make_loaders(make(train_df, y_train), make(valid_df, y_valid), bs=bs, seed=seed)
 
 
+@metrics.whole_pass  # a root of a mean over the whole pass: batch averages would be wrong
 def exp_rmspe(preds, targets):
     """Root mean squared *percentage* error of ``exp`` of log-scale predictions and targets (Rossmann's metric)."""
     p, t = torch.exp(preds.float().flatten()), torch.exp(targets.float().flatten())

@@ -1,6 +1,5 @@
 """Looking at what a classifier got right and wrong: confusion matrix, most (in)correct, top losses."""
-import torch
-
+from coursekit import metrics
 from coursekit.vision import images
 
 
@@ -26,9 +25,7 @@ class ClassificationInterpretation:
 
     def confusion_matrix(self):
         """Counts ``cm[actual, predicted]`` as a (n_classes, n_classes) tensor."""
-        n = len(self.classes)
-        flat = self.targets * n + self.preds
-        return torch.bincount(flat, minlength=n * n).reshape(n, n)
+        return metrics.confusion(self.preds, self.targets, len(self.classes))
 
     def most_confused(self, min_count=1):
         """(actual, predicted, count) for the off-diagonal cells, largest first."""

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from coursekit.core import check_path
-from coursekit.data import make_loaders, random_split_indices
+from coursekit.data import CategoryMap, check_columns, make_loaders, random_split_indices, row_name
 from coursekit.vision.images import get_image_files, good_indices, load_image
 from coursekit.vision.transforms import describe_tfms, tfms_for
 
@@ -38,6 +38,7 @@ def multi_hot(labels, c):
 
 class ImageDataset(torch.utils.data.Dataset):
     """Image files with labels: class indices, or (n, c) multi-hot float targets when ``multi_label``."""
+    tta_kind = "augment"  # labels do not move with the pixels: TTA averages over training-transform views
 
     def __init__(self, items, labels, classes, tfms, multi_label=False):
         self.items, self.classes = list(items), list(classes)
@@ -136,7 +137,7 @@ def folder_items(folder, classes=None):
 
 
 def image_dls_from_folder(path, train="train", valid="valid", size=128, bs=32, tfms="side_on", num_workers=0,
-                          seed=None, on_bad="warn"):
+                          seed=42, on_bad="warn"):
     """``DataLoaders`` from ``path/train/<class>/*`` and ``path/valid/<class>/*`` (the dogscats layout)."""
     path = check_path(path)
     train_items, train_labels, classes = folder_items(check_path(path / train, "training folder"))
@@ -145,18 +146,6 @@ def image_dls_from_folder(path, train="train", valid="valid", size=128, bs=32, t
     return image_dls_from_items(train_items + valid_items, train_labels + valid_labels, classes,
                                 valid_idx=range(n, n + len(valid_items)), seed=seed, size=size, bs=bs, tfms=tfms,
                                 num_workers=num_workers, on_bad=on_bad)
-
-
-def csv_columns(df, csv_file, *cols):
-    """The names of ``cols`` (names or positions) in ``df``, or a KeyError naming the missing one."""
-    names = []
-    for c in cols:
-        if isinstance(c, int) and -len(df.columns) <= c < len(df.columns):
-            c = df.columns[c]
-        if c not in df.columns:
-            raise KeyError(f"{csv_file} has no column {c!r}; its columns are {list(df.columns)}.")
-        names.append(c)
-    return names
 
 
 def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_delim=None, suffix="", valid_pct=0.2,
@@ -169,30 +158,27 @@ def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_deli
     path = check_path(path)
     csv = check_path(path / csv_file, "labels CSV")
     df = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    fn_name, label_name = csv_columns(df, csv, fn_col, label_col)
+    fn_name, label_name = check_columns(df, [fn_col, label_col], csv)
     items = [path / folder / f"{name}{suffix}" for name in df[fn_name]]
     missing = [(i, p) for i, p in enumerate(items) if not p.exists()]
     if missing:
         row, p = missing[0]
-        raise FileNotFoundError(f"{csv} row {row + 2} (line {row + 2}, counting the header) names {p}, which does "
-                                f"not exist ({len(missing)} rows name missing files; check folder= and suffix=).")
+        raise FileNotFoundError(f"{row_name(df, row, csv)} names {p}, which does not exist ({len(missing)} rows "
+                                "name missing files; check folder= and suffix=).")
     if label_delim is None:
         empty = [i for i, v in enumerate(df[label_name]) if not v.strip()]
         if empty:
-            raise ValueError(f"{csv} row {empty[0] + 2} (counting the header) has no label in column {label_name!r} "
+            raise ValueError(f"{row_name(df, empty[0], csv)} has no label in column {label_name!r} "
                              f"({len(empty)} rows in all); fill it in, or drop the row. (An image with no tags is "
                              "fine for multi-label data: pass label_delim.)")
-        classes = sorted(set(df[label_name]))
-        index = {c: i for i, c in enumerate(classes)}
-        labels = [index[v] for v in df[label_name]]
+        classes = CategoryMap(df[label_name])
+        labels = classes.encode(df[label_name]).tolist()
     else:
         tags = [[t for t in v.split(label_delim) if t] for v in df[label_name]]
-        classes = sorted({t for ts in tags for t in ts})
-        index = {c: i for i, c in enumerate(classes)}
-        labels = [[index[t] for t in ts] for ts in tags]
-    return image_dls_from_items(items, labels, classes, valid_pct=valid_pct, seed=seed, size=size, bs=bs, tfms=tfms,
-                                multi_label=label_delim is not None, num_workers=num_workers, on_bad=on_bad)
-
+        classes = CategoryMap(t for ts in tags for t in ts)
+        labels = [[classes.index[t] for t in ts] for ts in tags]
+    return image_dls_from_items(items, labels, list(classes), valid_pct=valid_pct, seed=seed, size=size, bs=bs,
+                                tfms=tfms, multi_label=label_delim is not None, num_workers=num_workers, on_bad=on_bad)
 
 
 def read_tags_csv(csv_file, classes, fn_col=0, label_col=1, label_delim=" "):
@@ -201,13 +187,14 @@ def read_tags_csv(csv_file, classes, fn_col=0, label_col=1, label_delim=" "):
     import pandas as pd
     csv_file = check_path(csv_file, "labels CSV")
     df = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
-    cols = csv_columns(df, csv_file, fn_col, label_col)
-    index = {c: i for i, c in enumerate(classes)}
+    fn_name, label_name = check_columns(df, [fn_col, label_col], csv_file)
+    classes = CategoryMap(classes, sort=False)  # the training order: output i is class i
     targets = torch.zeros(len(df), len(classes))
-    for row, tags in enumerate(df[cols[1]]):
-        for tag in (t for t in tags.split(label_delim) if t):
-            if tag not in index:
-                raise ValueError(f"{csv_file} row {row + 2} (counting the header) has the tag {tag!r}, which the "
-                                 f"training data does not have; known tags: {', '.join(classes)}.")
-            targets[row, index[tag]] = 1.0
-    return list(df[cols[0]]), targets
+    for row, tags in enumerate(df[label_name]):
+        tags = [t for t in tags.split(label_delim) if t]
+        unknown = [t for t in tags if t not in classes]
+        if unknown:
+            raise ValueError(f"{row_name(df, row, csv_file)} has the tag {unknown[0]!r}, which the training data "
+                             f"does not have; known tags: {', '.join(classes)}.")
+        targets[row, [classes.index[t] for t in tags]] = 1.0
+    return list(df[fn_name]), targets

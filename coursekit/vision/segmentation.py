@@ -15,7 +15,7 @@ from torchvision.transforms import v2 as T
 
 from coursekit.core import check_path
 from coursekit.data import make_loaders, random_split_indices
-from coursekit.metrics import Metric
+from coursekit.metrics import Metric, confusion
 from coursekit.vision.images import BadImageError, get_image_files, load_image, to_display
 
 
@@ -71,6 +71,7 @@ def seg_valid_tfms(size):
 
 class SegmentationDataset(torch.utils.data.Dataset):
     """Images and their masks: ``ds[i]`` is (float image (3, H, W) in [0, 1], int64 mask (H, W))."""
+    tta_kind = "flip"  # the mask moves with the pixels: TTA flips the input and flips the prediction back
 
     def __init__(self, items, masks, codes, tfms, mask_map=None):
         self.items, self.masks, self.codes, self.tfms = list(items), list(masks), list(codes), tfms
@@ -136,20 +137,30 @@ def segmentation_dls(path, size=(96, 128), bs=8, valid_pct=0.2, seed=42, num_wor
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------
+class PixelAccuracy(Metric):
+    """Streaming fraction of labelled pixels (void left out) whose arg-max class is right: two counts per pass."""
+
+    def __init__(self, void_index=None, name="pixel_accuracy"):
+        self.void_index, self.name = void_index, name
+        self.reset()
+
+    def reset(self):
+        self.correct, self.total = 0, 0
+
+    def accumulate(self, preds, targets):
+        # preds (bs, n_classes, H, W) scores; targets (bs, H, W) class indices. Counts stay on the device.
+        keep = targets != self.void_index if self.void_index is not None else torch.ones_like(targets, dtype=torch.bool)
+        self.correct = self.correct + (preds.argmax(dim=1)[keep] == targets[keep]).sum()
+        self.total = self.total + keep.sum()
+
+    @property
+    def value(self):
+        return (self.correct / self.total).item() if self.total else float("nan")
+
+
 def pixel_accuracy(void_index=None):
-    """A metric: the fraction of labelled pixels (void left out) whose arg-max class is right."""
-    def acc(preds, targets):
-        keep = targets != void_index if void_index is not None else torch.ones_like(targets, dtype=torch.bool)
-        return (preds.argmax(dim=1)[keep] == targets[keep]).float().mean()
-    acc.__name__ = "pixel_accuracy"
-    return acc
-
-
-def confusion(pred_labels, targets, n_classes, void_index=None):
-    """(n_classes, n_classes) counts of ``[actual, predicted]`` over pixels, void left out."""
-    keep = targets != void_index if void_index is not None else torch.ones_like(targets, dtype=torch.bool)
-    flat = targets[keep] * n_classes + pred_labels[keep]
-    return torch.bincount(flat.flatten(), minlength=n_classes ** 2).reshape(n_classes, n_classes)
+    """A fresh pixel-accuracy metric: pass it to a Learner, or call it on tensors, ``pixel_accuracy(void)(preds, targets)``."""
+    return PixelAccuracy(void_index)
 
 
 def iou_from_confusion(cm):
@@ -170,10 +181,11 @@ class SegmentationIoU(Metric):
         self.cm = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
 
     def accumulate(self, preds, targets):
-        self.cm += confusion(preds.argmax(dim=1).cpu(), targets.cpu(), self.n_classes, self.void_index)
+        cm = confusion(preds.argmax(dim=1), targets, self.n_classes, self.void_index)
+        self.cm = self.cm.to(cm.device) + cm  # counted where the outputs are: no copy of them to the CPU
 
     def per_class(self):
-        return iou_from_confusion(self.cm)
+        return iou_from_confusion(self.cm).cpu()
 
     @property
     def value(self):

@@ -1,11 +1,32 @@
-import pandas as pd
 import pytest
 import torch
+from torch import nn
 
-from coursekit.tabular import collab
+from coursekit.data import CategoryMap, random_split_indices
+from coursekit.layers import sigmoid_range
 from coursekit.learner import Learner, adamw
 from coursekit.samples.tabular import make_movielens_sample
+from coursekit.tabular import collab
 from conftest import need_shared
+
+
+class DotProductBias(nn.Module):
+    """The tests' own small collaborative-filtering model (lesson 6 builds its models in the notebook)."""
+
+    def __init__(self, n_users, n_movies, n_factors, y_range=(0.5, 5.5)):
+        super().__init__()
+        self.users, self.movies = nn.Embedding(n_users, n_factors), nn.Embedding(n_movies, n_factors)
+        self.user_bias, self.movie_bias = nn.Embedding(n_users, 1), nn.Embedding(n_movies, 1)
+        for emb in (self.users, self.movies):
+            nn.init.normal_(emb.weight, std=0.01)
+        for emb in (self.user_bias, self.movie_bias):
+            nn.init.zeros_(emb.weight)
+        self.y_range = y_range
+
+    def forward(self, users, movies):  # (bs,), (bs,) -> (bs,)
+        out = (self.users(users) * self.movies(movies)).sum(1)
+        out = out + self.user_bias(users)[:, 0] + self.movie_bias(movies)[:, 0]
+        return sigmoid_range(out, *self.y_range)
 
 
 @pytest.fixture(scope="module")
@@ -15,32 +36,9 @@ def sample(tmp_path_factory):
     return path
 
 
-def test_sample_has_the_movielens_layout_and_half_stars(sample):
-    ratings = pd.read_csv(sample / "ratings.csv")
-    movies = pd.read_csv(sample / "movies.csv")
-    assert list(ratings.columns) == ["userId", "movieId", "rating", "timestamp"]
-    assert list(movies.columns) == ["movieId", "title", "genres"]
-    assert set((ratings["rating"] * 2).unique()) <= set(range(1, 11))
-    assert set(ratings["movieId"]) <= set(movies["movieId"])
-    counts = ratings["userId"].value_counts()
-    assert counts.max() > 5 * counts.median()  # a long tail of users
-
-
-def test_predictions_stay_inside_the_y_range():
-    model = collab.DotProductBias(10, 12, 4, y_range=(0.5, 5.0))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(0).add_(50)  # absurd weights: the sigmoid still keeps predictions in range
-        out = model(torch.arange(10), torch.arange(10))
-    assert out.min() >= 0.5 and out.max() <= 5.0
-    net = collab.EmbeddingNet(10, 12, 4, y_range=(1.0, 2.0))
-    out = net(torch.arange(10), torch.arange(10))
-    assert out.min() >= 1.0 and out.max() <= 2.0
-
-
 def test_weight_decay_variants_reach_the_optimizer_as_intended(sample):
     dls = collab.collab_dls(collab.read_ratings(sample / "ratings.csv"), bs=32)
-    make = lambda: collab.DotProductBias(len(dls.users), len(dls.movies), 4, y_range=(0.5, 5.5))
+    make = lambda: DotProductBias(len(dls.users), len(dls.movies), 4, y_range=(0.5, 5.5))
     decoupled = Learner(make(), dls, collab.mse_loss, opt_func=adamw, wd=0.1)
     decoupled.create_opt()
     assert all(g["weight_decay"] == 0.1 for g in decoupled.opt.param_groups)
@@ -67,31 +65,75 @@ def test_weight_decay_variants_reach_the_optimizer_as_intended(sample):
 
 def test_bad_input_names_the_column_or_row(tmp_path):
     (tmp_path / "a.csv").write_text("userId,itemId,rating\n1,2,3\n")
-    with pytest.raises(KeyError, match="movieId"):
+    with pytest.raises(KeyError, match=r"a.csv has no column 'movieId'; its columns are \['userId', 'itemId'"):
         collab.read_ratings(tmp_path / "a.csv")
     (tmp_path / "b.csv").write_text("userId,movieId,rating\n1,2,3\n1,3,great\n")
-    with pytest.raises(ValueError, match="row 3.*great"):
+    # the same words as every table error (data.row_name): the file's line, and the row's index label
+    with pytest.raises(ValueError, match=r"b.csv line 3 \(row 1; the header is line 1\): rating 'great'"):
         collab.read_ratings(tmp_path / "b.csv")
     (tmp_path / "c.csv").write_text("userId,movieId,rating\n1,2,3\n1,3,7.5\n")
-    with pytest.raises(ValueError, match="row 3.*7.5.*y-range"):
+    with pytest.raises(ValueError, match=r"c.csv line 3 \(row 1; the header is line 1\): rating 7.5 .*y-range"):
         collab.read_ratings(tmp_path / "c.csv", y_range=(0.5, 5.0))
 
 
-def test_unseen_ids_map_to_the_unknown_index():
-    vocab = collab.Vocab([10, 20, 30])
-    assert vocab.encode([20, 99]).tolist() == [2, 0] and len(vocab) == 4
+def test_id_maps_are_category_maps_fitted_on_training_rows(sample):
+    ratings = collab.read_ratings(sample / "ratings.csv")
+    dls = collab.collab_dls(ratings, bs=32)
+    assert isinstance(dls.users, CategoryMap) and dls.users[0] == "#unknown#"
+    train_idx, _ = random_split_indices(len(ratings), 0.2, 42)
+    assert list(dls.users)[1:] == sorted(ratings["userId"].iloc[train_idx].unique())  # training ids only
+    movie = dls.movies[5]
+    assert movie in dls.movies and movie in dls.movies.index and dls.movies.encode([movie, -1]).tolist() == [5, 0]
+
+
+def test_collab_datasets_encode_one_pair_and_have_no_classes(sample):
+    ratings = collab.read_ratings(sample / "ratings.csv")
+    dls = collab.collab_dls(ratings, bs=32)
+    ds = dls.valid_ds
+    assert not hasattr(ds, "classes") and dls.c is None  # regression: predict gives a value, not a class
+    u, m = int(ratings["userId"].iloc[0]), int(ratings["movieId"].iloc[0])
+    pair = ds.encode((u, m))
+    assert pair == ds.encode({"userId": u, "movieId": m}) == ds.encode(ratings.iloc[0])
+    assert [int(t) for t in pair] == [dls.users.index[u], dls.movies.index[m]] and pair[0].shape == ()
+    assert [int(t) for t in ds.encode((-1, -2))] == [0, 0]  # ids training never saw
+
+
+def test_predict_one_pair_equals_the_model_output_on_that_row(sample):
+    ratings = collab.read_ratings(sample / "ratings.csv")
+    dls = collab.collab_dls(ratings, bs=32, seed=42)
+    learn = Learner(DotProductBias(len(dls.users), len(dls.movies), 4), dls, collab.mse_loss, device="cpu")
+    learn.fit(1, 1e-2)
+    users, movies, _ = next(iter(dls.valid))
+    learn.model.eval()
+    with torch.no_grad():
+        expected = learn.model(users[3:4], movies[3:4])[0]  # row 3 of the validation loader (not shuffled)
+    _, valid_idx = random_split_indices(len(ratings), 0.2, 42)
+    row = ratings.iloc[valid_idx[3]]
+    value, index, out = learn.predict({"userId": row["userId"], "movieId": row["movieId"]})
+    assert index is None and value == pytest.approx(expected.item(), abs=1e-6)
+    assert torch.allclose(torch.as_tensor(out).float().cpu(), expected, atol=1e-6)
+    assert learn.predict((row["userId"], row["movieId"]))[0] == pytest.approx(value, abs=1e-6)
+
+
+def test_rmse_in_the_training_table_is_the_rmse_of_all_validation_predictions(sample):
+    """RMSE is the root of a mean over the whole pass: the mean of per-batch RMSEs would be lower."""
+    dls = collab.collab_dls(collab.read_ratings(sample / "ratings.csv"), bs=16, seed=42)
+    learn = Learner(DotProductBias(len(dls.users), len(dls.movies), 4), dls, collab.mse_loss,
+                    metrics=[collab.rmse], device="cpu")
+    learn.fit(1, 1e-2)
+    preds, targets = learn.get_preds()
+    assert learn.recorder.last_metrics["rmse"] == pytest.approx(collab.rmse(preds, targets).item(), rel=1e-5)
 
 
 @pytest.mark.real_data
 def test_real_movielens_sample_beats_both_baselines():
     from coursekit.core import seed_everything
-    from coursekit.data import random_split_indices
     seed_everything(42)
     ratings = collab.read_ratings(need_shared("movie_lens_sample") / "ratings.csv", y_range=(0.5, 5.0))
     dls = collab.collab_dls(ratings, bs=64, seed=42)
     train_idx, valid_idx = random_split_indices(len(ratings), 0.2, 42)
     base = collab.baseline_rmses(ratings.iloc[train_idx], ratings.iloc[valid_idx])
-    learn = Learner(collab.DotProductBias(len(dls.users), len(dls.movies), 50, y_range=(0.0, 5.5)), dls,
+    learn = Learner(DotProductBias(len(dls.users), len(dls.movies), 50, y_range=(0.0, 5.5)), dls,
                     collab.mse_loss, metrics=[collab.rmse], wd=0.1)
     learn.fit_one_cycle(5, 5e-3)
     model_rmse = learn.recorder.last_metrics["rmse"]

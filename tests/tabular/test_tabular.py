@@ -4,7 +4,9 @@ import pandas as pd
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
+from coursekit.learner import Learner
 from coursekit.tabular import tabular
 from conftest import need_shared
 
@@ -46,12 +48,77 @@ def test_exp_rmspe_hand_worked():
 def test_bad_input_names_the_column_or_row():
     train, new = frames()
     proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"]).fit(train)
-    with pytest.raises(KeyError, match="age"):
+    with pytest.raises(KeyError, match=r"the table has no column 'age'; its columns are \['shop', 'kind', 'size'\]"):
         proc.transform(new.drop(columns="age"))
-    bad = new.astype({"size": object})
-    bad.loc[1, "size"] = "big"
-    with pytest.raises(ValueError, match="'size'.*'big'.*row 1"):
+    bad = new.astype({"size": object}).set_index(pd.Index([10, 11, 12]))  # a slice of a bigger table
+    bad.loc[11, "size"] = "big"
+    # named by its index label, as everywhere (data.row_name): bad.loc[11] is the row to fix
+    with pytest.raises(ValueError, match="row 11 of the table has the non-numeric value 'big' in the continuous "
+                                         "column 'size'"):
         proc.transform(bad)
+    with pytest.raises(KeyError, match="the training table has no column 'age'"):
+        tabular.TabularProcessor(["shop"], ["age"]).fit(train.drop(columns="age"))
+
+
+def test_category_codes_are_category_maps_with_unknown_at_zero():
+    train, _ = frames()
+    proc = tabular.TabularProcessor(["shop", "kind"], ["size"]).fit(train)
+    shops = proc.categories["shop"]
+    assert list(shops) == ["#unknown#", "a", "b", "c"] and shops[2] == "b" and "c" in shops
+    assert shops.encode(["c", "z"]).tolist() == [3, 0]
+    assert proc.cardinalities == [len(shops), len(proc.categories["kind"])] == [4, 3]
+
+
+def test_encode_one_row_matches_the_table_transform():
+    train, new = frames()
+    proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"]).fit(train)
+    x_cat, x_cont = proc.transform(new)
+    for i in range(len(new)):
+        for row in (new.iloc[i], new.iloc[i].to_dict()):  # a Series, or a dict of column -> value
+            one_cat, one_cont = proc.encode(row)
+            assert torch.equal(one_cat, x_cat[i]) and torch.allclose(one_cont, x_cont[i])
+    with pytest.raises(KeyError, match="has no column 'age'"):
+        proc.encode({"shop": "a", "kind": "x", "size": 1.0})
+
+
+def test_encode_of_a_numeric_row_keeps_integer_categories():
+    """A row of an all-numeric table comes as floats (Store 1.0): it must still be the category '1'."""
+    train = pd.DataFrame({"store": [1, 2, 3, 2], "sales": [5.0, 6.0, 7.0, 8.0]})
+    proc = tabular.TabularProcessor(["store"], ["sales"]).fit(train)
+    row = train.iloc[1]
+    assert row["store"] == 2.0 and row.dtype == "float64"
+    assert proc.encode(row)[0].tolist() == proc.transform(train.iloc[[1]])[0][0].tolist() == [2]
+
+
+def tiny_tabular_learner():
+    train, new = frames()
+    train, valid = pd.concat([train] * 8, ignore_index=True), pd.concat([new] * 2, ignore_index=True)
+    proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"])
+    dls = tabular.tabular_dls(proc, train, valid, train["age"] / 10.0, valid["age"] / 10.0, bs=8)
+    model = tabular.TabularModel(proc.emb_sizes(), len(proc.cont_out), 1, layers=(8,), ps=(0.0,), y_range=(0, 6))
+    learn = Learner(model, dls, lambda preds, y: F.mse_loss(preds[:, 0], y.float()), device="cpu")
+    learn.fit(1, 1e-2)
+    return learn, valid
+
+
+def test_tabular_datasets_encode_rows_and_have_no_classes():
+    learn, valid = tiny_tabular_learner()
+    ds = learn.dls.valid_ds
+    assert not hasattr(ds, "classes") and learn.dls.c is None  # regression: predict gives a value, not a class
+    x_cat, x_cont, y = ds[3]
+    one_cat, one_cont = ds.encode(valid.iloc[3])
+    assert torch.equal(one_cat, x_cat) and torch.allclose(one_cont, x_cont)
+
+
+def test_predict_one_row_equals_the_model_output_on_that_row():
+    learn, valid = tiny_tabular_learner()
+    x_cat, x_cont, _ = next(iter(learn.dls.valid))
+    learn.model.eval()
+    with torch.no_grad():
+        expected = learn.model(x_cat[3:4], x_cont[3:4])[0]  # row 3 of the validation loader (not shuffled)
+    value, index, out = learn.predict(valid.iloc[3])
+    assert index is None and torch.allclose(torch.as_tensor(out).float().cpu(), expected, atol=1e-6)
+    assert value == pytest.approx(expected.item(), abs=1e-6)
 
 
 def test_join_checked_reports_rows_without_a_match():
@@ -90,19 +157,3 @@ def test_adult_salary_reaches_84_percent():
     acc = learn.recorder.last_metrics["accuracy"]
     print(f"\nadult_sample: validation accuracy {acc:.4f} ({len(valid_idx)} rows)")
     assert acc >= 0.84
-
-
-def test_rossmann_sample_has_the_real_schema_and_learnable_effects(tmp_path):
-    from coursekit.samples.tabular import make_rossmann_sample
-    make_rossmann_sample(tmp_path, seed=0, n_stores=5, start="2015-01-01", end="2015-03-31")
-    train = pd.read_csv(tmp_path / "train.csv", dtype={"StateHoliday": str})
-    store = pd.read_csv(tmp_path / "store.csv")
-    assert list(train.columns) == ["Store", "DayOfWeek", "Date", "Sales", "Customers", "Open", "Promo",
-                                   "StateHoliday", "SchoolHoliday"]
-    assert {"StoreType", "Assortment", "CompetitionDistance", "CompetitionOpenSinceMonth", "CompetitionOpenSinceYear",
-            "Promo2", "Promo2SinceWeek", "Promo2SinceYear", "PromoInterval"} <= set(store.columns)
-    assert (train.loc[train["Open"] == 0, "Sales"] == 0).all()
-    open_days = train[train["Open"] == 1]
-    assert open_days.groupby("Promo")["Sales"].mean().diff().iloc[-1] > 0  # promotions sell more
-    joined = tabular.join_checked(train, store, "Store", "store table")
-    assert len(joined) == len(train)

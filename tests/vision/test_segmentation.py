@@ -5,6 +5,7 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2 as T
 
+from coursekit import metrics
 from coursekit.vision import images, models, segmentation
 from coursekit.samples.vision import make_camvid_sample
 
@@ -36,7 +37,7 @@ def test_joint_transforms_keep_image_and_mask_aligned():
 def test_iou_on_hand_built_tensors():
     targets = torch.tensor([[0, 0, 1, 1], [2, 2, 2, 9]])  # 9 = void
     pred_labels = torch.tensor([[0, 1, 1, 1], [2, 2, 0, 0]])
-    cm = segmentation.confusion(pred_labels, targets, n_classes=10, void_index=9)
+    cm = metrics.confusion(pred_labels, targets, n_classes=10, ignore_index=9)
     iou = segmentation.iou_from_confusion(cm)
     # class 0: tp 1, fp 1 (pixel 6), fn 1 -> 1/3; class 1: tp 2, fp 1 -> 2/3; class 2: tp 2, fn 1 -> 2/3
     assert iou[:3].tolist() == pytest.approx([1 / 3, 2 / 3, 2 / 3])
@@ -133,3 +134,48 @@ def test_show_segmentation_draws_image_truth_and_prediction_rows(camvid):
     fig = segmentation.show_segmentation(xb, yb, yb.flip(-1), codes=codes, n=2)
     assert len(fig.axes) == 2 * 3 and [ax.get_title() for ax in fig.axes[:3]] == ["image", "truth", "prediction"]
     assert len(segmentation.show_segmentation(xb, yb, codes=codes, n=2).axes) == 2 * 2
+
+
+def pixel_learner(camvid, metrics=()):
+    """A per-pixel model (a 1x1 convolution) on the sample: each pixel's scores depend on that pixel alone."""
+    from torch import nn
+    from coursekit.learner import Learner
+    torch.manual_seed(0)
+    dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2, valid_pct=0.5)
+    void = dls.classes.index("Void")
+    return Learner(nn.Conv2d(3, len(dls.classes), 1), dls, nn.CrossEntropyLoss(ignore_index=void), lr=1e-2,
+                   metrics=metrics, device="cpu"), void
+
+
+def test_a_segmentation_validation_pass_keeps_counts_not_outputs(camvid):
+    dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2, valid_pct=0.5)
+    n, void = len(dls.classes), dls.classes.index("Void")
+    iou = segmentation.SegmentationIoU(n, void)
+    learn, _ = pixel_learner(camvid, metrics=[segmentation.pixel_accuracy(void), iou])
+    learn.fit(1)
+    for m in learn.recorder.metrics:  # no per-batch outputs kept: only counts
+        state = vars(m).values()
+        assert not any(isinstance(v, (list, tuple)) for v in state), m
+        assert all(v.numel() <= n * n for v in state if isinstance(v, torch.Tensor)), m
+    mean_iou = iou.value
+    preds, targets = learn.get_preds()
+    assert iou.value == mean_iou  # predicting afterwards leaves the fit's metrics alone (lesson 3 reads it then)
+    assert learn.recorder.last_metrics["pixel_accuracy"] == pytest.approx(
+        segmentation.pixel_accuracy(void)(preds, targets).item(), abs=1e-6)
+    assert mean_iou == pytest.approx(segmentation.SegmentationIoU(n, void)(preds, targets).item(), abs=1e-6)
+
+
+def test_tta_on_per_pixel_outputs_flips_the_input_and_the_prediction_back(camvid):
+    learn, _ = pixel_learner(camvid)
+    preds, targets = learn.get_preds()
+    tta_preds, tta_targets = learn.tta(n=4)
+    assert torch.equal(tta_targets, targets)
+    assert torch.allclose(tta_preds, preds, atol=1e-6)  # a per-pixel model sees the same pixels, mirrored
+
+
+def test_predict_on_an_image_gives_a_mask_of_class_indices(camvid):
+    learn, _ = pixel_learner(camvid)
+    x, _ = learn.dls.valid_ds[0]
+    mask, idx, probs = learn.predict(x)
+    assert mask.shape == (48, 64) and torch.equal(mask, idx) and probs.shape == (len(learn.dls.classes), 48, 64)
+    assert torch.equal(mask, probs.argmax(dim=0))

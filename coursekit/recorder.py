@@ -1,0 +1,97 @@
+"""The Recorder: per-batch training loss and learning rate, per-epoch losses, metrics and time, and plots."""
+import time
+
+from coursekit.callbacks import Callback
+from coursekit.core import ema
+from coursekit.metrics import as_metric
+
+
+class Recorder(Callback):
+    """Records per-batch loss and learning rate, and per-epoch losses, metrics and time."""
+    order = 90
+
+    def __init__(self, metrics=()):
+        self.metrics = [as_metric(m) for m in metrics]
+        self.losses, self.lrs, self.moms, self.values = [], [], [], []
+        self.metric_names = ["epoch", "train_loss", "valid_loss"] + [m.name for m in self.metrics] + ["time"]
+
+    def before_fit(self, learn):
+        self.losses, self.lrs, self.moms, self.values = [], [], [], []
+
+    def before_epoch(self, learn):
+        self.start = time.time()
+        self.train_total, self.train_count = 0.0, 0
+        self.valid_total, self.valid_count = 0.0, 0
+        self.ran_valid = False
+
+    def before_valid(self, learn):
+        self.ran_valid = True
+        for m in self.metrics:
+            m.reset()
+
+    def after_batch(self, learn):
+        if getattr(learn, "loss", None) is None:
+            return
+        n = len(learn.yb[0]) if learn.yb else 1
+        if learn.training:
+            loss = learn.loss.item()  # the per-batch curve needs the number now
+            self.losses.append(loss)
+            self.lrs.append(learn.opt.param_groups[-1]["lr"])
+            self.moms.append(_momentum(learn.opt.param_groups[-1]))
+            self.train_total, self.train_count = self.train_total + loss * n, self.train_count + n
+        else:  # summed where the loss is; read once at the end of the epoch
+            self.valid_total, self.valid_count = self.valid_total + learn.loss.detach().float() * n, self.valid_count + n
+            for m in self.metrics:
+                m.accumulate(learn.preds, *learn.yb)
+
+    def after_epoch(self, learn):
+        if not hasattr(self, "start"):
+            return
+        train_loss = self.train_total / self.train_count if self.train_count else float("nan")
+        if self.ran_valid and self.valid_count:
+            valid_loss = float(self.valid_total / self.valid_count)
+            metrics = [m.value for m in self.metrics]
+        else:
+            valid_loss, metrics = float("nan"), [float("nan")] * len(self.metrics)
+        self.values.append([learn.epoch, train_loss, valid_loss] + metrics + [time.time() - self.start])
+
+    @property
+    def last_metrics(self):
+        """The last epoch's results as a dict (``{'valid_loss': ..., 'accuracy': ...}``)."""
+        return dict(zip(self.metric_names, self.values[-1])) if self.values else {}
+
+    def history(self):
+        """Per-epoch results as a pandas DataFrame."""
+        import pandas as pd
+        return pd.DataFrame(self.values, columns=self.metric_names).set_index("epoch")
+
+    def plot_loss(self, skip_start=0, ax=None):
+        """Training loss per batch (raw and smoothed) with validation loss at each epoch's end."""
+        import matplotlib.pyplot as plt
+        ax = ax or plt.subplots(figsize=(6, 4))[1]
+        losses = self.losses[skip_start:]
+        ax.plot(range(skip_start, len(self.losses)), losses, alpha=0.35, label="train (batch)")
+        ax.plot(range(skip_start, len(self.losses)), ema(losses), label="train (smoothed)")
+        if self.values and self.losses:
+            per_epoch = len(self.losses) / len(self.values)
+            xs = [per_epoch * (i + 1) for i in range(len(self.values))]
+            ax.plot(xs, [v[2] for v in self.values], "o-", label="valid")
+        ax.set_xlabel("batch"), ax.set_ylabel("loss"), ax.legend()
+        return ax
+
+    def plot_lr(self, ax=None):
+        """The learning rate (of the last layer group) at every training batch."""
+        import matplotlib.pyplot as plt
+        ax = ax or plt.subplots(figsize=(6, 3))[1]
+        ax.plot(self.lrs)
+        ax.set_xlabel("batch"), ax.set_ylabel("learning rate")
+        return ax
+
+    def __repr__(self):
+        return f"Recorder({len(self.values)} epochs, {len(self.losses)} batches, metrics={self.metric_names[3:-1]})"
+
+
+def _momentum(group):
+    if "betas" in group:
+        return group["betas"][0]
+    return group.get("momentum", float("nan"))

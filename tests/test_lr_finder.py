@@ -1,0 +1,63 @@
+import math
+
+import pytest
+import torch
+
+from coursekit.core import ema
+from coursekit.lr_finder import LRFindResult
+from coursekit.schedule import exp_anneal
+
+
+def test_lr_find_restores_weights_and_optimizer_and_suggests(synth_learner):
+    learn = synth_learner()
+    learn.fit(1)
+    before = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    opt_before = {id(p): {k: v.clone() for k, v in s.items()} for p, s in learn.opt.state.items()}
+    result = learn.lr_find(num_it=30, show_plot=False)
+    after = learn.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(torch.equal(opt_before[id(p)][k], v) for p, s in learn.opt.state.items() for k, v in s.items())
+    assert 5 <= len(result.lrs) <= 30
+    assert all(b > a for a, b in zip(result.lrs, result.lrs[1:]))  # exponential sweep upwards
+    assert result.lrs[0] == pytest.approx(1e-7)
+    assert 1e-7 < result.suggestion < 10
+
+
+def test_lr_find_stops_when_the_loss_diverges(synth_learner):
+    learn = synth_learner()
+    result = learn.lr_find(start_lr=1e-3, end_lr=1e6, num_it=100, show_plot=False)
+    assert len(result.lrs) < 100
+
+
+def test_lr_find_shows_no_progress_and_keeps_its_callbacks(synth_learner, capsys):
+    learn = synth_learner()
+    before = list(learn.cbs)
+    learn.lr_find(num_it=10, show_plot=False)
+    assert learn.cbs == before and capsys.readouterr().out == ""
+
+
+def known_curve(lr):
+    """A loss that falls fastest at lr 1e-3 (a logistic step in log10(lr)), is flat near its minimum around
+    lr 1e-1, and climbs quadratically (in log10(lr)) after it."""
+    t = math.log10(lr)
+    return 2 - 1.5 / (1 + math.exp(-3 * (t + 3))) + 3 * max(0.0, t + 1) ** 2
+
+
+@pytest.mark.parametrize("n", [30, 100])
+def test_suggestion_rule_on_a_known_curve(n):
+    lrs = [exp_anneal(1e-7, 10, i / (n - 1)) for i in range(n)]
+    result = LRFindResult(lrs, [known_curve(lr) for lr in lrs])
+    assert result.smoothed == ema(result.losses)
+    # lr_min: a tenth of the rate at the smoothed curve's lowest point (the last points, where it diverges, left out)
+    i_min = min(range(n - 3), key=lambda i: result.smoothed[i])
+    assert result.lr_min == pytest.approx(lrs[i_min] / 10)
+    # the causal smoothing lags the raw curve: both land a little after the true points (under a decade late)
+    assert 1e-1 / 10 <= result.lr_min < 10 ** -0.5
+    assert 1e-3 <= result.lr_steep < 10 ** -2.25
+    assert result.suggestion == min(result.lr_steep, result.lr_min)
+
+
+def test_suggestion_from_a_short_sweep_is_its_first_rate():
+    result = LRFindResult([1e-5, 1e-4, 1e-3], [1.0, 0.9, 5.0])
+    assert result.suggestion == result.lr_min == result.lr_steep == 1e-5
+    assert "suggestion" in repr(result)
