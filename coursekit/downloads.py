@@ -4,18 +4,16 @@ A file is streamed to ``<dest>.part`` next to its destination. An interrupted tr
 ``.part`` so the next attempt resumes it (HTTP Range) or, if the server ignores ranges, starts over.
 Only a complete file whose checksum matches is moved into place with ``os.replace``, which is atomic,
 so ``dest`` is either absent, the old good file, or the new good file. A file already in place with
-the right checksum is returned without any request.
+the right checksum is returned without any request. Archives are checked and extracted by ``archives``.
 """
 import hashlib
 import http.client
 import os
 import shutil
 import sys
-import tarfile
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,8 +29,16 @@ class OfflineError(DownloadError):
     """The data's host cannot be reached."""
 
 
+class DownloadTimeout(DownloadError):
+    """The host was reached but sent nothing for ``timeout`` seconds (no answer, or a stalled transfer)."""
+
+
 class _BrokenTransfer(DownloadError):
     """The connection broke off mid-file; the ``.part`` is kept and the transfer can resume."""
+
+
+class _Stalled(_BrokenTransfer):
+    """The connection stayed open but no data came for ``timeout`` seconds; the ``.part`` is kept."""
 
 
 def file_hash(path, algo="sha256"):
@@ -107,20 +113,29 @@ def _mirror_source(url, mirror):
 
 
 def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, timeout=30, retries=3,
-                 mirror=None):
+                 mirror=None, force=False, check=None):
     """Download ``url`` to ``dest`` (verified, atomic, resumable); returns ``dest`` as a Path.
 
     ``mirror`` (or the ``COURSEKIT_MIRROR`` environment variable) is a base URL or a local folder
-    holding the same file names, used instead of ``url``'s host. A transfer that breaks off is
-    resumed up to ``retries`` times before giving up (the ``.part`` stays for the next call).
+    holding the same file names, used instead of ``url``'s host. A transfer that breaks off or stalls for
+    ``timeout`` seconds is resumed up to ``retries`` times before giving up (the ``.part`` stays for the
+    next call, which resumes it only when a checksum will prove the result). ``force`` downloads again even
+    when a good copy is cached; that copy stays until the new one is verified. ``check(path)`` raises
+    ``ValueError`` when a finished download is unusable (``archives.list_archive`` for an archive): it is
+    then deleted instead of cached.
     """
     dest = Path(dest)
-    if dest.exists() and _mismatch(dest, sha256, md5, size) is None:
+    if not force and dest.exists() and _mismatch(dest, sha256, md5, size) is None:
         return dest  # served from the cache: no request at all
     dest.parent.mkdir(parents=True, exist_ok=True)
     mirror = mirror or os.environ.get("COURSEKIT_MIRROR")
     source = _mirror_source(url, mirror) if mirror else url
     part = dest.with_name(dest.name + ".part")
+    checksum = sha256 is not None or md5 is not None
+    if part.exists() and not checksum:
+        part.unlink()  # bytes of unknown age: nothing could prove a file spliced onto them, so start from zero
+        if progress:
+            print(f"{part.name}: no checksum would prove a resumed file, so the download starts from zero.")
     if isinstance(source, Path):
         if not source.is_file():
             raise DownloadError(f"The mirror folder has no {source.name} (looked for {source}); copy it "
@@ -128,12 +143,14 @@ def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, 
         shutil.copyfile(source, part)
         resumed = False
     else:
-        resumed = _fetch_with_retries(source, part, dest, size, progress, timeout, retries)
+        again = f"call again to resume from {part}" if checksum else "call again to download it from the start"
+        fetch = (source, part, dest, size, progress, timeout, retries, again)
+        resumed = _fetch_with_retries(*fetch)
     bad = _mismatch(part, sha256, md5, size)
     if bad and resumed:
         # The kept .part may have come from an older version of the file: one clean try from zero.
         part.unlink()
-        _fetch_with_retries(source, part, dest, size, progress, timeout, retries)
+        _fetch_with_retries(*fetch)
         bad = _mismatch(part, sha256, md5, size)
     if bad:
         part.unlink()
@@ -143,14 +160,23 @@ def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, 
             "deleted, nothing was cached. Call again to retry (the server may have sent an error page or a "
             "truncated file); if it keeps happening the file has changed upstream and the registry entry "
             "needs updating, or put a good copy in place by hand.")
-    if sha256 is None and md5 is None:
+    if check is not None:
+        try:
+            check(part)
+        except ValueError as e:
+            part.unlink()
+            raise DownloadError(
+                f"The download of {source} is unusable: {e} It was deleted, nothing was cached. Call again to "
+                f"retry; if it keeps happening, fetch the file another way and put it at {dest}, or set "
+                "COURSEKIT_MIRROR to a folder or server that has it.") from None
+    if not checksum:
         print(f"{dest.name}: no checksum is recorded; its sha256 is {file_hash(part)} (pin it in the registry).")
     os.replace(part, dest)
     return dest
 
 
-def _fetch_with_retries(url, part, dest, size, progress, timeout, retries):
-    """``_fetch``, resuming after broken transfers; True when any bytes were kept from before."""
+def _fetch_with_retries(url, part, dest, size, progress, timeout, retries, again):
+    """``_fetch``, resuming after broken or stalled transfers; True when any bytes were kept from before."""
     resumed = False
     for attempt in range(retries + 1):
         try:
@@ -158,8 +184,9 @@ def _fetch_with_retries(url, part, dest, size, progress, timeout, retries):
         except _BrokenTransfer as e:
             resumed = True
             if attempt == retries:
-                raise DownloadError(f"{e} Gave up after {retries + 1} attempts; call again to resume "
-                                    f"from {part}.") from None
+                error = DownloadTimeout if isinstance(e, _Stalled) else DownloadError
+                tries = f"{retries + 1} attempts" if retries else "1 attempt"
+                raise error(f"{e} Gave up after {tries}; {again}.") from None
             if progress:
                 print(f"{e} Resuming (attempt {attempt + 2} of {retries + 1}).")
             time.sleep(RETRY_WAIT * attempt)  # first retry at once: a dropped connection often resumes fine
@@ -171,6 +198,7 @@ def _fetch(url, part, dest, size, progress, timeout):
     request = urllib.request.Request(url, headers={"User-Agent": "coursekit"})
     if have:
         request.add_header("Range", f"bytes={have}-")
+    host = urlparse(url).netloc
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
@@ -180,10 +208,15 @@ def _fetch(url, part, dest, size, progress, timeout):
             raise _BrokenTransfer(f"{url} answered HTTP {e.code} {e.reason}.") from None
         raise DownloadError(f"{url} answered HTTP {e.code} {e.reason}; check the URL, or use a mirror "
                             "(COURSEKIT_MIRROR).") from None
+    except TimeoutError:  # urlopen wraps errors while connecting in URLError, not the wait for an answer
+        raise DownloadTimeout(
+            f"{host} accepted the connection but sent no answer within {timeout} s (downloading {url}). The "
+            "network is up; that server is slow or stuck. Call again later, or set COURSEKIT_MIRROR to a "
+            "local folder or a server that has the same file names.") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise OfflineError(
-            f"Cannot reach {urlparse(url).netloc} to download {url} ({reason}).\n"
+            f"Cannot reach {host} to download {url} ({reason}).\n"
             "- Without a network, use the offline sample data: set mode = 'sample' in the notebook's "
             "parameters cell, or COURSEKIT_MODE=sample in the environment.\n"
             f"- Or put the file there by hand (it is checksum-verified): {dest}\n"
@@ -196,12 +229,15 @@ def _fetch(url, part, dest, size, progress, timeout):
         bar = Progress(dest.name, expected) if progress else None
         with open(part, "ab" if resumed else "wb") as f:
             try:
-                while block := response.read(CHUNK):
+                while block := response.read1(CHUNK):  # read1: what has come, so a stall keeps it in the .part
                     f.write(block)
                     done += len(block)
                     if bar:
                         bar.update(done)
-            except (OSError, http.client.HTTPException) as e:  # reset, timeout, IncompleteRead
+            except TimeoutError:  # the socket's timeout applies to each read: a stall, not a slow download
+                raise _Stalled(f"The download of {url} stalled: {host} sent nothing for {timeout} s after "
+                               f"{format_size(done)}.") from None
+            except (OSError, http.client.HTTPException) as e:  # reset, IncompleteRead
                 raise _BrokenTransfer(f"The download of {url} broke off after {format_size(done)} "
                                       f"({type(e).__name__}).") from None
         if bar:
@@ -210,37 +246,3 @@ def _fetch(url, part, dest, size, progress, timeout):
         raise _BrokenTransfer(f"The download of {url} stopped after {format_size(done)} of "
                               f"{format_size(expected)}.")
     return resumed
-
-
-def _check_members(names, root):
-    """Refuse archive members that would land outside ``root`` (``..`` or absolute paths)."""
-    root = Path(root).resolve()
-    for name in names:
-        if Path(name).is_absolute() or not (root / name).resolve().is_relative_to(root):
-            raise DownloadError(f"Refusing to extract {name!r}: it would land outside {root}.")
-
-
-def extract_archive(archive, dest_dir):
-    """Extract a .tgz/.tar.gz/.tar/.zip into ``dest_dir`` via a temporary sibling folder (atomic rename)."""
-    archive, dest_dir = Path(archive), Path(dest_dir)
-    tmp = dest_dir.with_name(f"{dest_dir.name}.extracting-{os.getpid()}")  # pid: concurrent runs stay apart
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                _check_members(z.namelist(), tmp)
-                z.extractall(tmp)
-        elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as t:
-                _check_members(t.getnames(), tmp)
-                # The "data" filter also refuses links pointing outside and device files (Python >= 3.10.12).
-                kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                t.extractall(tmp, **kwargs)
-        else:
-            raise DownloadError(f"{archive} is neither a zip nor a tar archive.")
-        shutil.rmtree(dest_dir, ignore_errors=True)
-        os.replace(tmp, dest_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest_dir

@@ -5,11 +5,12 @@ import io
 import socket
 import tarfile
 import threading
+from pathlib import Path
 
 import pytest
 
-from coursekit import datasets, samples
-from coursekit.downloads import OfflineError
+from coursekit import datasets, registry, samples
+from coursekit.downloads import DownloadError, OfflineError
 
 
 @pytest.fixture
@@ -60,7 +61,8 @@ def test_sample_is_generated_once_then_cached(data, sample):
     assert sample == [0, 3]
     datasets.get_data("tiny_test", mode="sample", force=True)
     assert sample == [0, 3, 0]
-    assert sorted(p.name for p in (data / "sample").iterdir()) == ["tiny_test", "tiny_test-seed3"]
+    assert sorted(p.name for p in (data / "sample").iterdir()) == [  # no temporary folders; a lock file each
+        "tiny_test", "tiny_test-seed3", "tiny_test-seed3.lock", "tiny_test.lock"]
 
 
 def test_a_changed_generator_version_regenerates(data, sample, monkeypatch):
@@ -78,18 +80,37 @@ def test_interrupted_generation_is_not_taken_for_data(data, monkeypatch):
     monkeypatch.setitem(samples.SAMPLES, "broken_test", samples.Sample(make))
     with pytest.raises(KeyboardInterrupt):
         datasets.get_data("broken_test", mode="sample")
-    assert list((data / "sample").iterdir()) == []
+    assert [p.name for p in (data / "sample").iterdir()] == ["broken_test.lock"]
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(KeyError, match="dogscats"):
+    with pytest.raises(KeyError, match="Unknown dataset 'dogs_and_ponies': use one of .*dogscats") as e:
         datasets.get_data("dogs_and_ponies", mode="sample")
+    assert "oxford_pets" in str(e.value) and "path" in str(e.value)
 
 
 def test_a_folder_you_already_have_is_returned_as_is(tmp_path):
     assert datasets.get_data(tmp_path, mode="full") == tmp_path
     with pytest.raises(FileNotFoundError):
         datasets.get_data(tmp_path / "missing")
+
+
+def test_a_folder_given_as_a_string_is_a_folder_too(tmp_path, monkeypatch):
+    assert datasets.get_data(str(tmp_path), mode="full") == tmp_path
+    (tmp_path / "images").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert datasets.get_data("images") == Path("images")  # an existing folder, no separator
+    with pytest.raises(FileNotFoundError, match="No data folder no/such/folder: it does not exist") as e:
+        datasets.get_data("no/such/folder", mode="sample")
+    assert str(tmp_path) in str(e.value) and "dogscats" in str(e.value)  # where relative paths start; the names
+
+
+def test_a_file_given_for_a_folder_says_it_is_a_file(tmp_path):
+    (tmp_path / "photo.jpg").write_bytes(b"jpeg")
+    for given in (tmp_path / "photo.jpg", str(tmp_path / "photo.jpg")):
+        with pytest.raises(NotADirectoryError, match="photo.jpg is a file, not a folder") as e:
+            datasets.get_data(given)
+        assert str(tmp_path) in str(e.value)  # the folder it is in, as the likely fix
 
 
 def make_tgz(members):
@@ -130,7 +151,7 @@ def test_full_mode_downloads_verifies_extracts_once(data, server, monkeypatch, c
     base, files, log = server
     archive = make_tgz({"toy/train/cats/1.txt": b"meow", "toy/train/dogs/1.txt": b"woof"})
     files["/toy.tgz"] = archive
-    info = datasets.DatasetInfo("toy", f"{base}/toy.tgz", size=len(archive), md5=hashlib.md5(archive).hexdigest(),
+    info = registry.DatasetInfo("toy", f"{base}/toy.tgz", size=len(archive), md5=hashlib.md5(archive).hexdigest(),
                                 folder="toy", lesson=1)
     monkeypatch.setitem(datasets.DATASETS, "toy", info)
     path = datasets.get_data("toy", mode="full")
@@ -138,6 +159,55 @@ def test_full_mode_downloads_verifies_extracts_once(data, server, monkeypatch, c
     assert datasets.get_data("toy", mode="full") == path and log == ["/toy.tgz"]  # cached: no second request
     assert sorted(p.name for p in (data / "archives").iterdir()) == ["toy.tgz"]  # no temporary folders
     assert "toy" in datasets.list_datasets() and "cached" in datasets.list_datasets()
+    capsys.readouterr()
+
+
+@pytest.fixture
+def toy(server, monkeypatch):
+    """A registered dataset 'toy' with no checksum (like movielens), served at /toy.tgz."""
+    base, files, log = server
+    files["/toy.tgz"] = make_tgz({"toy/a.txt": b"first"})
+    info = registry.DatasetInfo("toy", f"{base}/toy.tgz", folder="toy", lesson=1)
+    monkeypatch.setitem(datasets.DATASETS, "toy", info)
+    return files, log
+
+
+HTML = b"<!DOCTYPE html><html><body>Mirror maintenance: back soon</body></html>"
+NOISE = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(3000))  # 96 KB that gzip cannot shrink
+
+
+def test_a_page_instead_of_an_archive_is_not_cached(data, toy):
+    files, log = toy
+    good, files["/toy.tgz"] = files["/toy.tgz"], HTML
+    with pytest.raises(DownloadError, match="neither a zip nor a tar archive: it begins with '<!DOCTYPE html>") as e:
+        datasets.get_data("toy", mode="full")
+    assert "nothing was cached" in str(e.value) and "Call again" in str(e.value)
+    assert list((data / "archives").iterdir()) == [] and not (data / "toy").exists()
+    files["/toy.tgz"] = good  # the mirror is back: the next call downloads, no force needed
+    assert (datasets.get_data("toy", mode="full") / "a.txt").read_bytes() == b"first"
+
+
+@pytest.mark.parametrize("bad", [HTML, make_tgz({"toy/a.txt": NOISE})[:50_000]], ids=["page", "truncated"])
+def test_an_archive_that_fails_to_extract_is_deleted_and_said_so(data, toy, bad):
+    archive = data / "archives" / "toy.tgz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(bad)  # cached by an older coursekit, or copied in by hand
+    with pytest.raises(DownloadError, match="toy.tgz") as e:
+        datasets.get_data("toy", mode="full")
+    assert "The archive was deleted from the cache: call get_data('toy', mode='full') again" in str(e.value)
+    assert ("damaged gzip archive" if bad != HTML else "neither a zip nor a tar") in str(e.value)
+    assert not archive.exists() and not (data / "toy").exists()
+    assert (datasets.get_data("toy", mode="full") / "a.txt").read_bytes() == b"first"  # fetched again
+
+
+def test_force_downloads_a_full_dataset_again(data, toy, capsys):
+    files, log = toy
+    datasets.get_data("toy", mode="full")
+    files["/toy.tgz"] = make_tgz({"toy/a.txt": b"second"})  # changed upstream (no checksum pins it)
+    assert (datasets.get_data("toy", mode="full") / "a.txt").read_bytes() == b"first" and len(log) == 1
+    path = datasets.get_data("toy", mode="full", force=True)
+    assert (path / "a.txt").read_bytes() == b"second" and len(log) == 2
+    assert sorted(p.name for p in data.iterdir()) == ["archives", "toy", "toy.lock"]
     capsys.readouterr()
 
 

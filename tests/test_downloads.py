@@ -3,14 +3,13 @@ import hashlib
 import http.server
 import io
 import socket
-import tarfile
 import threading
-import zipfile
 
 import pytest
 
 from coursekit import downloads
-from coursekit.downloads import DownloadError, OfflineError, Progress, download_url, extract_archive, file_hash
+from coursekit.archives import list_archive
+from coursekit.downloads import DownloadError, OfflineError, Progress, download_url, file_hash
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -144,6 +143,45 @@ def test_stale_part_that_resumes_into_a_bad_file_is_fetched_again_whole(server, 
     assert [rng for _, rng in handler.log] == ["bytes=1000-", None]
 
 
+def test_without_a_checksum_a_part_from_an_earlier_call_is_not_resumed(server, tmp_path, capsys):
+    base, handler = server
+    (tmp_path / "data.bin.part").write_bytes(b"x" * 1000)  # from some other version of the file
+    dest = download_url(f"{base}/data.bin", tmp_path / "data.bin")
+    assert dest.read_bytes() == PAYLOAD  # not 1000 unknown bytes with the rest spliced on
+    assert [rng for _, rng in handler.log] == [None]
+    assert "data.bin.part: no checksum would prove a resumed file, so the download starts from zero." in \
+        capsys.readouterr().out
+
+
+def test_without_a_checksum_a_transfer_that_breaks_off_says_the_next_call_starts_over(server, tmp_path):
+    base, handler = server
+    handler.mode["drops"] = 1
+    with pytest.raises(DownloadError, match="call again to download it from the start") as e:
+        download_url(f"{base}/data.bin", tmp_path / "data.bin", progress=False, retries=0)
+    assert "resume" not in str(e.value)
+
+
+def test_force_downloads_again_and_keeps_the_cached_file_until_the_new_one_is_good(server, tmp_path):
+    base, handler = server
+    dest = download_url(f"{base}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False)
+    download_url(f"{base}/data.bin", dest, sha256=SHA, progress=False, force=True)
+    assert len(handler.log) == 2 and dest.read_bytes() == PAYLOAD
+    with pytest.raises(OfflineError):
+        download_url(f"http://127.0.0.1:{closed_port()}/data.bin", dest, sha256=SHA, progress=False, force=True)
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_a_download_that_fails_its_check_is_deleted_not_cached(server, tmp_path, capsys):
+    base, _ = server
+    with pytest.raises(DownloadError, match=f"The download of {base}/bad.bin is unusable: .*neither a zip nor a tar "
+                       "archive: it begins with 'not what you wanted'") as e:
+        download_url(f"{base}/bad.bin", tmp_path / "bad.tgz", check=list_archive)
+    assert "It was deleted, nothing was cached. Call again" in str(e.value)
+    assert str(tmp_path / "bad.tgz") in str(e.value)  # where a good copy may be put by hand
+    assert list(tmp_path.iterdir()) == []
+    capsys.readouterr()
+
+
 def test_offline_is_a_clear_error_that_mentions_sample_mode(tmp_path):
     dest = tmp_path / "data.bin"
     with pytest.raises(OfflineError, match="COURSEKIT_MODE=sample") as e:
@@ -184,33 +222,3 @@ def test_progress_in_a_log_is_a_handful_of_lines():
     bar.update(10_000, final=True)
     lines = out.getvalue().splitlines()
     assert 3 <= len(lines) <= 6 and "big.tgz" in lines[-1]
-
-
-def make_tgz(path, members):
-    with tarfile.open(path, "w:gz") as t:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-
-
-def test_extract_tgz_and_zip(tmp_path):
-    make_tgz(tmp_path / "a.tgz", {"top/x.txt": b"x", "top/sub/y.txt": b"y"})
-    out = extract_archive(tmp_path / "a.tgz", tmp_path / "a")
-    assert (out / "top" / "sub" / "y.txt").read_bytes() == b"y"
-    with zipfile.ZipFile(tmp_path / "b.zip", "w") as z:
-        z.writestr("top/z.txt", "z")
-    assert (extract_archive(tmp_path / "b.zip", tmp_path / "b") / "top" / "z.txt").read_text() == "z"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.tgz", "b", "b.zip"]  # no temporary folders
-
-
-@pytest.mark.parametrize("name", ["../evil.txt", "/tmp/evil.txt", "top/../../evil.txt"])
-def test_archive_escaping_its_folder_is_refused(tmp_path, name):
-    make_tgz(tmp_path / "evil.tgz", {"top/ok.txt": b"ok", name: b"gotcha"})
-    with pytest.raises(DownloadError, match="outside"):
-        extract_archive(tmp_path / "evil.tgz", tmp_path / "out")
-    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as z:
-        z.writestr(name, "gotcha")
-    with pytest.raises(DownloadError, match="outside"):
-        extract_archive(tmp_path / "evil.zip", tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tgz", "evil.zip"]

@@ -1,0 +1,84 @@
+"""The real datasets the course uses: where each lives, how big it is, its checksum, the folder its archive
+holds. ``datasets.get_data`` downloads them; a later lesson adds its own with ``register_dataset``."""
+from dataclasses import dataclass
+
+from coursekit.downloads import format_size
+
+
+@dataclass
+class DatasetInfo:
+    """A real dataset: where it lives, how big it is, its checksum, and the folder its archive holds."""
+    name: str
+    url: str
+    size: int = None            # bytes, as published
+    sha256: str = None          # whichever checksum is published; None where none is known
+    md5: str = None
+    folder: str = None          # the top folder inside the archive (None: whatever single folder it has)
+    lesson: int = None
+    description: str = ""
+    licence: str = ""
+    layout: dict = None         # names of the files a loader needs, where they differ from the sample's
+
+    def __repr__(self):
+        size = format_size(self.size) if self.size else "size unknown"
+        check = "sha256" if self.sha256 else "md5" if self.md5 else "no checksum"
+        return f"DatasetInfo({self.name!r}, lesson {self.lesson}, {size}, {check}, {self.url})"
+
+
+class Registry(dict):
+    """A dict of ``DatasetInfo`` by name that prints one entry per line."""
+
+    def __repr__(self):
+        return "{\n" + "".join(f"  {k!r}: {v!r},\n" for k, v in self.items()) + "}"
+
+
+DATASETS = Registry()
+
+
+def register_dataset(info):
+    """Add a real dataset to the registry (later lessons add theirs)."""
+    DATASETS[info.name] = info
+    return info
+
+
+# Sizes and md5s below are the ones fastai publishes for its copies (fastai/data/checks.txt).
+register_dataset(DatasetInfo(
+    # The 2018 notebook fetched http://files.fast.ai/data/dogscats.zip, for which no checksum is
+    # published; this is fast.ai's current copy of the same train/valid/{cats,dogs} folders, with one.
+    "dogscats", "https://s3.amazonaws.com/fast-ai-sample/dogscats.tgz",
+    size=839285364, md5="3e483c8d6ef2175e9d395a6027eb92b7", folder="dogscats", lesson=1,
+    description="25,000 Kaggle dogs-vs-cats photos as train/valid/{cats,dogs} (the 2018 lesson-1 data)",
+    licence="Kaggle Dogs vs. Cats (Microsoft Asirra) terms"))
+register_dataset(DatasetInfo(
+    "oxford_pets", "https://s3.amazonaws.com/fast-ai-imageclas/oxford-iiit-pet.tgz",
+    size=811706944, md5="e4db5c768afd933bb91f5f594d7417a4", folder="oxford-iiit-pet", lesson=1,
+    description="Oxford-IIIT Pets: 7,349 photos of 37 breeds (images/), trimaps and head boxes (annotations/)",
+    licence="CC BY-SA 4.0 (Parkhi et al. 2012)"))
+register_dataset(DatasetInfo(
+    "planet", "https://s3.amazonaws.com/fast-ai-sample/planet_sample.tgz",
+    size=15523994, md5="8bfb174b3162f07fbde09b54555bdb00", folder="planet_sample", lesson=2,
+    layout={"labels": "labels.csv", "images": "train"},
+    description="Planet: Understanding the Amazon from Space, fast.ai's 1,000-tile sample with tags",
+    licence="Planet Labs competition data (research use)"))
+register_dataset(DatasetInfo(
+    "camvid", "https://s3.amazonaws.com/fast-ai-imagelocal/camvid.tgz",
+    size=598913237, md5="648371e4f3a833682afb39b08a3ce2aa", folder="camvid", lesson=3,
+    description="CamVid street scenes: 701 frames with 32-class label masks, codes.txt and valid.txt",
+    licence="research use (Brostow et al. 2008)"))
+register_dataset(DatasetInfo(
+    "camvid_tiny", "https://s3.amazonaws.com/fast-ai-sample/camvid_tiny.tgz",
+    size=2314212, md5="2cf6daf91b7a2083ecfa3e9968e9d915", folder="camvid_tiny", lesson=3,
+    description="CamVid tiny: 100 frames with label masks and codes.txt", licence="research use (Brostow et al. 2008)"))
+
+register_dataset(DatasetInfo(
+    # GroupLens publishes no checksum for this archive; download_url prints the sha256 it computes.
+    "movielens", "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
+    folder="ml-latest-small", lesson=6,
+    description="MovieLens ml-latest-small: about 100,000 ratings (ratings.csv) of 9,000 movies (movies.csv)",
+    licence="GroupLens terms (acknowledge; no endorsement)"))
+
+register_dataset(DatasetInfo(
+    # The archive the 2018 lesson downloads; no checksum is published, download_url prints the sha256.
+    "rossmann", "http://files.fast.ai/part2/lesson14/rossmann.tgz", lesson=5,
+    description="Rossmann store sales (Kaggle): train.csv, store.csv and the external tables of the 2018 lesson",
+    licence="Kaggle competition data (research use)"))
