@@ -58,12 +58,24 @@ def listify(x):
     return [x]
 
 
-def check_path(path, what="data folder"):
-    """``Path(path)``, or a clear ``FileNotFoundError`` when it does not exist."""
+def check_path(path, what="data folder", kind=None):
+    """``Path(path)``, or a clear error when it does not exist (``FileNotFoundError``) or is not the
+    ``kind`` expected: ``"folder"`` (``NotADirectoryError`` for a file), ``"file"`` (``IsADirectoryError``
+    for a folder), or ``None`` (either)."""
+    if kind not in ("folder", "file", None):
+        raise ValueError(f"kind must be 'folder', 'file' or None, not {kind!r}")
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"The {what} {path} does not exist. Check the path, or run the notebook's "
+        blocker = next((p for p in path.parents if p.is_file()), None)  # data.csv/train: a file in the way
+        why = f" ({blocker} is a file, not a folder)" if blocker else ""
+        raise FileNotFoundError(f"The {what} {path} does not exist{why}. Check the path, or run the notebook's "
                                 "data cell (datasets.get_data) first to download or generate it.")
+    if kind == "folder" and not path.is_dir():
+        raise NotADirectoryError(f"The {what} {path} is a file, but a folder is expected here. Pass the folder "
+                                 f"that holds it ({path.parent}?), or, if it is an archive, extract it first.")
+    if kind == "file" and path.is_dir():
+        raise IsADirectoryError(f"The {what} {path} is a folder, but a file is expected here. Pass the file "
+                                "itself (a path ending in its name).")
     return path
 
 

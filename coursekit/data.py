@@ -15,14 +15,19 @@ What the Learner expects, so that one Learner trains, validates, predicts and ru
 - **entry point**: each domain has one, ``<thing>_dls(path_or_table, ..., bs, valid_pct, seed=42)``,
   returning ``DataLoaders``.
 
-Shared here: seeded splits; ``check_columns`` and ``row_name``, so every table error names a column and a
-row the same way; ``CategoryMap``, the one value <-> index map (class names, category codes, user and
-movie ids); ``TableDataset``, rows of tensors that can ``encode`` one raw row.
+Shared here: seeded splits; ``read_csv``, one checked way to read a CSV file (what it does with an
+empty, header-only, UTF-16 or non-UTF-8 file is in its docstring); ``check_columns``, ``row_name`` and
+``strip_columns``, so every table error names a column and a row the same way; ``CategoryMap``, the one
+value <-> index map (class names, category codes, user and movie ids); ``TableDataset``, rows of tensors
+that can ``encode`` one raw row.
 """
 import random
+import warnings
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+
+from coursekit.core import check_path
 
 
 class DataLoaders:
@@ -64,7 +69,15 @@ class DataLoaders:
 
 
 def make_loaders(train_ds, valid_ds, bs=64, test_ds=None, num_workers=0, seed=None, collate_fn=None):
-    """Build ``DataLoaders`` from datasets: the training loader shuffles (seeded), the others do not."""
+    """Build ``DataLoaders`` from datasets: the training loader shuffles (seeded), the others do not.
+    An empty training or validation set is an error here, not NaN metrics and a crash later."""
+    sizes = f"(training: {len(train_ds)} items, validation: {len(valid_ds)})"
+    if len(train_ds) == 0:
+        raise ValueError(f"The training set is empty {sizes}: there is nothing to learn from. Check the "
+                         "training folder, list or table, and valid_pct (0.2 is usual).")
+    if len(valid_ds) == 0:
+        raise ValueError(f"The validation set is empty {sizes}: every metric would be NaN. Give it items: a "
+                         "valid_pct above 0 (0.2 is usual), or a validation folder, list or table that is not empty.")
     gen = torch.Generator()
     gen.manual_seed(torch.initial_seed() if seed is None else seed)
     common = dict(num_workers=num_workers, collate_fn=collate_fn, pin_memory=torch.cuda.is_available(),
@@ -84,6 +97,40 @@ def random_split_indices(n, valid_pct=0.2, seed=42):
 
 
 # -- tables: one column check and one way to name a row, for every error about a CSV or DataFrame ------
+def read_csv(path, what="CSV file", expect="a header line naming the columns, then one row per line", **kwargs):
+    """``pandas.read_csv`` with an error naming the file when it is missing or a folder, empty (0 bytes or
+    blank lines), only a header, not UTF-8 text, or not CSV; ``expect`` says what it should hold.
+
+    A UTF-16 file with its byte-order mark (what Windows PowerShell's ``>`` and Excel's "Unicode Text"
+    write) is read as UTF-16; UTF-16 without the mark is an error saying to save the file as UTF-8."""
+    import pandas as pd
+    path = check_path(path, what, kind="file")
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")  # the mark tells the byte order: reading it is safe
+    if not utf16 and b"\x00" in head:
+        raise ValueError(f"The {what} {path} is not UTF-8 text: it has zero bytes, as UTF-16 without a byte-order "
+                         "mark (or a binary file) has. Save it as UTF-8 (in Excel: Save As, 'CSV UTF-8').")
+    kwargs.setdefault("encoding", "utf-16" if utf16 else "utf-8")
+    try:
+        df = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        size = path.stat().st_size
+        raise ValueError(f"The {what} {path} is empty ({size} bytes{' of blank lines' if size else ''}): it needs "
+                         f"{expect}.") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"The {what} {path} is not UTF-8 text (byte {e.object[e.start]:#04x}: {e.reason}; "
+                         "Windows-1252 and Latin-1 files have such bytes). Save it as UTF-8 (in Excel: Save As, "
+                         "'CSV UTF-8').") from None
+    except pd.errors.ParserError as e:
+        raise ValueError(f"The {what} {path} cannot be read as CSV ({e}). Check that line: each needs as many "
+                         "commas as the header, and a value with a comma in it needs quotes.") from None
+    if len(df) == 0:
+        raise ValueError(f"The {what} {path} has a header ({', '.join(map(str, df.columns))}) but no rows: it needs "
+                         f"{expect}.")
+    return df
+
+
 def check_columns(df, cols, source="the table"):
     """The names of ``cols`` (column names, or integer positions) in ``df``; a ``KeyError`` naming
     ``source`` (a file or a description), the missing columns and the columns ``df`` has otherwise."""
@@ -110,6 +157,22 @@ def row_name(df, i, source="the table"):
     if from_file and default_index:
         return f"{source} line {label + 2} (row {label}; the header is line 1)"
     return f"row {label!r} of {source}"
+
+
+def strip_columns(df, cols, source="the table"):
+    """A copy of ``df`` with the spaces around the text in ``cols`` removed (``'cat '`` and ``'cat'`` would be
+    two classes, ``' a.jpg'`` a missing file), and a warning naming each column where that changed a value."""
+    df = df.copy()
+    for c in cols:
+        values = df[c]
+        df[c] = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+        changed = [i for i, (a, b) in enumerate(zip(values, df[c])) if isinstance(a, str) and a != b]
+        if changed:
+            i = changed[0]
+            warnings.warn(f"Removed the spaces around {len(changed)} value(s) in column {c!r} of {source}, the "
+                          f"first on {row_name(df, i, source)}: {values.iloc[i]!r} -> {df[c].iloc[i]!r}. Remove "
+                          "them from the file to silence this warning.")
+    return df
 
 
 class CategoryMap:

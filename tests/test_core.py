@@ -48,3 +48,16 @@ def test_ema_is_bias_corrected_and_smooths():
     assert ema([1.0, 3.0], beta=0.5) == pytest.approx([1.0, (0.25 * 1 + 0.5 * 3) / 0.75])
     noisy = [1.0 + (-1) ** i for i in range(200)]
     assert max(ema(noisy)[100:]) - min(ema(noisy)[100:]) < 0.1
+
+
+def test_check_path_says_a_file_is_not_a_folder_and_a_folder_is_not_a_file(tmp_path):
+    csv = tmp_path / "labels.csv"
+    csv.write_text("a,b\n")
+    assert check_path(csv, kind="file") == csv and check_path(tmp_path, kind="folder") == tmp_path
+    with pytest.raises(NotADirectoryError, match=r"The data folder .*labels\.csv is a file, but a folder is expected "
+                                                 r"here\. Pass the folder that holds it"):
+        check_path(csv, kind="folder")
+    with pytest.raises(IsADirectoryError, match=r"The labels file .* is a folder, but a file is expected"):
+        check_path(tmp_path, "labels file", kind="file")
+    with pytest.raises(FileNotFoundError, match=r"labels\.csv/train does not exist \(.*labels\.csv is a file, not a folder\)"):
+        check_path(csv / "train", "training folder")

@@ -86,3 +86,50 @@ def test_table_dataset_items_and_encode():
     one = ds.encode((7, 0.25))
     assert isinstance(one, tuple) and one[0].item() == 7 and one[1].tolist() == [0.25]
     assert not hasattr(ds, "classes") and repr(ds) == "TableDataset(2 rows; each (), (1,), ())"
+
+
+def test_make_loaders_refuses_an_empty_training_or_validation_set():
+    ds, empty = TensorDataset(torch.zeros(4, 2)), TensorDataset(torch.zeros(0, 2))
+    with pytest.raises(ValueError, match=r"The validation set is empty \(training: 4 items, validation: 0\): every "
+                                         r"metric would be NaN\. Give it items: a valid_pct above 0"):
+        data.make_loaders(ds, empty, bs=2)
+    with pytest.raises(ValueError, match=r"The training set is empty \(training: 0 items, validation: 4\)"):
+        data.make_loaders(empty, ds, bs=2)
+
+
+def test_read_csv_names_the_file_when_it_is_empty_header_only_or_not_utf8(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"The table .*t\.csv is empty \(0 bytes\): it needs rows"):
+        data.read_csv(f, "table", "rows")
+    f.write_text("\n\n")
+    with pytest.raises(ValueError, match=r"t\.csv is empty \(2 bytes of blank lines\)"):
+        data.read_csv(f)
+    f.write_text("a,b\n")
+    with pytest.raises(ValueError, match=r"The CSV file .*t\.csv has a header \(a, b\) but no rows: it needs a header"):
+        data.read_csv(f)
+    f.write_bytes("a,b\ncafé,1\n".encode("cp1252"))
+    with pytest.raises(ValueError, match=r"t\.csv is not UTF-8 text \(byte 0xe9.*Save it as UTF-8"):
+        data.read_csv(f)
+    f.write_bytes("a,b\n1,2\n".encode("utf-16-le"))  # no byte-order mark: cannot be read safely
+    with pytest.raises(ValueError, match=r"t\.csv is not UTF-8 text: it has zero bytes, as UTF-16 without"):
+        data.read_csv(f)
+    for encoding in ("utf-16", "utf-8-sig"):  # with a byte-order mark: read as what it is
+        f.write_bytes("a,b\ncafé,2\n".encode(encoding))
+        df = data.read_csv(f)
+        assert list(df.columns) == ["a", "b"] and df["a"].tolist() == ["café"] and df["b"].tolist() == [2]
+    with pytest.raises(IsADirectoryError, match="is a folder, but a file is expected"):
+        data.read_csv(tmp_path)
+
+
+def test_strip_columns_removes_spaces_around_text_and_says_where():
+    df = pd.DataFrame({"name": ["a.jpg", " b.jpg"], "label": ["cat ", "cat"], "n": [1, 2]})
+    with pytest.warns(UserWarning) as caught:
+        out = data.strip_columns(df, ["name", "label"], Path("labels.csv"))
+    assert [str(w.message) for w in caught] == [  # one warning per column that changed
+        "Removed the spaces around 1 value(s) in column 'name' of labels.csv, the first on labels.csv line 3 (row 1; "
+        "the header is line 1): ' b.jpg' -> 'b.jpg'. Remove them from the file to silence this warning.",
+        "Removed the spaces around 1 value(s) in column 'label' of labels.csv, the first on labels.csv line 2 (row 0; "
+        "the header is line 1): 'cat ' -> 'cat'. Remove them from the file to silence this warning."]
+    assert out["name"].tolist() == ["a.jpg", "b.jpg"] and out["label"].tolist() == ["cat", "cat"]
+    assert df["label"][0] == "cat "  # the caller's table is left alone

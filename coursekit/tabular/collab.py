@@ -4,24 +4,27 @@ as L2 in the loss, and the baselines a model must beat. (Lesson 6 builds the mod
 ``ratings.csv`` has ``userId,movieId,rating,timestamp``; ``movies.csv`` has ``movieId,title,genres``.
 """
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from coursekit.callbacks import Callback
-from coursekit.core import check_path
 from coursekit import metrics
-from coursekit.data import CategoryMap, TableDataset, check_columns, make_loaders, random_split_indices, row_name
+from coursekit.data import (CategoryMap, TableDataset, check_columns, make_loaders, random_split_indices, read_csv,
+                            row_name)
 
 RATING_COLUMNS = ("userId", "movieId", "rating")
 
 
 def read_ratings(path, y_range=None):
-    """The ratings table, checked: required columns present, ratings numeric and inside ``y_range``."""
+    """The ratings table, checked: a readable CSV with rows (``data.read_csv``: an empty, header-only or
+    non-UTF-8 file is an error naming it, UTF-16 with its byte-order mark is read), the required columns,
+    ratings numeric and inside ``y_range``."""
     import pandas as pd
-    path = check_path(path, "ratings file")
-    df = pd.read_csv(path)
+    path = Path(path)
+    df = read_csv(path, "ratings file", "a header line userId,movieId,rating, then one row per rating")
     check_columns(df, RATING_COLUMNS, path)
     numeric = pd.to_numeric(df["rating"], errors="coerce")
     bad = numeric.isna()

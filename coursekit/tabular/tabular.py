@@ -4,7 +4,13 @@
 from the training rows only, then turns any table with the same columns, or one row, into tensors the
 same way: categories never seen in training and missing categories map to index 0; missing continuous
 values get the training median plus a 0/1 ``<name>_na`` column.
+
+Bad continuous columns: a value that is not a number, or is infinite, is an error naming the column and row;
+a column with no value in the training rows is an error naming it; one whose standard deviation is 0 or
+undefined (a constant column, a one-row table) is divided by 1 instead, with a warning naming it.
 """
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
@@ -28,7 +34,15 @@ def numeric_column(df, name, source="the table"):
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(f"{row_name(df, row, source)} has the non-numeric value {df[name].iloc[row]!r} in the "
                          f"continuous column {name!r}; fix it, or make {name!r} categorical.")
-    return values.astype("float64")
+    values = values.astype("float64")
+    if np.isinf(values.to_numpy()).any():
+        row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
+        value = df[name].iloc[row]
+        value = value.item() if hasattr(value, "item") else value  # np.float64(inf) -> inf, for a plain message
+        raise ValueError(f"{row_name(df, row, source)} has the infinite value {value!r} in the continuous "
+                         f"column {name!r}, which would make its mean and standard deviation inf or NaN; replace it "
+                         "with a finite number, or leave it empty to fill it with the training median.")
+    return values
 
 
 class TabularProcessor:
@@ -43,11 +57,23 @@ class TabularProcessor:
         self.categories = {c: CategoryMap(df[c].dropna().astype(str).unique(), unknown=True) for c in self.cat_names}
         self.cat_dtypes = {c: df[c].dtype for c in self.cat_names}  # for one row, whose numbers may be floats
         cont = {c: numeric_column(df, c, "the training table") for c in self.cont_names}
+        empty = [c for c, v in cont.items() if v.isna().all()]
+        if empty:
+            raise ValueError(f"The continuous column {empty[0]!r} has no value in any of the {len(df)} training "
+                             "rows: there is no median to fill it with and nothing to learn from. Fill it in, or "
+                             "leave it out of cont_names.")
         self.medians = {c: float(v.median()) for c, v in cont.items()}
         self.na_flags = [c for c, v in cont.items() if v.isna().any()]
         filled = self._filled(cont)  # the _na flags stay 0/1: only the original columns are normalised
         self.means = {c: float(filled[c].mean()) for c in self.cont_names}
-        self.stds = {c: float(filled[c].std()) or 1.0 for c in self.cont_names}
+        stds = {c: float(filled[c].std()) for c in self.cont_names}  # NaN with one row, 0 for a constant
+        flat = [c for c, std in stds.items() if not std > 0]
+        if flat:
+            why = "the training table has one row" if len(df) == 1 else "the same value in every training row"
+            warnings.warn(f"Continuous column(s) {flat}: no spread to normalise by ({why}), so they are divided "
+                          "by 1 instead of their standard deviation (only centred). Train on more rows, or leave "
+                          "a constant column out of cont_names.")
+        self.stds = {c: std if std > 0 else 1.0 for c, std in stds.items()}
         return self
 
     def _filled(self, cont):

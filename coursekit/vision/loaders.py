@@ -1,20 +1,24 @@
 """Labelled image datasets and their loaders: from ``train/<class>/`` folders or from a labels CSV.
 
-Bad input, and what happens: a missing folder or CSV is a ``FileNotFoundError`` naming it; a CSV row naming
-a missing file, or with an empty label, is an error naming the row; unreadable images are left out with a
-warning naming each (``on_bad='warn'``) or stop with a ``BadImageError`` (``on_bad='raise'``), as
-``images.good_indices`` explains.
+Bad input, and what happens: a missing folder or CSV is a ``FileNotFoundError`` naming it, a file where a
+folder is expected a ``NotADirectoryError``; an empty, header-only or non-UTF-8 CSV is an error naming it
+(a UTF-16 one with its byte-order mark is read: ``data.read_csv``); spaces around file names and labels are
+removed with a warning; a CSV row naming a missing file, or with an empty label, is an error naming the row;
+a file listed twice with the same label is kept once with a warning, with two different labels it is an
+error naming the file, both rows and both labels (which one is right cannot be guessed); unreadable images
+are left out with a warning naming each (``on_bad='warn'``) or stop with a ``BadImageError``
+(``on_bad='raise'``), as ``images.good_indices`` explains; no validation images left is an error.
 """
 import copy
 import warnings
 
 import numpy as np
 import torch
-from PIL import Image
 
 from coursekit.core import check_path
-from coursekit.data import CategoryMap, check_columns, make_loaders, random_split_indices, row_name
-from coursekit.vision.images import get_image_files, good_indices, load_image
+from coursekit.data import (CategoryMap, check_columns, make_loaders, random_split_indices, read_csv, row_name,
+                            strip_columns)
+from coursekit.vision.images import as_rgb_image, get_image_files, good_indices, load_image
 from coursekit.vision.transforms import describe_tfms, tfms_for
 
 
@@ -57,11 +61,12 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.items)
 
     def encode(self, item):
-        """An image path, PIL image or [0, 1] tensor as the model's input (the validation transforms)."""
-        if isinstance(item, torch.Tensor):
+        """One image as the model's input: a path, a PIL image of any mode, or a uint8 array or tensor (0..255,
+        HWC or CHW: ``images.as_rgb_image``), made RGB as the files are, then the validation transforms; a
+        float tensor is taken to be the model's input already, (3, H, W) in [0, 1], and passed as it is."""
+        if isinstance(item, torch.Tensor) and item.is_floating_point():
             return item
-        img = item if isinstance(item, Image.Image) else load_image(item)
-        return self.tfms(img)
+        return self.tfms(as_rgb_image(item))
 
     def __getitem__(self, i):
         # x: (3, size, size) float32 in [0, 1]; y: a class index, or a (c,) multi-hot float vector
@@ -97,11 +102,17 @@ def image_dls_from_items(items, labels, classes, valid_idx=None, valid_pct=0.2, 
         raise ValueError(f"{len(items)} images but {len(labels)} labels")
     if valid_idx is None:
         _, valid_idx = random_split_indices(len(items), valid_pct, seed)
+        if not valid_idx:
+            raise ValueError(f"No validation images: valid_pct={valid_pct} of {len(items)} images is none. Use a "
+                             "valid_pct above 0 (0.2 is usual), or more images.")
     in_valid = {int(i) for i in valid_idx}
     keep = good_indices(items, on_bad)  # unreadable files are dropped before the split is applied
     train_idx, valid_idx = [i for i in keep if i not in in_valid], [i for i in keep if i in in_valid]
-    if not train_idx:
-        raise ValueError("No readable training images are left (see the warnings above).")
+    for idx, name in ((train_idx, "training"), (valid_idx, "validation")):
+        if not idx:
+            why = ("all are unreadable (see the warnings above)" if len(keep) < len(items) else
+                   f"valid_idx {'takes every image' if name == 'training' else 'is empty'}")
+            raise ValueError(f"No {name} images: {why}.")
     train_tf, valid_tf = tfms_for(tfms, size)
     subset = lambda idx, tf: ImageDataset([items[i] for i in idx], [labels[i] for i in idx], classes, tf,
                                           multi_label)
@@ -112,7 +123,7 @@ def image_dls_from_items(items, labels, classes, valid_idx=None, valid_pct=0.2, 
 def folder_items(folder, classes=None):
     """(items, label indices, classes) from ``folder/<class>/*.jpg``; hidden folders (``.ipynb_checkpoints``)
     are not classes."""
-    folder = check_path(folder)
+    folder = check_path(folder, kind="folder")
     found = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not found:
         raise ValueError(f"{folder} has no class folders: expected {folder}/<class name>/<images>.")
@@ -139,26 +150,61 @@ def folder_items(folder, classes=None):
 def image_dls_from_folder(path, train="train", valid="valid", size=128, bs=32, tfms="side_on", num_workers=0,
                           seed=42, on_bad="warn"):
     """``DataLoaders`` from ``path/train/<class>/*`` and ``path/valid/<class>/*`` (the dogscats layout)."""
-    path = check_path(path)
-    train_items, train_labels, classes = folder_items(check_path(path / train, "training folder"))
-    valid_items, valid_labels, _ = folder_items(check_path(path / valid, "validation folder"), classes)
+    path = check_path(path, kind="folder")
+    train_items, train_labels, classes = folder_items(check_path(path / train, "training folder", "folder"))
+    valid_items, valid_labels, _ = folder_items(check_path(path / valid, "validation folder", "folder"), classes)
     n = len(train_items)
     return image_dls_from_items(train_items + valid_items, train_labels + valid_labels, classes,
                                 valid_idx=range(n, n + len(valid_items)), seed=seed, size=size, bs=bs, tfms=tfms,
                                 num_workers=num_workers, on_bad=on_bad)
 
 
+def tags_of(value, label_delim):
+    """The tags in one multi-label cell, spaces around each removed."""
+    return [t.strip() for t in value.split(label_delim) if t.strip()]
+
+
+def read_labels_csv(csv_file, fn_col=0, label_col=1):
+    """(table, file-name column, label column) of a labels CSV, read by ``data.read_csv``, with the spaces
+    around file names and labels removed (and a warning where that changed a value)."""
+    df = read_csv(csv_file, "labels CSV", "a header line naming its file-name and label columns, then one row per "
+                  "image", dtype=str, keep_default_na=False)
+    fn_name, label_name = check_columns(df, [fn_col, label_col], csv_file)
+    return strip_columns(df, [fn_name, label_name], csv_file), fn_name, label_name
+
+
+def unique_files(df, fn_name, label_name, source, label_delim=None):
+    """Positions of ``df``'s rows keeping each file once: a file listed again with the same label(s) is
+    dropped with a warning; with different labels it is an error naming the file, both rows and both labels."""
+    labels = [v if label_delim is None else frozenset(tags_of(v, label_delim)) for v in df[label_name]]
+    first, again = {}, []
+    for i, (name, label) in enumerate(zip(df[fn_name], labels)):
+        j = first.setdefault(name, i)
+        if j == i:
+            continue
+        if label != labels[j]:
+            raise ValueError(f"{source} gives {name!r} two different labels: {df[label_name].iloc[j]!r} on "
+                             f"{row_name(df, j, source)} and {df[label_name].iloc[i]!r} on {row_name(df, i, source)}. "
+                             "Keep the row with the right label and delete the other.")
+        again.append((j, i))
+    if again:
+        j, i = again[0]
+        warnings.warn(f"{source} lists {len(again)} file(s) more than once with the same label, the first "
+                      f"{df[fn_name].iloc[i]!r} on {row_name(df, j, source)} and {row_name(df, i, source)}; "
+                      "keeping its first row only, so that no image is in both training and validation.")
+    return sorted(first.values())
+
+
 def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_delim=None, suffix="", valid_pct=0.2,
                        seed=42, size=128, bs=32, tfms="side_on", num_workers=0, on_bad="warn"):
-    """``DataLoaders`` from a labels CSV (file name column, label column) and a folder of images.
+    """``DataLoaders`` from a labels CSV (file name column, label column) and a folder of images; each file
+    once (``unique_files``), so the random split is over distinct images.
 
     With ``label_delim`` (e.g. ``' '``) the label column holds several tags: multi-hot targets.
     """
-    import pandas as pd
-    path = check_path(path)
-    csv = check_path(path / csv_file, "labels CSV")
-    df = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    fn_name, label_name = check_columns(df, [fn_col, label_col], csv)
+    path = check_path(path, kind="folder")
+    csv = path / csv_file
+    df, fn_name, label_name = read_labels_csv(csv, fn_col, label_col)
     items = [path / folder / f"{name}{suffix}" for name in df[fn_name]]
     missing = [(i, p) for i, p in enumerate(items) if not p.exists()]
     if missing:
@@ -166,15 +212,18 @@ def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_deli
         raise FileNotFoundError(f"{row_name(df, row, csv)} names {p}, which does not exist ({len(missing)} rows "
                                 "name missing files; check folder= and suffix=).")
     if label_delim is None:
-        empty = [i for i, v in enumerate(df[label_name]) if not v.strip()]
+        empty = [i for i, v in enumerate(df[label_name]) if not v]
         if empty:
             raise ValueError(f"{row_name(df, empty[0], csv)} has no label in column {label_name!r} "
                              f"({len(empty)} rows in all); fill it in, or drop the row. (An image with no tags is "
                              "fine for multi-label data: pass label_delim.)")
+    keep = unique_files(df, fn_name, label_name, csv, label_delim)
+    df, items = df.iloc[keep], [items[i] for i in keep]
+    if label_delim is None:
         classes = CategoryMap(df[label_name])
         labels = classes.encode(df[label_name]).tolist()
     else:
-        tags = [[t for t in v.split(label_delim) if t] for v in df[label_name]]
+        tags = [tags_of(v, label_delim) for v in df[label_name]]
         classes = CategoryMap(t for ts in tags for t in ts)
         labels = [[classes.index[t] for t in ts] for ts in tags]
     return image_dls_from_items(items, labels, list(classes), valid_pct=valid_pct, seed=seed, size=size, bs=bs,
@@ -182,19 +231,17 @@ def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_deli
 
 
 def read_tags_csv(csv_file, classes, fn_col=0, label_col=1, label_delim=" "):
-    """(file names, multi-hot targets) from a labels CSV, checked against the training ``classes``:
-    an unknown tag is an error naming its row, since the model has no output for it."""
-    import pandas as pd
-    csv_file = check_path(csv_file, "labels CSV")
-    df = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
-    fn_name, label_name = check_columns(df, [fn_col, label_col], csv_file)
+    """(file names, multi-hot targets) from a labels CSV (each file once: ``unique_files``), checked against
+    the training ``classes``: an unknown tag is an error naming its row, since the model has no output for it."""
+    df, fn_name, label_name = read_labels_csv(csv_file, fn_col, label_col)
     classes = CategoryMap(classes, sort=False)  # the training order: output i is class i
     targets = torch.zeros(len(df), len(classes))
     for row, tags in enumerate(df[label_name]):
-        tags = [t for t in tags.split(label_delim) if t]
+        tags = tags_of(tags, label_delim)
         unknown = [t for t in tags if t not in classes]
         if unknown:
             raise ValueError(f"{row_name(df, row, csv_file)} has the tag {unknown[0]!r}, which the training data "
                              f"does not have; known tags: {', '.join(classes)}.")
         targets[row, [classes.index[t] for t in tags]] = 1.0
-    return list(df[fn_name]), targets
+    keep = unique_files(df, fn_name, label_name, csv_file, label_delim)
+    return [df[fn_name].iloc[i] for i in keep], targets[keep]

@@ -2,9 +2,11 @@
 and mask together, pixel accuracy that ignores void, IoU, and overlays to look at.
 
 Layout: ``images/<name>.png``, ``labels/<name>_P.png`` (one class index per pixel), ``codes.txt`` (one
-class name per line, index = line number); optional ``valid.txt`` listing validation images.
+class name per line, index = line number); optional ``valid.txt`` listing validation images, by file name
+or by name without its extension (see ``split_by_list``: a list that matches no image is an error).
 """
 import copy
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from torchvision.transforms import v2 as T
 from coursekit.core import check_path
 from coursekit.data import make_loaders, random_split_indices
 from coursekit.metrics import Metric, confusion
-from coursekit.vision.images import BadImageError, get_image_files, load_image, to_display
+from coursekit.vision.images import BadImageError, get_image_files, image_size, load_image, shown, to_display
 
 
 class MaskError(ValueError):
@@ -25,7 +27,7 @@ class MaskError(ValueError):
 
 def read_codes(path):
     """Class names from ``codes.txt``."""
-    return [line.strip() for line in check_path(path, "codes file").read_text().splitlines() if line.strip()]
+    return [line.strip() for line in check_path(path, "codes file", "file").read_text().splitlines() if line.strip()]
 
 
 def mask_path(image, labels_dir, suffix="_P"):
@@ -103,32 +105,60 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
 def segmentation_items(path, images="images", labels="labels", suffix="_P"):
     """(image files, mask files, codes) for a CamVid-layout folder, every pair checked."""
-    path = check_path(path)
+    path = check_path(path, kind="folder")
     codes = read_codes(path / "codes.txt")
-    items = get_image_files(check_path(path / images, "images folder"))
+    items = get_image_files(check_path(path / images, "images folder", "folder"))
     masks = [mask_path(p, path / labels, suffix) for p in items]
     missing = [m for m in masks if not m.exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} image(s) have no mask, for example {missing[0]} is missing.")
     for img, m in zip(items, masks):  # small files: checking them all up front is cheap and saves a crash later
         try:
-            with Image.open(img) as im:  # reads the header only: a truncated file is caught when it is loaded
-                size = im.size
+            size = image_size(img)  # the header only (a truncated file is caught when loaded), turned upright
         except (OSError, SyntaxError, ValueError) as e:
             raise BadImageError(img, f"{type(e).__name__}: {e}", "Delete or replace it, together with its mask.") from None
         load_mask(m, len(codes), size)
     return items, masks, codes
 
 
+def split_by_list(items, listed, source):
+    """(train, valid) positions of ``items``, valid those named in ``listed`` (read from ``source``): by file
+    name, or else by the name without extension when one image has it (``0001`` or ``0001.jpg`` finds
+    ``0001.png``, another extension with a warning). Names matching nothing: a warning naming them; no match
+    at all: a ``ValueError`` showing the names listed and those on disk."""
+    by_name, by_stem = {p.name: i for i, p in enumerate(items)}, {}
+    for i, p in enumerate(items):
+        by_stem.setdefault(p.stem, []).append(i)
+    valid, other_suffix, unmatched = set(), [], []
+    for name in (Path(n).name for n in listed):
+        stem = by_stem.get(Path(name).stem, [])
+        if name in by_name or len(stem) == 1:
+            valid.add(by_name[name] if name in by_name else stem[0])
+            other_suffix += [name] if name not in by_name and Path(name).suffix else []
+        else:
+            unmatched.append(name)
+    on_disk = shown([p.name for p in items], 3)
+    if not valid:
+        raise ValueError(f"None of the {len(listed)} names in {source} matches an image: it lists "
+                         f"{shown(listed, 3) or 'nothing'}; the images are {on_disk}. List the validation images' "
+                         "file names, one a line.")
+    if unmatched:
+        warnings.warn(f"{len(unmatched)} name(s) in {source} match no image (or several by the name without the "
+                      f"extension): {shown(unmatched, 5)}; the images are {on_disk}. Fix or delete those lines.")
+    if other_suffix:
+        warnings.warn(f"{source} names {len(other_suffix)} image(s) with another extension than on disk, for example"
+                      f" {other_suffix[0]}; matched by the name without the extension.")
+    return [i for i in range(len(items)) if i not in valid], sorted(valid)
+
+
 def segmentation_dls(path, size=(96, 128), bs=8, valid_pct=0.2, seed=42, num_workers=0):
-    """``DataLoaders`` for a CamVid-layout folder: ``valid.txt`` picks the validation images when present,
-    else a seeded random ``valid_pct``."""
-    path = check_path(path)
+    """``DataLoaders`` for a CamVid-layout folder: ``valid.txt`` picks the validation images when present
+    (``split_by_list``), else a seeded random ``valid_pct``."""
+    path = check_path(path, kind="folder")
     items, masks, codes = segmentation_items(path)
     if (path / "valid.txt").exists():
-        names = {Path(line.strip()).name for line in (path / "valid.txt").read_text().splitlines() if line.strip()}
-        valid_idx = [i for i, p in enumerate(items) if p.name in names]
-        train_idx = [i for i, p in enumerate(items) if p.name not in names]
+        listed = [line.strip() for line in (path / "valid.txt").read_text().splitlines() if line.strip()]
+        train_idx, valid_idx = split_by_list(items, listed, path / "valid.txt")
     else:
         train_idx, valid_idx = random_split_indices(len(items), valid_pct, seed)
     pick = lambda idx, tf: SegmentationDataset([items[i] for i in idx], [masks[i] for i in idx], codes, tf)

@@ -76,6 +76,27 @@ def test_bad_input_names_the_column_or_row(tmp_path):
         collab.read_ratings(tmp_path / "c.csv", y_range=(0.5, 5.0))
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"", r"The ratings file .*r.csv is empty \(0 bytes\): it needs a header line userId,movieId,rating, then one row "
+          r"per rating"),
+    (b"userId,movieId,rating\n", r"The ratings file .*r.csv has a header \(userId, movieId, rating\) but no rows"),
+    ("userId,movieId,rating\n1,2,3\n".encode("utf-16-le"), r"r.csv is not UTF-8 text: it has zero bytes, as UTF-16 "
+                                                            r"without a byte-order mark"),
+])
+def test_an_empty_header_only_or_unreadable_ratings_file_is_named(tmp_path, content, message):
+    (tmp_path / "r.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        collab.read_ratings(tmp_path / "r.csv")
+
+
+def test_a_utf16_ratings_file_with_its_byte_order_mark_is_read(tmp_path):
+    (tmp_path / "r.csv").write_bytes("userId,movieId,rating\n1,2,3.5\n4,5,1\n".encode("utf-16"))
+    df = collab.read_ratings(tmp_path / "r.csv")
+    assert df["userId"].tolist() == [1, 4] and df["rating"].tolist() == [3.5, 1.0]
+    with pytest.raises(IsADirectoryError, match="The ratings file .* is a folder, but a file is expected"):
+        collab.read_ratings(tmp_path)
+
+
 def test_id_maps_are_category_maps_fitted_on_training_rows(sample):
     ratings = collab.read_ratings(sample / "ratings.csv")
     dls = collab.collab_dls(ratings, bs=32)

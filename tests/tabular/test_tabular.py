@@ -1,5 +1,7 @@
 import math
+import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -135,6 +137,43 @@ def test_datepart_and_model_shapes_and_y_range():
     model = tabular.TabularModel([(4, 2), (3, 2)], 3, 1, y_range=(0.0, 2.0)).eval()
     out = model(torch.tensor([[1, 2], [3, 0]]), torch.randn(2, 3) * 100)
     assert out.shape == (2, 1) and out.min() >= 0 and out.max() <= 2
+
+
+def test_an_all_missing_or_infinite_continuous_column_is_an_error_naming_it():
+    train, new = frames()
+    train["size"] = np.nan
+    with pytest.raises(ValueError, match=r"The continuous column 'size' has no value in any of the 4 training rows: "
+                                         r"there is no median .* Fill it in, or leave it out of cont_names"):
+        tabular.TabularProcessor(["shop"], ["size", "age"]).fit(train)
+    train, new = frames()
+    train = train.astype({"age": float})
+    train.loc[2, "age"] = np.inf
+    with pytest.raises(ValueError, match=r"row 2 of the training table has the infinite value inf in the continuous "
+                                         r"column 'age'.*replace it with a finite number"):
+        tabular.TabularProcessor(["shop"], ["size", "age"]).fit(train)
+    proc = tabular.TabularProcessor(["shop"], ["size", "age"]).fit(frames()[0])
+    new = new.astype({"size": object})
+    new.loc[1, "size"] = "-inf"  # as read from a CSV
+    with pytest.raises(ValueError, match=r"row 1 of the table has the infinite value '-inf' in the continuous column "
+                                         r"'size'"):
+        proc.transform(new)
+
+
+def test_a_column_without_spread_is_divided_by_one_with_a_warning_naming_it():
+    train, new = frames()
+    with pytest.warns(UserWarning, match=r"Continuous column\(s\) \['size', 'age'\]: no spread to normalise by \(the "
+                                         r"training table has one row\), so they are divided by 1"):
+        proc = tabular.TabularProcessor(["shop"], ["size", "age"]).fit(train.iloc[[0]])
+    assert proc.stds == {"size": 1.0, "age": 1.0}
+    x_cont = proc.transform(new)[1]
+    assert torch.isfinite(x_cont).all() and x_cont[:, 1].tolist() == [5 - 10, 25 - 10, 45 - 10]  # only centred
+    train["shop_size"] = 3.0
+    with pytest.warns(UserWarning, match=r"\['shop_size'\]: .*\(the same value in every training row\)"):
+        proc = tabular.TabularProcessor(["shop"], ["size", "shop_size"]).fit(train)
+    assert proc.stds["shop_size"] == 1.0 and proc.stds["size"] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # columns with a spread: no warning
+        tabular.TabularProcessor(["shop"], ["size", "age"]).fit(frames()[0])
 
 
 @pytest.mark.real_data

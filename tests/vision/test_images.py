@@ -1,7 +1,10 @@
+import os
 import shutil
 import warnings
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from coursekit.vision import images, loaders
 
@@ -84,3 +87,76 @@ def test_show_batch_joins_tags_for_multi_label(sample, tmp_path):
                                     size=32, bs=2)
     fig = images.show_batch(dls.valid, n=2, ncols=2)
     assert fig.axes[0].get_title() == "a b"
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
+    ramp = np.linspace(0, 65535, 64 * 32).reshape(32, 64).astype(np.uint16)  # black to white
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"
+    arr = np.asarray(images.load_image(tmp_path / "deep.png"))
+    assert arr.shape == (32, 64, 3) and (arr[..., 0] == arr[..., 2]).all()
+    assert np.abs(arr[..., 0].astype(int) - np.round(ramp / 257)).max() <= 1  # not 255 from the first grey up
+    assert (arr == 255).mean() < 0.01
+
+
+def test_transparent_pixels_show_the_white_background_not_their_hidden_colour(tmp_path):
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0] = 255  # red everywhere...
+    rgba[:, :4, 3] = 255  # ...but only the left half is opaque
+    rgba[:, 4:6, 3] = 128  # and two columns half transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    arr = np.asarray(images.load_image(tmp_path / "rgba.png")).astype(int)
+    assert (arr[:, :4] == [255, 0, 0]).all() and (arr[:, 6:] == 255).all()
+    assert (abs(arr[:, 4:6] - [255, 127, 127]) <= 1).all()  # half red on white
+    la = np.stack([np.full((8, 8), 30, np.uint8), np.zeros((8, 8), np.uint8)], -1)
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    assert (np.asarray(images.load_image(tmp_path / "la.png")) == 255).all()
+    pal = Image.fromarray(np.array([[0, 1]] * 4, np.uint8), "P")
+    pal.putpalette([0, 0, 255, 255, 0, 0] + [0] * 762)
+    pal.save(tmp_path / "p.png", transparency=1)  # index 1 (red) is the transparent one
+    arr = np.asarray(images.load_image(tmp_path / "p.png"))
+    assert (arr[:, 0] == [0, 0, 255]).all() and (arr[:, 1] == 255).all()
+
+
+def test_a_jpeg_is_turned_upright_by_its_exif_orientation(tmp_path):
+    arr = np.zeros((20, 40, 3), np.uint8)
+    arr[:, :20, 0] = 255  # stored: red on the left of a landscape image
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to view", as a phone held upright writes
+    Image.fromarray(arr).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    img = images.load_image(tmp_path / "phone.jpg")
+    assert img.size == (20, 40)  # portrait, as a viewer shows it
+    upright = np.asarray(img).astype(int)
+    assert upright[:20, :, 0].mean() > 200 and upright[20:, :, 0].mean() < 50  # red is now on top
+    assert images.image_size(tmp_path / "phone.jpg") == (20, 40)  # from the header, for checking masks
+
+
+def test_symbolic_links_are_followed_and_a_loop_is_named(sample, tmp_path):
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    shutil.move(path / "train" / "dogs", tmp_path / "dogs_elsewhere")
+    os.symlink(tmp_path / "dogs_elsewhere", path / "train" / "dogs")  # a class folder that is a link
+    os.symlink(path / "train", tmp_path / "dogs_elsewhere" / "back_up")  # a loop
+    os.symlink(tmp_path / "nothing_there", path / "train" / "cats" / "gone.jpg")
+    with pytest.warns(UserWarning) as caught:
+        files = images.get_image_files(path / "train")
+    assert len(files) == 16 and sum(f.parent.name == "dogs" for f in files) == 8
+    text = "\n".join(str(w.message) for w in caught)
+    assert "Not following 1 symbolic link(s) that lead back to a folder they are in (a loop): " in text
+    assert "back_up" in text and "Skipping 1 symbolic link(s) that point to nothing" in text and "gone.jpg" in text
+
+
+def test_hidden_files_and_folders_are_skipped_at_every_depth(sample, tmp_path):
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    cat = next((path / "train" / "cats").glob("*.jpg"))
+    (path / "train" / "cats" / ".ipynb_checkpoints").mkdir()
+    shutil.copy(cat, path / "train" / "cats" / ".ipynb_checkpoints" / "cat-checkpoint.jpg")
+    (path / "train" / "cats" / "._cat.0.jpg").write_bytes(b"macOS resource fork")  # not an image
+    (path / "train" / ".DS_Store").write_bytes(b"\0\0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: hidden files are not the data
+        files = images.get_image_files(path / "train")
+        dls = loaders.image_dls_from_folder(path, size=16)
+    assert len(files) == 16 and not any("checkpoint" in str(f) or f.name.startswith(".") for f in files)
+    assert len(dls.train_ds) == 16

@@ -1,9 +1,13 @@
 import shutil
 import warnings
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+from torch import nn
 
+from coursekit.learner import Learner
 from coursekit.vision import images, loaders, transforms
 from conftest import need_shared
 
@@ -81,10 +85,10 @@ def test_csv_single_and_multi_label(sample, tmp_path):
 def test_csv_labels_are_indices_into_the_sorted_classes(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))[:4]
     write_csv(tmp_path / "labels.csv", [f"{p.stem},{tag}" for p, tag in zip(cats, ["zebra", "ant", "zebra", "moth"])])
-    dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", valid_pct=0, size=16)
-    ds = dls.train_ds
-    assert ds.classes == ["ant", "moth", "zebra"]
-    assert [ds.classes[y] for y in ds.labels] == ["zebra", "ant", "zebra", "moth"]
+    dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", valid_pct=0.25, size=16)
+    assert dls.train_ds.classes == dls.valid_ds.classes == ["ant", "moth", "zebra"]
+    named = {p: ds.classes[y] for ds in (dls.train_ds, dls.valid_ds) for p, y in zip(ds.items, ds.labels)}
+    assert [named[p] for p in cats] == ["zebra", "ant", "zebra", "moth"]
 
 
 def test_csv_errors_name_the_column_and_the_row_by_line_and_label(sample, tmp_path):
@@ -158,3 +162,126 @@ def test_folder_structure_errors_are_clear(sample, tmp_path):
     (path / "flat").mkdir()
     with pytest.raises(ValueError, match="no class folders"):
         loaders.image_dls_from_folder(path, train="flat", size=32)
+
+
+def test_csv_spaces_around_names_and_labels_are_removed_with_a_warning(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},cat ", f" {cats[1].stem},dog", f"{cats[2].stem}, dog",
+                                         f"{cats[3].stem},cat", f"{cats[4].stem},cat"])
+    with pytest.warns(UserWarning) as caught:
+        dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
+    assert dls.classes == ["cat", "dog"]  # not four classes
+    text = "\n".join(str(w.message) for w in caught)
+    assert "Removed the spaces around 2 value(s) in column 'tags' of " in text
+    assert "labels.csv line 2 (row 0; the header is line 1): 'cat ' -> 'cat'" in text
+    assert "in column 'image_name'" in text and f"' {cats[1].stem}' -> '{cats[1].stem}'" in text
+
+
+def test_csv_duplicate_rows_are_kept_once_and_conflicting_labels_are_an_error(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    rows = [f"{p.stem},{'cat' if i % 2 else 'dog'}" for i, p in enumerate(cats)]
+    write_csv(tmp_path / "labels.csv", rows + rows[:3])  # three images listed twice, same labels
+    with pytest.warns(UserWarning, match=r"labels.csv lists 3 file\(s\) more than once with the same label, the first "
+                                         rf"'{cats[0].stem}' on .*labels.csv line 2 .* and .*labels.csv line 10 "
+                                         r".*keeping its first row only, so that no image is in both training and valid"):
+        dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16, valid_pct=0.5)
+    items = dls.train_ds.items + dls.valid_ds.items
+    assert sorted(items) == cats and not set(dls.train_ds.items) & set(dls.valid_ds.items)
+    assert len(dls.valid_ds) == 4  # the split is over the 8 distinct images
+    write_csv(tmp_path / "labels.csv", rows + [f"{cats[2].stem},cat"])  # row 2 says dog
+    with pytest.raises(ValueError, match=rf"labels.csv gives '{cats[2].stem}' two different labels: 'dog' on .*labels.csv "
+                                         r"line 4 \(row 2; the header is line 1\) and 'cat' on .*labels.csv line 10 .*"
+                                         r"Keep the row with the right label and delete the other"):
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
+    write_csv(tmp_path / "tags.csv", ["a,road clear", "b,clear road", "c,haze", "c,road"])
+    with pytest.raises(ValueError, match="'c' two different labels: 'haze' on .* and 'road'"):
+        loaders.read_tags_csv(tmp_path / "tags.csv", ["road", "clear", "haze"])
+    write_csv(tmp_path / "tags.csv", ["a,road clear", "b,haze", "a,clear road"])  # the same tags in another order
+    with pytest.warns(UserWarning, match="lists 1 file"):
+        names, y = loaders.read_tags_csv(tmp_path / "tags.csv", ["road", "clear", "haze"])
+    assert names == ["a", "b"] and y.tolist() == [[1, 1, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", r"The labels CSV .*labels.csv is empty \(0 bytes\): it needs a header line naming its file-name and label "
+          r"columns, then one row per image"),
+    (b"image_name,tags\n", r"The labels CSV .*labels.csv has a header \(image_name, tags\) but no rows"),
+    ("image_name,tags\n\u00e9t\u00e9,x\n".encode("latin-1"), r"labels.csv is not UTF-8 text \(byte 0xe9.*Save it as UTF-8"),
+])
+def test_an_empty_header_only_or_non_utf8_labels_csv_is_named(tmp_path, content, message):
+    (tmp_path / "labels.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", "images")
+    with pytest.raises(ValueError, match=message):
+        loaders.read_tags_csv(tmp_path / "labels.csv", ["x"])
+
+
+def test_a_utf16_labels_csv_is_read(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    text = "image_name,tags\n" + "".join(f"{p.stem},{'chat' if i % 2 else 'chaton'}\n" for i, p in enumerate(cats))
+    (tmp_path / "labels.csv").write_bytes(text.encode("utf-16"))  # what PowerShell's > writes
+    dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
+    assert dls.classes == ["chat", "chaton"] and len(dls.train_ds) + len(dls.valid_ds) == 8
+    assert loaders.read_tags_csv(tmp_path / "labels.csv", ["chat", "chaton"])[0] == [p.stem for p in cats]
+
+
+def test_a_file_given_for_a_folder_says_so(sample, tmp_path):
+    (tmp_path / "labels.csv").write_text("image_name,tags\na,b\n")
+    with pytest.raises(NotADirectoryError, match=r"labels.csv is a file, but a folder is expected here"):
+        loaders.image_dls_from_folder(tmp_path / "labels.csv")
+    with pytest.raises(NotADirectoryError, match=r"labels.csv is a file, but a folder is expected here"):
+        loaders.image_dls_from_csv(tmp_path / "labels.csv", "labels.csv", "images")
+    with pytest.raises(IsADirectoryError, match=r"The labels CSV .* is a folder, but a file is expected"):
+        loaders.image_dls_from_csv(tmp_path, ".", "images")
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    shutil.rmtree(path / "valid")
+    (path / "valid").write_text("oops")
+    with pytest.raises(NotADirectoryError, match=r"The validation folder .*valid is a file, but a folder is expected"):
+        loaders.image_dls_from_folder(path)
+
+
+def test_no_validation_images_is_an_error_when_the_loaders_are_built(sample, tmp_path):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))
+    write_csv(tmp_path / "labels.csv", [f"{p.stem},{'cat' if i % 2 else 'dog'}" for i, p in enumerate(cats)])
+    with pytest.raises(ValueError, match=r"No validation images: valid_pct=0 of 8 images is none. Use a valid_pct "
+                                         r"above 0 \(0.2 is usual\)"):
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", valid_pct=0, size=16)
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    for f in (path / "valid").rglob("*.jpg"):
+        f.write_bytes(b"broken")
+    with pytest.warns(UserWarning, match="unreadable"):
+        with pytest.raises(ValueError, match=r"No validation images: all are unreadable \(see the warnings above\)"):
+            loaders.image_dls_from_folder(path, size=16)
+
+
+@pytest.fixture(scope="module")
+def tiny_image_learner(sample):
+    torch.manual_seed(0)
+    dls = loaders.image_dls_from_folder(sample, size=32, bs=4, on_bad=None)
+    model = nn.Sequential(nn.Conv2d(3, 2, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return Learner(model, dls, nn.CrossEntropyLoss(), device="cpu")
+
+
+def test_predict_converts_any_image_as_the_dataset_does(tiny_image_learner, tmp_path):
+    learn = tiny_image_learner
+    file = learn.dls.valid_ds.items[0]
+    img = Image.open(file).convert("RGB")
+    _, _, expected = learn.predict(file)
+    same = lambda item: torch.allclose(learn.predict(item)[2], expected, atol=1e-5)
+    rgba = img.convert("RGBA")
+    arr = np.asarray(img)  # (H, W, 3) uint8
+    tensor = torch.from_numpy(arr.copy()).permute(2, 0, 1)  # (3, H, W) uint8
+    assert same(img) and same(rgba) and same(arr) and same(tensor) and same(torch.from_numpy(arr.copy()))
+    assert same(arr.transpose(2, 0, 1))  # a CHW array: only that layout has the channels in front
+    grey = img.convert("L")
+    _, _, from_grey = learn.predict(grey)  # one channel made three, as the dataset makes it
+    assert torch.allclose(from_grey, learn.predict(grey.convert("RGB"))[2], atol=1e-6)
+    assert torch.allclose(learn.predict(np.asarray(grey))[2], from_grey, atol=1e-6)
+    x = learn.dls.valid_ds.encode(file)
+    assert x.dtype == torch.float32 and x.shape == (3, 32, 32) and learn.dls.valid_ds.encode(x) is x  # float: as is
+    with pytest.raises(TypeError, match=r"must be uint8 \(0..255\); this ndarray of shape \(.*\) is float64"):
+        learn.predict(arr / 255.0)
+    with pytest.raises(ValueError, match=r"This Tensor of shape \(2, 3, .*\) is not one image"):
+        learn.predict(torch.stack([tensor, tensor]))

@@ -179,3 +179,34 @@ def test_predict_on_an_image_gives_a_mask_of_class_indices(camvid):
     mask, idx, probs = learn.predict(x)
     assert mask.shape == (48, 64) and torch.equal(mask, idx) and probs.shape == (len(learn.dls.classes), 48, 64)
     assert torch.equal(mask, probs.argmax(dim=0))
+
+
+def test_valid_txt_names_are_matched_by_file_name_or_else_without_the_extension(camvid):
+    names = sorted(p.name for p in (camvid / "images").glob("*.png"))
+    (camvid / "valid.txt").write_text(f"{names[0]}\n{names[1][:-4]}\n")  # a file name, and one without extension
+    dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2)
+    assert [p.name for p in dls.valid_ds.items] == names[:2] and len(dls.train_ds) == 4
+    (camvid / "valid.txt").write_text("".join(n.replace(".png", ".jpg") + "\n" for n in names[:3]))  # .jpg on the list
+    with pytest.warns(UserWarning, match=r"valid.txt names 3 image\(s\) with another extension than on disk, for "
+                                         r"example 0001SS_000000.jpg; matched by the name without the extension"):
+        dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2)
+    assert [p.name for p in dls.valid_ds.items] == names[:3]
+
+
+def test_valid_txt_that_matches_no_image_is_an_error_naming_both_sides(camvid):
+    (camvid / "valid.txt").write_text("seq05_0001.png\nseq05_0002.png\n")
+    with pytest.raises(ValueError, match=r"None of the 2 names in .*valid.txt matches an image: it lists seq05_0001.png, "
+                                         r"seq05_0002.png; the images are 0001SS_000000.png, 0001SS_000001.png, "
+                                         r"0001SS_000002.png and 3 more. List the validation images' file names"):
+        segmentation.segmentation_dls(camvid)
+    (camvid / "valid.txt").write_text("0001SS_000000.png\nseq05_0002.png\n")
+    with pytest.warns(UserWarning, match=r"1 name\(s\) in .*valid.txt match no image .*: seq05_0002.png"):
+        assert len(segmentation.segmentation_dls(camvid).valid_ds) == 1
+    (camvid / "valid.txt").write_text("\n")
+    with pytest.raises(ValueError, match=r"None of the 0 names .* it lists nothing"):
+        segmentation.segmentation_dls(camvid)
+
+
+def test_an_empty_random_validation_split_is_an_error(camvid):
+    with pytest.raises(ValueError, match=r"The validation set is empty \(training: 6 items, validation: 0\)"):
+        segmentation.segmentation_dls(camvid, valid_pct=0.05)
