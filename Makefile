@@ -41,8 +41,15 @@ $(VENV)/.lab-installed: $(STAMP)
 	$(PY) -m pip install --quiet jupyterlab==4.6.6
 	@touch $@
 
+# JupyterLab for the course: jupyter-config/ joins the config search path (JUPYTER_CONFIG_PATH, in front of and
+# not instead of the user's own), and its labconfig/page_config.json turns off the announcements plugin (the
+# "official Jupyter news?" pop-up and update checks). The course's settings stay in the repository: none go to the
+# home folder. As root (a container), Jupyter refuses to start without --allow-root.
+LAB_CONFIG := $(CURDIR)/jupyter-config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
+LAB_FLAGS  := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(VENV)/.lab-installed
-	cd nbs && ../$(VENV)/bin/jupyter lab
+	cd nbs && JUPYTER_CONFIG_PATH="$(LAB_CONFIG)" $(abspath $(VENV))/bin/jupyter lab $(LAB_FLAGS)
 
 .bench-site/.installed: benchmarks/requirements-fastai.txt $(STAMP)
 	$(PY) -m pip install --quiet --no-deps --target .bench-site -r benchmarks/requirements-fastai.txt

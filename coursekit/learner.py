@@ -11,19 +11,20 @@ What the Learner expects of datasets, loaders and models is written once, in ``c
 """
 import contextlib
 import math
-import os
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from coursekit.callbacks import CANCEL, EVENTS, DeviceCallback, NaNCheck, ParamScheduler, TrainEvalCallback
+from coursekit.callbacks import (CANCEL, EVENTS, DeviceCallback, NaNCheck, ParamScheduler, TrainEvalCallback,
+                                 format_lr)
+from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import default_device, listify
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
-from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, activation_for, decode_output, output_kind,
-                                  per_item_loss)
+from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, OutputSizeCheck, activation_for, decode_output,
+                                  output_kind, per_item_loss)
 from coursekit.progress import ProgressCallback
 from coursekit.recorder import Recorder
 from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
@@ -51,7 +52,8 @@ class Learner:
         self.scaler = torch.amp.GradScaler("cuda") if self.mixed_precision == "fp16" else None
         self.recorder = Recorder(metrics)
         self.cbs = []
-        self.add_cbs([DeviceCallback(), TrainEvalCallback(), NaNCheck(), self.recorder, ProgressCallback()])
+        self.add_cbs([DeviceCallback(), TrainEvalCallback(), OutputSizeCheck(), NaNCheck(), self.recorder,
+                      ProgressCallback()])
         self.add_cbs(cbs)
         self.opt, self.epoch, self.n_epochs, self.training = None, 0, 0, False
 
@@ -172,8 +174,10 @@ class Learner:
             pass
         self.callback(f"after_{stage}")
 
-    def fit(self, n_epochs, lr=None, cbs=None):
-        """Train for ``n_epochs`` at a constant ``lr`` (or as temporary ``cbs`` schedule it)."""
+    def fit(self, n_epochs, lr=None, cbs=None, call=None):
+        """Train for ``n_epochs`` at a constant ``lr`` (or as temporary ``cbs`` schedule it); ``call`` is how error
+        messages name this fit (``fit_one_cycle`` and the others pass theirs)."""
+        self.fit_call = call or f"fit({n_epochs}, lr={format_lr(self.lr if lr is None else lr)})"
         if self.opt is None:
             self.create_opt()
         self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
@@ -266,7 +270,8 @@ class Learner:
         maxes = self.group_lrs(lr_max)
         mom = one_cycle_momentum(n_steps, pct_start, *moms) if moms else None
         sched = ParamScheduler(lambda step: [m * shape(step) for m in maxes], mom)
-        self.fit(n_epochs, lr_max, cbs=listify(cbs) + [sched])
+        self.fit(n_epochs, lr_max, cbs=listify(cbs) + [sched],
+                 call=f"fit_one_cycle({n_epochs}, lr_max={format_lr(self.lr if lr_max is None else lr_max)})")
 
     def fit_sgdr(self, n_cycles, lr=None, cycle_len=1, cycle_mult=1, cbs=None):
         """SGDR: ``n_cycles`` cosine annealings with warm restarts, cycle ``i`` lasting
@@ -275,7 +280,9 @@ class Learner:
         shape = sgdr_schedule(n_cycles, 1.0, len(self.dls.train), cycle_len, cycle_mult)
         tops = self.group_lrs(lr)
         sched = ParamScheduler(lambda step: [t * shape(step) for t in tops])
-        self.fit(n_epochs, lr, cbs=listify(cbs) + [sched])
+        call = (f"fit_sgdr({n_cycles}, lr={format_lr(self.lr if lr is None else lr)}, cycle_len={cycle_len}, "
+                f"cycle_mult={cycle_mult})")
+        self.fit(n_epochs, lr, cbs=listify(cbs) + [sched], call=call)
 
     def lr_find(self, start_lr=1e-7, end_lr=10, num_it=100, show_plot=True):
         """Sweep the lr exponentially, stop when the loss diverges, restore the weights; plot and suggest."""
@@ -285,7 +292,7 @@ class Learner:
         progress = [cb for cb in self.cbs if isinstance(cb, ProgressCallback)]
         with self.temporary_cbs(remove=progress):
             try:
-                self.fit(math.ceil(num_it / len(self.dls.train)), cbs=[finder])
+                self.fit(math.ceil(num_it / len(self.dls.train)), cbs=[finder], call=f"lr_find(num_it={num_it})")
             finally:
                 finder.restore(self)
         self.lr_find_result = LRFindResult(finder.lrs, finder.losses)
@@ -354,32 +361,24 @@ class Learner:
 
     def save(self, name, with_opt=True):
         """Save model (and optimizer) weights to ``<path>/<model_dir>/<name>.pth``; returns the path."""
-        file = self._file(name)
-        file.parent.mkdir(parents=True, exist_ok=True)
         state = {"model": self.model.state_dict(),
                  "opt": self.opt.state_dict() if (with_opt and self.opt is not None) else None}
-        tmp = file.with_suffix(".pth.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, file)  # a save interrupted half-way never replaces a good file
-        return file
+        return write_checkpoint(self._file(name), state)
 
     def load(self, name, with_opt=True, strict=True):
-        """Load weights saved by ``save``; a clear error when the file or its shapes do not match."""
+        """Load weights saved by ``save`` (or a plain ``model.state_dict()``). The whole file is checked against
+        the model and optimizer first: one that does not fit is a clear error and changes nothing."""
         file = self._file(name)
-        if not file.exists():
-            have = sorted(p.stem for p in file.parent.glob("*.pth")) if file.parent.exists() else []
-            raise FileNotFoundError(f"No saved model {file}. Saved models here: {have or 'none'}. "
-                                    "Save one with learn.save(name) first.")
-        state = torch.load(file, map_location=self.device, weights_only=True)
-        try:
-            self.model.load_state_dict(state["model"], strict=strict)
-        except RuntimeError as e:
-            raise RuntimeError(f"{file} does not fit this model (was it saved from another architecture "
-                               f"or number of classes?):\n{e}") from None
-        if with_opt and state.get("opt") is not None:
+        model_state, opt_state = read_checkpoint(file, self.device)
+        check_model_state(file, self.model, model_state, strict)
+        with_opt = with_opt and opt_state is not None
+        if with_opt:
             if self.opt is None:
                 self.create_opt()
-            self.opt.load_state_dict(state["opt"])
+            check_opt_state(file, self.opt, opt_state)
+        self.model.load_state_dict(model_state, strict=strict)
+        if with_opt:
+            self.opt.load_state_dict(opt_state)
         return self
 
     def __repr__(self):

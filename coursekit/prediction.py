@@ -87,6 +87,38 @@ class GatherPreds(Callback):
         return out + (torch.cat(self.losses),) if with_loss else out
 
 
+class OutputSizeCheck(Callback):
+    """Checks, at the first batch of each training or validation pass, that a classifier gives one output per
+    class: the model's outputs (dimension 1) against the dataset's ``classes``, when the loss is cross-entropy
+    or binary cross-entropy on logits. A mismatch otherwise shows up as an index error deep in the loss, a
+    CUDA assert, or silently wasted outputs."""
+    order = 5
+
+    def before_train(self, learn):
+        self.pending = True
+
+    def before_valid(self, learn):
+        self.pending = True
+
+    def after_pred(self, learn):
+        if not getattr(self, "pending", True):
+            return
+        self.pending = False
+        kind = output_kind(learn.loss_func)
+        ds = getattr(learn.dl, "dataset", None)
+        if ds is None and learn.dls is not None:  # predict's one-item loader: the validation set's classes
+            ds = learn.dls.valid_ds
+        classes = getattr(ds, "classes", None)
+        if kind == "other" or classes is None or not isinstance(learn.preds, torch.Tensor) or learn.preds.dim() < 2:
+            return
+        n_out, n_classes = learn.preds.shape[1], len(classes)
+        if n_out != n_classes:
+            loss = getattr(learn.loss_func, "__name__", type(learn.loss_func).__name__)
+            raise ValueError(f"The model gives {n_out} outputs per item but the {type(ds).__name__} has {n_classes} "
+                             f"classes; with {loss} it needs one output per class. Build the model with "
+                             f"n_out=dls.c ({n_classes}), e.g. models.cnn_model(arch, n_out=dls.c).")
+
+
 class FlipTTA(Callback):
     """Predicts on horizontally flipped inputs and flips the predictions back: TTA for per-pixel outputs."""
 

@@ -1,10 +1,12 @@
 """Run a lesson notebook headless, save the executed copy under ``runs/``, print its final metrics.
 
 ``python -m coursekit.run nbs/lesson01_dogs_cats.ipynb`` (the data mode comes from ``COURSEKIT_MODE``).
-A notebook reports its final metrics by printing a line ``FINAL METRICS: {json}``.
+A notebook reports its final metrics by printing a line ``FINAL METRICS: {json}``, and checks them against the
+floors it expects (``expect=``), so that a lesson whose model quietly falls to chance fails under nbval.
 """
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,9 +14,54 @@ from pathlib import Path
 MARKER = "FINAL METRICS:"
 
 
-def report_final_metrics(metrics):
-    """Print the line ``coursekit.run`` looks for at the end of a lesson (a dict of name -> number)."""
+CHECKED_MODE = "sample"  # the floors are measured on the sample data: they are enforced in that mode only
+
+
+class MetricBelowExpected(AssertionError):
+    """A lesson's final metric missed the floor (or ceiling) its notebook expects."""
+
+
+def report_final_metrics(metrics, expect=None):
+    """Print the line ``coursekit.run`` looks for at the end of a lesson (a dict of name -> number), then check
+    ``expect``: ``{"valid_accuracy": ">= 0.85", "exp_rmspe": "<= 0.13"}`` (a bare number means ``>=``).
+
+    In sample mode (``metrics["mode"]``) a missed expectation raises ``MetricBelowExpected``; in other modes the
+    comparison is printed and not enforced, since the floors were measured on the sample data.
+    """
     print(MARKER, json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()}))
+    mode = metrics.get("mode")
+    missed = []
+    for name, rule in (expect or {}).items():
+        op, bound = parse_expectation(name, rule)
+        if name not in metrics:
+            raise KeyError(f"expect names {name!r}, but the metrics reported are {sorted(metrics)}; fix the name "
+                           f"in report_final_metrics(..., expect=...).")
+        value = float(metrics[name])
+        ok = value >= bound if op == ">=" else value <= bound  # False for NaN, as it should be
+        print(f"expected in {CHECKED_MODE} mode: {name} = {value:.4f} {op} {bound:g}: "
+              f"{'ok' if ok else 'MISSED'}{'' if mode == CHECKED_MODE else f' (not enforced in {mode} mode)'}")
+        if not ok:
+            missed.append(f"{name} = {value:.4f}, but this lesson expects {op} {bound:g}")
+    if missed and mode == CHECKED_MODE:
+        raise MetricBelowExpected(
+            "The lesson's results are worse than they should be: " + "; ".join(missed) + ". These bounds leave a "
+            "clear margin beyond what every seed reaches, so training has gone wrong (a changed parameter, "
+            "learning rate, model or data): compare the parameters cell and your changes with the lesson as "
+            "shipped (git diff nbs/).")
+
+
+def parse_expectation(name, rule):
+    """``">= 0.85"`` -> ``(">=", 0.85)``; ``("<=", 0.13)`` and a bare number (a floor) are accepted too."""
+    if isinstance(rule, (int, float)):
+        return ">=", float(rule)
+    found = re.fullmatch(r"\s*(>=|<=)\s*(\S+)\s*", rule) if isinstance(rule, str) else None
+    op, bound = found.groups() if found else (tuple(rule) if isinstance(rule, (tuple, list)) else (None, None))
+    try:
+        if op in (">=", "<=") and bound is not None:
+            return op, float(bound)
+    except ValueError:
+        pass
+    raise ValueError(f"expect[{name!r}] = {rule!r}: write '>= number' for a floor or '<= number' for a ceiling.")
 
 
 def final_metrics(nb):

@@ -180,3 +180,46 @@ def test_show_training_loop_lists_the_callbacks_of_each_event(synth_learner, cap
     assert lines["before_batch"] == "DeviceCallback"
     assert lines["after_batch"] == "TrainEvalCallback, Recorder, ProgressCallback"
     assert lines["after_loss"] == "NaNCheck" and lines["after_backward"] == "-"
+
+
+def test_a_diverging_fit_stops_and_names_the_fit(synth_learner):
+    learn = synth_learner()
+    with pytest.raises(NaNLossError, match=r"exploded to .* in this fit \(fit_one_cycle\(3, lr_max=1.0e\+03\), "
+                                           r"epoch 1/3, batch \d/6; learning rates .*lr_find"):
+        learn.fit_one_cycle(3, 1e3)  # finite but absurd losses (1e8 and more): no NaN, yet training is lost
+
+
+def test_a_later_fit_is_not_blamed_for_what_an_earlier_fit_broke(synth_learner):
+    learn = synth_learner()
+    with pytest.raises(NaNLossError):
+        learn.fit_one_cycle(3, 1e3)
+    with pytest.raises(NaNLossError, match=r"already .* at the first batch of this fit \(fit\(1, lr=1.0e-03\)\).*"
+                                           r"fit_one_cycle\(3, lr_max=1.0e\+03\) diverged.*not to blame.*learn.load"):
+        learn.fit(1, lr=1e-3)
+    learn = synth_learner()
+    with torch.no_grad():
+        learn.model[1].weight[0, 0] = float("nan")  # what a step with infinite gradients leaves behind
+    with pytest.raises(NaNLossError, match=r"The weight 1.weight is already NaN or infinite before this fit "
+                                           r"\(fit\(1, lr=1.0e-03\)\) starts.*not to blame"):
+        learn.fit(1, lr=1e-3)
+
+
+class InfInEval(nn.Module):
+    """Sane while training; outputs that overflow the loss in evaluation mode (as blown-up BatchNorm statistics do)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+
+    def forward(self, x):
+        out = self.lin(x)
+        return out if self.training else out * 1e38
+
+
+def test_an_infinite_validation_loss_stops_the_fit(synth_learner):
+    learn = synth_learner()
+    learn.model = InfInEval()
+    with pytest.raises(NaNLossError, match=r"validation loss became (inf|nan) in this fit \(fit\(2, lr=1.0e-02\), "
+                                           r"epoch 1/2; .*too high"):
+        learn.fit(2)
+    assert len(learn.get_preds()[0]) == len(learn.dls.valid_ds)  # prediction itself does not judge the loss

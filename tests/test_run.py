@@ -1,6 +1,7 @@
 import nbformat
+import pytest
 
-from coursekit.run import MARKER, final_metrics, report_final_metrics
+from coursekit.run import MARKER, MetricBelowExpected, final_metrics, report_final_metrics
 
 
 def test_report_final_metrics_prints_the_marker_line(capsys):
@@ -21,3 +22,33 @@ def test_final_metrics_reads_the_last_marker_line_of_an_executed_notebook():
     assert final_metrics(nbformat.from_dict(nb)) == {"accuracy": 0.75, "mode": "full"}
     nb.cells = nb.cells[:1]
     assert final_metrics(nb) is None
+
+
+def test_expectations_pass_quietly_when_met(capsys):
+    report_final_metrics({"mode": "sample", "valid_accuracy": 0.93, "exp_rmspe": 0.09},
+                         expect={"valid_accuracy": ">= 0.85", "exp_rmspe": "<= 0.13"})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == ["expected in sample mode: valid_accuracy = 0.9300 >= 0.85: ok",
+                         "expected in sample mode: exp_rmspe = 0.0900 <= 0.13: ok"]
+
+
+def test_a_missed_floor_or_ceiling_fails_in_sample_mode_naming_metric_value_and_bound(capsys):
+    with pytest.raises(MetricBelowExpected, match=r"valid_accuracy = 0.5000, but this lesson expects >= 0.85; "
+                                                  r"exp_rmspe = nan, but this lesson expects <= 0.13\. .*git diff"):
+        report_final_metrics({"mode": "sample", "valid_accuracy": 0.5, "exp_rmspe": float("nan")},
+                             expect={"valid_accuracy": ">= 0.85", "exp_rmspe": ("<=", 0.13)})
+    assert capsys.readouterr().out.startswith(MARKER)  # the numbers are printed before the check fails
+    assert issubclass(MetricBelowExpected, AssertionError)
+
+
+def test_expectations_are_only_printed_in_full_mode(capsys):
+    report_final_metrics({"mode": "full", "valid_accuracy": 0.5}, expect={"valid_accuracy": 0.85})
+    assert ("valid_accuracy = 0.5000 >= 0.85: MISSED (not enforced in full mode)"
+            in capsys.readouterr().out)
+
+
+def test_a_wrong_expectation_is_a_clear_error():
+    with pytest.raises(KeyError, match=r"'valid_acc'.*\['mode', 'valid_accuracy'\]"):
+        report_final_metrics({"mode": "sample", "valid_accuracy": 0.9}, expect={"valid_acc": ">= 0.85"})
+    with pytest.raises(ValueError, match="'>= number' for a floor or '<= number' for a ceiling"):
+        report_final_metrics({"mode": "sample", "valid_accuracy": 0.9}, expect={"valid_accuracy": "> 0.85"})
