@@ -57,3 +57,12 @@ def synth_learner(tmp_path):
         kwargs.setdefault("device", "cpu")
         return Learner(TinyNet(), synthetic_dls(bs=bs), nn.CrossEntropyLoss(), **kwargs)
     return make
+
+
+@pytest.fixture
+def data(monkeypatch, tmp_path):
+    """An empty data cache, and no mode or mirror from the environment (child processes inherit these)."""
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("COURSEKIT_MODE", raising=False)
+    monkeypatch.delenv("COURSEKIT_MIRROR", raising=False)
+    return tmp_path / "data"

@@ -14,15 +14,6 @@ from coursekit.downloads import DownloadError, OfflineError
 
 
 @pytest.fixture
-def data(monkeypatch, tmp_path):
-    """An empty data cache, and no mode or mirror from the environment."""
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("COURSEKIT_MODE", raising=False)
-    monkeypatch.delenv("COURSEKIT_MIRROR", raising=False)
-    return tmp_path / "data"
-
-
-@pytest.fixture
 def sample(monkeypatch):
     """Register a tiny sample generator that records its calls."""
     calls = []

@@ -42,15 +42,6 @@ print(sorted(seen), flush=True)
 '''
 
 
-@pytest.fixture
-def data(monkeypatch, tmp_path):
-    """An empty data cache, and no mode or mirror from the environment (child processes inherit these)."""
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("COURSEKIT_MODE", raising=False)
-    monkeypatch.delenv("COURSEKIT_MIRROR", raising=False)
-    return tmp_path / "data"
-
-
 def test_two_processes_asking_at_once_generate_once_and_never_see_a_partial_folder(data, tmp_path):
     script, go, log = tmp_path / "racer.py", tmp_path / "go", tmp_path / "generations.log"
     script.write_text(RACER)
