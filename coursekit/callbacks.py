@@ -116,7 +116,7 @@ class NaNCheck(Callback):
     order = 50
 
     def __init__(self, explode=1e6):
-        self.explode, self.reference, self.diverged_in, self.valid_total = explode, None, None, None
+        self.explode, self.reference, self.diverged_in = explode, None, None
 
     def before_fit(self, learn):
         self.first_batch, task = True, (id(learn.dls), id(learn.loss_func))
@@ -133,18 +133,8 @@ class NaNCheck(Callback):
                 "weights with learn.load('name') or rebuild the model and the Learner, then train at a lower "
                 "learning rate than the fit that broke them (learn.lr_find() helps choose one).")
 
-    def before_epoch(self, learn):
-        self.valid_total = None
-
-    def before_valid(self, learn):
-        self.valid_total = 0.0  # summed on the loss's device: read once, at the end of the epoch
-
     def after_loss(self, learn):
-        if learn.loss is None:  # prediction on items without targets
-            return
-        if not learn.training:
-            if self.valid_total is not None:
-                self.valid_total = self.valid_total + learn.loss.detach().float().sum()
+        if learn.loss is None or not learn.training:  # validation is judged once, from the Recorder's sum
             return
         value = learn.loss.detach().float().abs().max().item()
         limit = self.explode * max(self.reference or 0.0, 1.0)
@@ -168,7 +158,8 @@ class NaNCheck(Callback):
                            f"in the inputs or targets. {RELOAD}")
 
     def after_epoch(self, learn):
-        total, self.valid_total = self.valid_total, None
+        # the Recorder sums the validation loss on its device during the pass; one read here, per epoch
+        total = getattr(getattr(learn, "recorder", None), "valid_total", None)
         if isinstance(total, torch.Tensor) and not torch.isfinite(total):
             self.diverged_in = learn.fit_call
             raise NaNLossError(
