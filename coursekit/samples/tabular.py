@@ -7,7 +7,6 @@ layout: ``ratings.csv`` (userId,movieId,rating,timestamp; half stars) and ``movi
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 GENRES = ["Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Fantasy", "Horror",
           "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
@@ -32,6 +31,7 @@ def movie_titles(rng, n):
 
 def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=25000, n_factors=5):
     """Write ``ratings.csv`` and ``movies.csv`` generated from hidden factors (see the module docstring)."""
+    import pandas as pd  # here: importing coursekit.datasets (which registers the samples) stays quick
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -67,6 +67,7 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
     peak), promotions, school and state holidays and a nearby competitor opening, plus noise; stores close
     on most Sundays and on holidays. Some store facts are missing, as in the real data.
     """
+    import pandas as pd  # here: importing coursekit.datasets (which registers the samples) stays quick
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
