@@ -6,7 +6,10 @@ weights. Runs alternate (ours, plain, ours, plain, ...) so machine noise hits bo
 Prints the time ratio (target <= 1.05) of the medians and of the fastest runs (the least noisy estimate of
 what the loop itself costs), final accuracies and peak memory.
 
-    .venv/bin/python benchmarks/bench_fit_overhead.py [--epochs 2] [--repeats 5] [--size 96]
+    .venv/bin/python benchmarks/bench_fit_overhead.py [--epochs 2] [--repeats 5] [--size 96] [--mixed-precision fp16]
+
+``--mixed-precision fp16`` (or ``bf16``) needs a CUDA GPU: the Learner gets ``mixed_precision=``, and the plain
+loop the same ``torch.autocast`` (plus a ``GradScaler`` for fp16).
 """
 import argparse
 import copy
@@ -23,33 +26,43 @@ from coursekit.metrics import accuracy
 from coursekit.vision.models import cnn_model
 
 
-def plain_fit(model, dls, n_epochs, lr, device):
+def plain_fit(model, dls, n_epochs, lr, device, mp=None):
     """The loop a PyTorch user writes by hand."""
     model.to(device)
     opt = adamw(model.parameters(), lr=lr)
     loss_func = nn.CrossEntropyLoss()
+    dtype = torch.bfloat16 if mp == "bf16" else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if mp == "fp16" else None
     for _ in range(n_epochs):
         model.train()
         for xb, yb in dls.train:
             xb, yb = xb.to(device), yb.to(device)
-            loss = loss_func(model(xb), yb)
-            loss.backward()
-            opt.step()
+            with torch.autocast(device.type, dtype=dtype, enabled=bool(mp)):
+                loss = loss_func(model(xb), yb)
+            if scaler:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
             opt.zero_grad(set_to_none=True)
         model.eval()
         correct = total = 0
         with torch.no_grad():
             for xb, yb in dls.valid:
                 xb, yb = xb.to(device), yb.to(device)
-                out = model(xb)
+                with torch.autocast(device.type, dtype=dtype, enabled=bool(mp)):
+                    out = model(xb)
                 loss_func(out, yb).item()
                 correct += (out.argmax(1) == yb).sum().item()
                 total += len(yb)
     return correct / total
 
 
-def coursekit_fit(model, dls, n_epochs, lr, device):
-    learn = Learner(model, dls, nn.CrossEntropyLoss(), lr=lr, metrics=[accuracy], device=device)
+def coursekit_fit(model, dls, n_epochs, lr, device, mp=None):
+    learn = Learner(model, dls, nn.CrossEntropyLoss(), lr=lr, metrics=[accuracy], device=device,
+                    mixed_precision=mp or False)
     learn.fit(n_epochs, lr)
     return learn.recorder.last_metrics["accuracy"]
 
@@ -60,6 +73,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--mixed-precision", choices=("fp16", "bf16"), default=None)
     args = parser.parse_args()
     device = default_device()
     seed_everything(0)
@@ -76,13 +90,14 @@ def main():
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            accs[name] = fit(model, dls, args.epochs, args.lr, device)
+            accs[name] = fit(model, dls, args.epochs, args.lr, device, args.mixed_precision)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
     ours, plain = statistics.median(times["coursekit"]), statistics.median(times["plain"])
     print(f"\ndevice: {device}; {len(train_ds)} train / {len(valid_ds)} valid images at {args.size} px; "
-          f"{args.epochs} epochs; {args.repeats} alternating repeats")
+          f"{args.epochs} epochs; {args.repeats} alternating repeats; "
+          f"precision: {args.mixed_precision or 'float32'}")
     print(f"coursekit fit : median {ours:.2f} s  runs {[round(t, 2) for t in times['coursekit']]}  "
           f"accuracy {accs['coursekit']:.4f}")
     print(f"plain loop    : median {plain:.2f} s  runs {[round(t, 2) for t in times['plain']]}  "

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU check: what CI cannot run, on a lent CUDA machine that has PyTorch but no network.
+#
+# Runs the unit tests with CUDA visible (the mixed-precision and device tests run instead of skipping), every
+# lesson end to end in sample mode on the GPU (python -m coursekit.run: the README's main job, which fails
+# when a FINAL METRICS floor is missed), then the loop-overhead benchmark in float32, fp16 and bf16.
+# Packages the machine lacks travel as wheels in .whl/ (see benchmarks/README.md); logs go to $OUT.
+#
+#     bash benchmarks/gpu_check.sh [unit|lessons|bench]...   (default: all three)
+set -u
+OUT=${OUT:-/tmp/gpu_check}
+mkdir -p "$OUT"
+if ls .whl/*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export COURSEKIT_DATA=${COURSEKIT_DATA:-/tmp/coursekit-data} COURSEKIT_MODE=sample
+parts=${*:-unit lessons bench}
+status=0
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import sys, torch, torchvision; print('python', sys.version.split()[0], '| torch', torch.__version__,
+'| torchvision', torchvision.__version__, '| cuda', torch.version.cuda, '|', torch.cuda.get_device_name())"
+
+step() {  # step NAME SECONDS COMMAND...: run with a time limit, log it, print the wall time
+    local name=$1 limit=$2; shift 2
+    local start=$SECONDS
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    printf '%-28s rc=%-3s %4ss\n' "$name" "$rc" "$((SECONDS - start))" | tee -a "$OUT/summary.txt"
+    tail -n 4 "$OUT/$name.log"
+    [ "$rc" = 0 ] || status=1
+}
+
+for part in $parts; do
+    case $part in
+    unit)
+        step unit-tests 150 python3 -m pytest -q -p no:cacheprovider -m "not real_data and not kernel" -rs \
+            --durations=5 ${GPU_CHECK_PYTEST_ARGS:-} tests ;;
+    lessons)
+        mkdir -p "$OUT/executed"
+        for nb in nbs/lesson*.ipynb; do
+            step "$(basename "$nb" .ipynb)" 120 python3 -m coursekit.run "$nb" --out "$OUT/executed"
+            grep -A3 "^Done in" "$OUT/$(basename "$nb" .ipynb).log"
+        done ;;
+    bench)
+        for mp in "" fp16 bf16; do
+            step "bench-fit-${mp:-fp32}" 120 python3 benchmarks/bench_fit_overhead.py --size 224 --epochs 2 \
+                --repeats 2 ${mp:+--mixed-precision $mp}
+        done ;;
+    esac
+done
+echo "== summary"; cat "$OUT/summary.txt"
+exit $status
