@@ -56,7 +56,7 @@ class AvgMetric(Metric):
 
     def accumulate(self, preds, targets):
         v = self.fn(preds, targets)
-        n = len(targets)
+        n = targets.numel() if isinstance(targets, torch.Tensor) else len(targets)  # tokens, for (bs, seq)
         self.total = self.total + (v.detach().float() if isinstance(v, torch.Tensor) else v) * n
         self.count += n
 

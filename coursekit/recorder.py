@@ -32,7 +32,8 @@ class Recorder(Callback):
     def after_batch(self, learn):
         if getattr(learn, "loss", None) is None:
             return
-        n = len(learn.yb[0]) if learn.yb else 1
+        # weighted by target elements: items for most models, tokens for a language model's (bs, seq) windows
+        n = learn.yb[0].numel() if learn.yb else 1
         if learn.training:
             loss = learn.loss.item()  # the per-batch curve needs the number now
             self.losses.append(loss)

@@ -82,3 +82,12 @@ register_dataset(DatasetInfo(
     "rossmann", "http://files.fast.ai/part2/lesson14/rossmann.tgz", lesson=5,
     description="Rossmann store sales (Kaggle): train.csv, store.csv and the external tables of the 2018 lesson",
     licence="Kaggle competition data (research use)"))
+
+register_dataset(DatasetInfo(
+    # Size and sha256 as TensorFlow Datasets records them (url_checksums/imdb_reviews.txt); the md5 is the
+    # one torchtext and Paddle check. The 2018 lesson used fast.ai's copy of the same archive.
+    "imdb", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+    size=84125825, sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+    md5="7c2ac02c03563afcf9b574c7e56c153a", folder="aclImdb", lesson=4,
+    description="Large Movie Review Dataset v1.0: 25,000 train and 25,000 test reviews (pos/neg), 50,000 unlabelled",
+    licence="research use; cite Maas et al. 2011 (ACL)"))

@@ -8,7 +8,7 @@ here and one entry to ``SAMPLES``: no generator is looked up by a string module 
 from dataclasses import dataclass, field
 from typing import Callable
 
-from coursekit.samples import cartoons, tabular, vision
+from coursekit.samples import cartoons, tabular, text, vision
 
 
 @dataclass(frozen=True)
@@ -24,4 +24,5 @@ SAMPLES = {
     "camvid": Sample(vision.make_camvid_sample),
     "movielens": Sample(tabular.make_movielens_sample, {"ratings": "ratings.csv", "movies": "movies.csv"}),
     "rossmann": Sample(tabular.make_rossmann_sample, {"train": "train.csv", "store": "store.csv"}),
+    "imdb": Sample(text.make_imdb_sample, {"train": "train", "test": "test"}),
 }
