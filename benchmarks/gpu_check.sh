@@ -7,12 +7,18 @@
 # Packages the machine lacks travel as wheels in .whl/ (see benchmarks/README.md); logs go to $OUT.
 #
 #     bash benchmarks/gpu_check.sh [unit|lessons|bench]...   (default: all three)
+#
+# GPU_WHEELS names the folder of carried packages (default .whl): wheels, and *.tar.xz archives of packages
+# unpacked as they install (smaller to carry: spaCy's wheel holds every language, the lessons need English).
+# GPU_CHECK_PYTEST_ARGS adds pytest arguments; LESSONS is the glob of notebooks (default nbs/lesson*.ipynb).
 set -u
 OUT=${OUT:-/tmp/gpu_check}
+WHEELS=${GPU_WHEELS:-.whl}
 mkdir -p "$OUT"
-if ls .whl/*.whl >/dev/null 2>&1; then
+if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-        .whl/*.whl || exit 1
+        "$WHEELS"/*.whl || exit 1
+    for archive in "$WHEELS"/*.tar.xz; do [ -e "$archive" ] && tar xJf "$archive" -C /tmp/site; done
     export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
@@ -41,7 +47,9 @@ for part in $parts; do
             --durations=5 ${GPU_CHECK_PYTEST_ARGS:-} tests ;;
     lessons)
         mkdir -p "$OUT/executed"
-        for nb in nbs/lesson*.ipynb; do
+        python3 -m coursekit.text.pretrained >"$OUT/pretrain.log" 2>&1 || status=1  # as make nbs does
+        tail -n 2 "$OUT/pretrain.log"
+        for nb in ${LESSONS:-nbs/lesson*.ipynb}; do
             step "$(basename "$nb" .ipynb)" 120 python3 -m coursekit.run "$nb" --out "$OUT/executed"
             grep -A3 "^Done in" "$OUT/$(basename "$nb" .ipynb).log"
         done ;;

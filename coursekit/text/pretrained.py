@@ -181,3 +181,15 @@ def _wt103(backwards, force):
     raw = torch.load(weights_file, map_location="cpu", weights_only=True)
     info = dict(direction="backward" if backwards else "forward", corpus="WikiText-103", tokens=103_000_000)
     return PretrainedLM(transfer.convert_wt103(raw), itos, dict(transfer.WT103_CONFIG), info, folder)
+
+
+def main():
+    """``python -m coursekit.text.pretrained``: make (or find) both general models for the data mode, as
+    ``make nbs`` does before the text lessons run, so no notebook waits for pretraining."""
+    mode = get_mode()
+    for backwards in (False, True):
+        print(general_lm(mode, backwards=backwards))
+
+
+if __name__ == "__main__":
+    main()
