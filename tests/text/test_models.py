@@ -11,13 +11,7 @@ from coursekit.text import models
 PAD = 1
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and two threads on a busy 2-core machine can be 10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/text/conftest.py
 
 
 def tokens(bs, seq, vocab_sz=50, seed=0):

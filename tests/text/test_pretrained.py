@@ -17,13 +17,7 @@ TINY_CONFIG = dict(emb_sz=16, n_hid=32, n_layers=2)
 CACHE_FILES = {"model.pt", "vocab.json", "config.json", "info.json"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """A tiny model gains nothing from threads, and two threads on a busy 2-core machine can be 10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/text/conftest.py
 
 
 def some_python_texts():

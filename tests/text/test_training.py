@@ -20,13 +20,7 @@ class Batches(list):
     dataset = SimpleNamespace()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and two threads on a busy 2-core machine can be 10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/text/conftest.py
 
 
 def lm_batches(n_tokens, bs=8, bptt=10, seed=0):
