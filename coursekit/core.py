@@ -27,6 +27,14 @@ def default_device():
     return torch.device("cpu")
 
 
+def cpu_has_bf16():
+    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX), so bf16 autocast is fast on it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
+
+
 def to_device(x, device):
     """Move a tensor, or a list/tuple/dict of them, to ``device``."""
     if isinstance(x, torch.Tensor):

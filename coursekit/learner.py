@@ -20,7 +20,7 @@ from torch import nn
 from coursekit.callbacks import (CANCEL, EVENTS, DeviceCallback, NaNCheck, ParamScheduler, TrainEvalCallback,
                                  format_lr)
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
-from coursekit.core import default_device, listify
+from coursekit.core import cpu_has_bf16, default_device, listify
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
 from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, OutputSizeCheck, activation_for, decode_output,
@@ -255,9 +255,14 @@ class Learner:
     def _check_mixed_precision(self, mp):
         if not mp:
             return False
+        if self.device.type == "cpu" and mp == "bf16":
+            if not cpu_has_bf16():
+                warnings.warn("This CPU has no native bfloat16 instructions: bf16 autocast runs, but slower "
+                              "than float32. Leave mixed_precision off here.")
+            return "bf16"
         if self.device.type != "cuda":
-            warnings.warn("mixed_precision needs a CUDA GPU; training in full precision on "
-                          f"{self.device.type}.")
+            warnings.warn(f"mixed_precision={mp!r} needs a CUDA GPU (on a CPU only 'bf16' works); training in "
+                          f"full precision on {self.device.type}.")
             return False
         return "bf16" if mp == "bf16" else "fp16"
 

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 import torch
@@ -246,6 +247,35 @@ def test_mixed_precision_trains_and_predicts_on_the_gpu(synth_learner):
     other.load("mp")  # optimizer state loaded while the model is still on the CPU must follow it to the GPU
     other.fit(1)
     assert all(v.device.type == "cuda" for s in other.opt.state.values() for k, v in s.items() if k != "step")
+
+
+class DtypeSpy(Callback):
+    def after_pred(self, learn):
+        self.dtype = learn.preds.dtype
+
+
+def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_learner, monkeypatch):
+    import coursekit.learner as learner_module
+    for native in (True, False):
+        monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: native)
+        spy = DtypeSpy()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            learn = synth_learner(device="cpu", mixed_precision="bf16", cbs=[spy])
+        assert learn.mixed_precision == "bf16" and learn.scaler is None
+        assert any("no native bfloat16" in str(w.message) for w in caught) == (not native)
+        learn.fit(4, lr=1e-2)
+        assert spy.dtype == torch.bfloat16  # the forward pass ran under autocast
+        values = learn.recorder.values
+        assert values[-1][1] < values[0][1] * 0.8
+        preds, _ = learn.get_preds()
+        assert preds.dtype == torch.float32
+
+
+def test_fp16_on_the_cpu_warns_and_trains_in_float32(synth_learner):
+    with pytest.warns(UserWarning, match="only 'bf16' works"):
+        learn = synth_learner(device="cpu", mixed_precision="fp16")
+    assert learn.mixed_precision is False
 
 
 def test_repr_and_training_loop_are_helpful(synth_learner, capsys):
