@@ -75,11 +75,12 @@ def read_checkpoint(file, device):
 
 def check_model_state(file, model, state, strict=True):
     """Raise before loading when ``state`` does not fit ``model``: missing or extra names (when ``strict``), or
-    shapes that differ (always, as ``load_state_dict``)."""
+    shapes that differ (always, as ``load_state_dict``). A module's extra state (a vocabulary's fingerprint) may be
+    missing: files saved before it existed still load."""
     own = model.state_dict()
     problems = []
     if strict:
-        problems += [f"missing in the file: {k}" for k in own if k not in state]
+        problems += [f"missing in the file: {k}" for k in own if k not in state and not k.endswith("_extra_state")]
         problems += [f"not in this model: {k}" for k in state if k not in own]
     problems += [f"{k}: {tuple(v.shape)} in the file, {tuple(own[k].shape)} in the model" for k, v in state.items()
                  if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape]

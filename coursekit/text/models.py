@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from coursekit.text.vocab import CarriesVocab
+
 
 def dropout_mask(x, shape, p):
     """A mask of ``shape`` (broadcast against ``x``): zeros with probability ``p``, else ``1/(1-p)``."""
@@ -32,9 +34,8 @@ class RNNDropout(nn.Module):
 
 
 class WeightDropLSTM(nn.Module):
-    """One batch-first LSTM layer whose ``weight_hh_l0`` gets DropConnect (dropout on the matrix) in training.
-
-    The weight stays an ordinary Parameter of the inner ``nn.LSTM`` (``state_dict``, ``deepcopy``,
+    """One batch-first LSTM layer whose ``weight_hh_l0`` gets DropConnect (dropout on the matrix) in training. The
+    weight stays an ordinary Parameter of the inner ``nn.LSTM`` (``state_dict``, ``deepcopy``,
     ``flatten_parameters`` work as usual); in training a dropped copy replaces it for one call through
     ``torch.func.functional_call``. In evaluation the plain LSTM runs: deterministic, cuDNN-friendly.
     """
@@ -54,16 +55,17 @@ class WeightDropLSTM(nn.Module):
         return f"weight_p={self.weight_p}"
 
 
-class AWDLSTM(nn.Module):
+class AWDLSTM(CarriesVocab, nn.Module):
     """The AWD-LSTM encoder: tokens (bs, seq) -> the last layer's outputs (bs, seq, emb_sz), after dropout.
 
     It keeps the last layer's outputs before (``raw_output``) and after (``output``) dropout of the last
-    training batch, for activation regularisation (``training.RNNRegularizer``).
-    """
+    training batch, for activation regularisation (``training.RNNRegularizer``). Built from a ``Vocab``, it
+    refuses weights of another vocabulary (``CarriesVocab``)."""
 
-    def __init__(self, vocab_sz, emb_sz=400, n_hid=1152, n_layers=3, pad_idx=1, hidden_p=0.3, input_p=0.4,
+    def __init__(self, vocab, emb_sz=400, n_hid=1152, n_layers=3, pad_idx=1, hidden_p=0.3, input_p=0.4,
                  embed_p=0.05, weight_p=0.5):
         super().__init__()
+        vocab_sz = self.track_vocab(vocab)
         self.vocab_sz, self.emb_sz, self.n_hid, self.n_layers = vocab_sz, emb_sz, n_hid, n_layers
         self.pad_idx, self.embed_p = pad_idx, embed_p
         self.embedding = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_idx)
@@ -146,14 +148,15 @@ class LanguageModel(nn.Module):
         return [self.encoder.embedding, *self.encoder.rnns, self.decoder]
 
 
-def language_model(vocab_sz, emb_sz=400, n_hid=1152, n_layers=3, pad_idx=1, input_p=0.25, output_p=0.1,
+def language_model(vocab, emb_sz=400, n_hid=1152, n_layers=3, pad_idx=1, input_p=0.25, output_p=0.1,
                    weight_p=0.2, embed_p=0.02, hidden_p=0.15, drop_mult=1.0, tie_weights=True, bias=True):
-    """An AWD-LSTM language model; the dropouts default to 2018's ``[0.25, 0.1, 0.2, 0.02, 0.15]`` (input, output,
-    weight, embedding, hidden), all scaled by ``drop_mult`` (the lessons used 0.7)."""
+    """An AWD-LSTM language model of ``vocab`` (a ``Vocab``, whose fingerprint its weights carry, or a size); the
+    dropouts default to 2018's ``[0.25, 0.1, 0.2, 0.02, 0.15]`` (input, output, weight, embedding, hidden), all
+    scaled by ``drop_mult`` (the lessons used 0.7)."""
     input_p, output_p, weight_p, embed_p, hidden_p = (p * drop_mult for p in (input_p, output_p, weight_p,
                                                                             embed_p, hidden_p))
-    encoder = AWDLSTM(vocab_sz, emb_sz, n_hid, n_layers, pad_idx, hidden_p, input_p, embed_p, weight_p)
-    decoder = LinearDecoder(vocab_sz, emb_sz, output_p, encoder.embedding if tie_weights else None, bias)
+    encoder = AWDLSTM(vocab, emb_sz, n_hid, n_layers, pad_idx, hidden_p, input_p, embed_p, weight_p)
+    decoder = LinearDecoder(encoder.vocab_sz, emb_sz, output_p, encoder.embedding if tie_weights else None, bias)
     return LanguageModel(encoder, decoder)
 
 
@@ -190,10 +193,8 @@ def masked_concat_pool(encoder, x, bptt, max_len, pad_idx):
 
 
 class TextClassifier(nn.Module):
-    """An AWD-LSTM run over whole texts in ``bptt`` chunks, masked concat pooling, and a BatchNorm head.
-
-    tokens (bs, seq), padded at the end with ``pad_idx`` -> logits (bs, n_classes).
-    """
+    """An AWD-LSTM run over whole texts in ``bptt`` chunks, masked concat pooling, and a BatchNorm head: tokens
+    (bs, seq), padded at the end with ``pad_idx`` -> logits (bs, n_classes)."""
 
     def __init__(self, encoder, head, bptt=70, max_len=20 * 70):
         super().__init__()
@@ -215,10 +216,9 @@ class TextClassifier(nn.Module):
             state_dict = {k[len("encoder."):]: v for k, v in state_dict.items() if k.startswith("encoder.")}
         rows = state_dict.get("embedding.weight")
         if rows is not None and rows.shape != self.encoder.embedding.weight.shape:
-            raise ValueError(f"The encoder's embedding is {tuple(rows.shape)} but this classifier's is "
-                             f"{tuple(self.encoder.embedding.weight.shape)}: the encoder was trained with another "
-                             "vocabulary (or emb_sz). Build the classifier with the language model's vocab, or map "
-                             "the rows with transfer.transfer_vocab first.")
+            raise ValueError(f"The encoder's embedding is {tuple(rows.shape)}, this classifier's "
+                             f"{tuple(self.encoder.embedding.weight.shape)}: another vocabulary (or emb_sz). Build the "
+                             "classifier with the language model's Vocab, or map rows with transfer.transfer_vocab.")
         self.encoder.load_state_dict(state_dict)
         return self
 
@@ -239,12 +239,12 @@ def classifier_head(n_in, n_classes, lin_ftrs=(50,), ps=(0.1,), output_p=0.4):
     return nn.Sequential(*layers)
 
 
-def text_classifier(vocab_sz, n_classes, bptt=70, max_len=20 * 70, lin_ftrs=(50,), ps=(0.1,), emb_sz=400,
+def text_classifier(vocab, n_classes, bptt=70, max_len=20 * 70, lin_ftrs=(50,), ps=(0.1,), emb_sz=400,
                     n_hid=1152, n_layers=3, pad_idx=1, input_p=0.4, weight_p=0.5, embed_p=0.05, hidden_p=0.3,
                     output_p=0.4, drop_mult=1.0):
-    """An AWD-LSTM classifier; the dropouts default to 2018 lesson 10's ``[0.4, 0.5, 0.05, 0.3, 0.4]`` (input,
-    weight, embedding, hidden, pooled features), scaled by ``drop_mult`` (the lesson used 0.5); ``ps`` are not."""
+    """An AWD-LSTM classifier of ``vocab`` (as ``language_model``); dropouts default to 2018 lesson 10's ``[0.4,
+    0.5, 0.05, 0.3, 0.4]`` (input, weight, embedding, hidden, pooled), scaled by ``drop_mult``; ``ps`` are not."""
     input_p, weight_p, embed_p, hidden_p, output_p = (p * drop_mult for p in (input_p, weight_p, embed_p, hidden_p,
                                                                             output_p))
-    encoder = AWDLSTM(vocab_sz, emb_sz, n_hid, n_layers, pad_idx, hidden_p, input_p, embed_p, weight_p)
+    encoder = AWDLSTM(vocab, emb_sz, n_hid, n_layers, pad_idx, hidden_p, input_p, embed_p, weight_p)
     return TextClassifier(encoder, classifier_head(3 * emb_sz, n_classes, lin_ftrs, ps, output_p), bptt, max_len)

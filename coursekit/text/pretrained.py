@@ -30,7 +30,7 @@ from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DatasetInfo
 from coursekit.text import loaders, models, reading, training, transfer
 from coursekit.text.tokenize import RULES_VERSION
-from coursekit.text.vocab import Vocab
+from coursekit.text.vocab import Vocab, fingerprint_of
 
 # The offline general model: small enough to pretrain in well under a minute on a 2-core CPU.
 PYTHON_LM_CONFIG = dict(emb_sz=100, n_hid=200, n_layers=3)
@@ -60,10 +60,11 @@ class PretrainedLM:
         """A fresh language model holding these weights."""
         lm = models.language_model(len(self.itos), **self.config)
         lm.load_state_dict(self.state_dict)
+        lm.encoder.vocab_fingerprint = fingerprint_of(self.itos)
         return lm
 
     def __repr__(self):
-        n = sum(v.numel() for v in self.state_dict.values())
+        n = sum(v.numel() for v in self.state_dict.values() if torch.is_tensor(v))
         facts = ", ".join(f"{k} {v}" for k, v in self.info.items() if k in ("corpus", "tokens", "perplexity"))
         return (f"PretrainedLM({self.info.get('direction', 'forward')}, {len(self.itos):,}-token vocab, "
                 f"{n / 1e6:.1f}M parameters, {self.config}; {facts}; cached in {self.folder})")
@@ -115,7 +116,7 @@ def train_python_lm(dest, backwards=False, recipe=None, config=None):
     dls = loaders.lm_dls(texts, valid_pct=0.05, bs=recipe["bs"], bptt=recipe["bptt"], seed=recipe["seed"],
                          min_freq=recipe["min_freq"], max_vocab=recipe["max_vocab"], backwards=backwards, cache_dir=Path(dest) / "tokens")
     vocab = dls.train_ds.vocab
-    model = models.language_model(len(vocab), drop_mult=recipe["drop_mult"], **config)
+    model = models.language_model(vocab, drop_mult=recipe["drop_mult"], **config)
     learn = Learner(model, dls, training.LMLoss(), opt_func=lm_adam, wd=0.01, metrics=[training.perplexity],
                     cbs=[training.ResetState(), training.RNNRegularizer(), training.GradientClip(0.4)])
     learn.fit_one_cycle(recipe["epochs"], recipe["lr"])
@@ -133,7 +134,7 @@ def lm_adam(params, lr, weight_decay=0.01):
 
 def _write(dest, state_dict, vocab, config, info):
     dest = Path(dest)
-    torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, dest / "model.pt")
+    torch.save({k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in state_dict.items()}, dest / "model.pt")
     vocab.save(dest / "vocab.json")
     (dest / "config.json").write_text(json.dumps(config))
     (dest / "info.json").write_text(json.dumps(info, indent=1))  # written last: its presence means complete

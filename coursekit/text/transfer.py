@@ -20,9 +20,12 @@ overwrites exactly ``0.encoder.weight``, ``0.encoder_with_dropout.embed.weight``
 """
 import torch
 
+from coursekit.text.vocab import fingerprint_of
+
 WT103_CONFIG = dict(emb_sz=400, n_hid=1150, n_layers=3)  # language_model(len(itos), **WT103_CONFIG)
 WT103_VOCAB_SZ = 238462
 EMBEDDING, DECODER, DECODER_BIAS = "encoder.embedding.weight", "decoder.linear.weight", "decoder.linear.bias"
+EXTRA_STATE = "encoder._extra_state"  # the encoder's vocabulary fingerprint (vocab.CarriesVocab)
 LSTM_NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 
@@ -74,7 +77,7 @@ def transfer_vocab(state_dict, old_itos, new_itos):
 
     Each token of the new vocabulary found in the old one keeps its row (embedding, tied decoder weight and
     decoder bias); the others start at the mean row (mean bias). Other weights are kept as they are; the input
-    is not changed. ``len(new_itos)`` is the vocabulary size of the model to load it into.
+    is not changed. The result carries ``new_itos``'s fingerprint, so it loads only into a model of that vocabulary. ``len(new_itos)`` is the vocabulary size of the model to load it into.
     """
     emb = state_dict[EMBEDDING]
     if emb.shape[0] != len(old_itos):
@@ -97,6 +100,7 @@ def transfer_vocab(state_dict, old_itos, new_itos):
         out[DECODER] = remap(state_dict[DECODER])  # tied models: equal to the embedding's rows
     if DECODER_BIAS in state_dict:
         out[DECODER_BIAS] = remap(state_dict[DECODER_BIAS])
+    out[EXTRA_STATE] = {"vocab_fingerprint": fingerprint_of(new_itos)}  # the weights belong to new_itos now
     return out
 
 

@@ -1,7 +1,9 @@
 """The vocabulary: tokens <-> ids, special tokens first (``xxunk`` is 0, ``xxpad`` is 1), saved as plain JSON.
 
 A language model's ids only mean something with the vocabulary it was trained with: a classifier built on
-its encoder checks it has the same one (``check_same``), and says how they differ when they do not.
+its encoder checks it has the same one (``check_same``), and says how they differ when they do not. A model
+built from a ``Vocab`` carries its fingerprint in its saved weights (``CarriesVocab``), so weights of another
+vocabulary of the same size are refused on loading instead of quietly meaning other words.
 """
 import hashlib
 import json
@@ -66,7 +68,7 @@ class Vocab:
     @property
     def fingerprint(self):
         """A short hash of the token list: equal fingerprints, same vocabulary."""
-        return hashlib.sha256("\x00".join(self.itos).encode("utf-8")).hexdigest()[:12]
+        return fingerprint_of(self.itos)
 
     def save(self, path):
         """Write the token list as JSON (``{"itos": [...]}``)."""
@@ -107,3 +109,38 @@ class Vocab:
         shown = ", ".join(self.itos[len(SPECIALS):len(SPECIALS) + 8])
         return f"Vocab({len(self)} tokens, {len(SPECIALS)} special; {shown}, ...; fingerprint {self.fingerprint})"
 
+
+
+def fingerprint_of(itos):
+    """A short hash of a token list (any list: the WikiText-103 one has other special tokens)."""
+    return hashlib.sha256("\x00".join(itos).encode("utf-8")).hexdigest()[:12]
+
+
+class CarriesVocab:
+    """For an ``nn.Module`` whose weights belong to one vocabulary: its fingerprint is saved with the weights
+    (the state dict's ``<prefix>_extra_state``), and loading weights of another vocabulary raises
+    ``VocabMismatchError`` before any weight is loaded. Weights saved without a fingerprint still load."""
+    vocab_fingerprint = None
+
+    def track_vocab(self, vocab):
+        """Remember ``vocab``'s fingerprint (a ``Vocab``; a plain size means unknown); return its size."""
+        self.vocab_fingerprint = getattr(vocab, "fingerprint", None)
+        self.register_load_state_dict_pre_hook(_allow_no_fingerprint)
+        return len(vocab) if hasattr(vocab, "itos") else int(vocab)
+
+    def get_extra_state(self):
+        return {"vocab_fingerprint": self.vocab_fingerprint}
+
+    def set_extra_state(self, state):
+        theirs, mine = (state or {}).get("vocab_fingerprint"), self.vocab_fingerprint
+        if mine and theirs and mine != theirs:
+            raise VocabMismatchError(
+                f"These weights were trained with another vocabulary (fingerprint {theirs}) than the one this "
+                f"{type(self).__name__} was built for ({mine}), with as many tokens: its ids would mean other "
+                "words. Build the model from the vocabulary the weights were trained with (Vocab.load), or move "
+                "the weights to this vocabulary with transfer.transfer_vocab. Nothing was loaded.")
+        self.vocab_fingerprint = theirs or mine
+
+
+def _allow_no_fingerprint(module, state_dict, prefix, *args):
+    state_dict.setdefault(prefix + "_extra_state", {"vocab_fingerprint": None})  # weights saved before fingerprints

@@ -201,6 +201,31 @@ def test_classifier_loads_an_encoder_and_rejects_another_vocabulary():
         clf.load_encoder(other.encoder.state_dict())
 
 
+def test_an_encoder_of_another_vocabulary_of_the_same_size_is_refused_wherever_it_is_loaded(tmp_path):
+    from coursekit.learner import Learner
+    from coursekit.text.tokenize import SPECIALS
+    from coursekit.text.vocab import Vocab, VocabMismatchError
+    words = [f"w{i}" for i in range(50 - len(SPECIALS))]
+    mine, theirs = Vocab(SPECIALS + words), Vocab(SPECIALS + words[::-1])  # 50 tokens each, other ids
+    lm = models.language_model(theirs, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)
+    clf = models.text_classifier(mine, 3, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)
+    with pytest.raises(VocabMismatchError, match=theirs.fingerprint):
+        clf.load_encoder(lm.state_dict())
+    same = models.language_model(mine, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)
+    clf.load_encoder(same.encoder.state_dict())  # the same vocabulary loads
+    learn = Learner(models.text_classifier(theirs, 3, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD), None,
+                    nn.CrossEntropyLoss(), path=tmp_path)
+    learn.save("theirs")
+    other = Learner(clf, None, nn.CrossEntropyLoss(), path=tmp_path)
+    with pytest.raises(VocabMismatchError):
+        other.load("theirs")
+    unknown = models.text_classifier(50, 3, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)  # built from a size
+    unknown.load_encoder(lm.state_dict())
+    assert unknown.encoder.vocab_fingerprint == theirs.fingerprint  # and it now knows the vocabulary
+    old_style = {k: v for k, v in lm.encoder.state_dict().items() if not k.endswith("_extra_state")}
+    clf.load_encoder(old_style)  # weights saved before fingerprints existed still load
+
+
 def test_layer_groups_are_embedding_each_lstm_and_the_head():
     lm, clf = small_lm(), small_classifier()
     assert [type(g) for g in lm.layer_groups()] == [nn.Embedding] + [models.WeightDropLSTM] * 3 + [

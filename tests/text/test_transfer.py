@@ -3,6 +3,8 @@ import pytest
 import torch
 
 from coursekit.text import models, transfer
+from coursekit.text.tokenize import SPECIALS
+from coursekit.text.vocab import Vocab, VocabMismatchError, fingerprint_of
 
 
 def fastai07_state_dict(vocab_sz, emb_sz, n_hid, n_layers=3, make=torch.randn):
@@ -70,7 +72,7 @@ def test_transfer_vocab_copies_known_rows_and_starts_new_ones_at_the_mean():
     with torch.no_grad():
         old.decoder.linear.bias.copy_(torch.randn(5))
     sd = old.state_dict()
-    before = {k: v.clone() for k, v in sd.items()}
+    before = {k: v.clone() for k, v in sd.items() if torch.is_tensor(v)}
     new_sd = transfer.transfer_vocab(sd, old_itos, new_itos)
     for name in (transfer.EMBEDDING, transfer.DECODER, transfer.DECODER_BIAS):
         w, new_w = sd[name], new_sd[name]
@@ -78,11 +80,25 @@ def test_transfer_vocab_copies_known_rows_and_starts_new_ones_at_the_mean():
         for i, j in ((0, 0), (1, 1), (3, 4), (4, 2)):  # xxunk, xxpad, sat, the: copied
             assert torch.equal(new_w[i], w[j])
         assert torch.allclose(new_w[2], w.mean(0))  # "dog" is new: the mean row
-    assert all(torch.equal(before[k], sd[k]) for k in sd)  # the input is not changed
+    assert all(torch.equal(before[k], sd[k]) for k in before)  # the input is not changed
     new = models.language_model(len(new_itos), emb_sz=4, n_hid=6, n_layers=2)
     new.load_state_dict(new_sd, strict=True)
     assert new.decoder.linear.weight is new.encoder.embedding.weight
     assert transfer.vocab_overlap(old_itos, new_itos) == (4, 5)
+    assert new.encoder.vocab_fingerprint == fingerprint_of(new_itos)  # the weights now belong to new_itos
+
+
+def test_transferred_weights_refuse_a_model_of_another_vocabulary_of_the_same_size():
+    old_itos = SPECIALS + ["the", "cat"]
+    target, other = Vocab(SPECIALS + ["dog", "cat"]), Vocab(SPECIALS + ["cat", "dog"])  # same size, ids swapped
+    sd = models.language_model(len(old_itos), emb_sz=4, n_hid=6, n_layers=2).state_dict()
+    moved = transfer.transfer_vocab(sd, old_itos, target.itos)
+    models.language_model(target, emb_sz=4, n_hid=6, n_layers=2).load_state_dict(moved)
+    wrong = models.language_model(other, emb_sz=4, n_hid=6, n_layers=2)
+    before = wrong.encoder.embedding.weight.clone()
+    with pytest.raises(VocabMismatchError, match=f"fingerprint {target.fingerprint}.*{other.fingerprint}"):
+        wrong.load_state_dict(moved)
+    assert torch.equal(wrong.encoder.embedding.weight, before)  # nothing was loaded
 
 
 def test_transfer_vocab_rejects_the_wrong_old_vocabulary():

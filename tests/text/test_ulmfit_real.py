@@ -48,7 +48,7 @@ def fine_tune_lm(general, train_texts, valid_texts, tokenizer, seed, s=LM_SETTIN
     dls = loaders.lm_dls(train_texts, valid_texts=valid_texts, bs=s["bs"], bptt=s["bptt"], seed=seed,
                          tokenizer=tokenizer, min_freq=s["min_freq"], max_vocab=s["max_vocab"])
     vocab = dls.train_ds.vocab
-    lm = models.language_model(len(vocab), drop_mult=s["drop_mult"], **general.config)
+    lm = models.language_model(vocab, drop_mult=s["drop_mult"], **general.config)
     lm.load_state_dict(transfer.transfer_vocab(general.state_dict, general.itos, vocab.itos))
     before = perplexity_on(lm, dls.valid)
     learn = Learner(lm, dls, training.LMLoss(), opt_func=pretrained.lm_adam, metrics=[training.perplexity],
@@ -64,7 +64,7 @@ def train_classifier(encoder_state, vocab, config, dls, seed, s=CLAS_SETTINGS):
     """The classifier with gradual unfreezing (head, then one more LSTM layer at a time, then all) and
     discriminative rates lr / 2.6**k; from ``encoder_state`` when given, else from a random encoder."""
     seed_everything(seed)
-    model = models.text_classifier(len(vocab), 2, max_len=s["max_len"], drop_mult=s["drop_mult"], **config)
+    model = models.text_classifier(vocab, 2, max_len=s["max_len"], drop_mult=s["drop_mult"], **config)
     if encoder_state is not None:
         model.load_encoder(encoder_state)
     learn = Learner(model, dls, torch.nn.CrossEntropyLoss(), opt_func=pretrained.lm_adam, metrics=[accuracy],
