@@ -21,11 +21,14 @@ from coursekit.metrics import accuracy
 from coursekit.text import loaders, models, pretrained, reading, training, transfer
 from coursekit.text.tokenize import Tokenizer
 
-pytestmark = pytest.mark.real_data  # trains on ../shared/data (about six CPU-minutes): make real runs it
+pytestmark = pytest.mark.real_data  # trains on ../shared/data (about eight CPU-minutes): make real runs it
 
-LM_SETTINGS = dict(bs=32, bptt=70, min_freq=3, max_vocab=3000, drop_mult=0.3, frozen_lr=1e-2, lr=5e-3, epochs=3)
+# Seeds 0, 1, 2 with these: ULMFiT 0.620 / 0.640 / 0.605, random encoder 0.535 each (it predicts the majority
+# class), gains 0.085 / 0.105 / 0.070; bag of words 0.810. With 3 LM epochs and one unfrozen classifier epoch
+# the gain was 0.090 on seed 0 but 0.035 on seed 1.
+LM_SETTINGS = dict(bs=32, bptt=70, min_freq=3, max_vocab=3000, drop_mult=0.3, frozen_lr=1e-2, lr=5e-3, epochs=4)
 # epochs of freeze_to(-1), (-2), (-3) and unfreeze; gradients through each review's last max_len tokens only
-CLAS_SETTINGS = dict(bs=16, drop_mult=0.5, lr=2e-2, epochs=(1, 1, 1, 1), max_len=3 * 70)
+CLAS_SETTINGS = dict(bs=16, drop_mult=0.5, lr=2e-2, epochs=(1, 1, 1, 3), max_len=3 * 70)
 
 
 @torch.no_grad()
