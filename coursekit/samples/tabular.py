@@ -1,8 +1,9 @@
 """Offline look-alikes of the table datasets, in the real layouts (numpy and pandas only).
 
-``make_movielens_sample``: ratings from hidden user and movie factors plus genre tastes, with the long tail
-of real rating data (a few users and movies have most of the ratings), in the MovieLens ml-latest-small
-layout: ``ratings.csv`` (userId,movieId,rating,timestamp; half stars) and ``movies.csv`` (movieId,title,genres).
+``make_movielens_sample``: ratings from two broad tastes that genres decide, private user and movie factors
+and genre likes, with the long tail of real rating data (a few users and movies have most of the ratings), in
+the MovieLens ml-latest-small layout: ``ratings.csv`` (userId,movieId,rating,timestamp; half stars) and
+``movies.csv`` (movieId,title,genres).
 """
 from pathlib import Path
 
@@ -10,6 +11,13 @@ import numpy as np
 
 GENRES = ["Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Fantasy", "Horror",
           "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+# Two broad tastes, each a direction over genres (the names the 2018 lesson gave the axes its PCA found)
+TASTE_AXES = {
+    "easy watching vs serious": {"Comedy": 1, "Animation": 1, "Musical": 1, "Romance": 0.5, "Adventure": 0.5,
+                                 "Drama": -1, "War": -1, "Documentary": -1, "Crime": -0.5},
+    "spectacle vs dialog": {"Action": 1, "Sci-Fi": 1, "Fantasy": 1, "Adventure": 0.5, "Western": 0.5,
+                            "Romance": -1, "Mystery": -1, "Drama": -0.5, "Documentary": -0.5},
+}
 WORDS_A = ["Silent", "Last", "Red", "Lost", "Hidden", "Broken", "Golden", "Midnight", "Wild", "Frozen", "Secret",
            "Little", "Dark", "Electric", "Final", "Crimson", "Distant", "Iron", "Paper", "Velvet"]
 WORDS_B = ["River", "Kingdom", "Summer", "Detective", "Garden", "Empire", "Letters", "Station", "Horizon", "Machine",
@@ -37,9 +45,9 @@ def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=250
     rng = np.random.default_rng(seed)
     genres = [sorted(rng.choice(GENRES, size=rng.integers(1, 4), replace=False)) for _ in range(n_movies)]
     genre_matrix = np.array([[g in gs for g in GENRES] for gs in genres], dtype=float)
-    # hidden truth: taste factors, genre likes, and biases (some users are harsh, some films are better)
-    user_f, movie_f = rng.normal(0, 0.6, (n_users, n_factors)), rng.normal(0, 0.6, (n_movies, n_factors))
-    user_genre = rng.normal(0, 0.5, (n_users, len(GENRES)))
+    # hidden truth: private taste factors, genre likes, and biases (some users are harsh, some films are better)
+    user_f, movie_f = rng.normal(0, 0.45, (n_users, n_factors)), rng.normal(0, 0.45, (n_movies, n_factors))
+    user_genre = rng.normal(0, 0.3, (n_users, len(GENRES)))
     user_bias, movie_bias = rng.normal(0, 0.4, n_users), rng.normal(0, 0.5, n_movies)
     # the long tail: activity and popularity follow power laws
     user_p = rng.pareto(1.2, n_users) + 0.05
@@ -48,7 +56,12 @@ def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=250
     movies = rng.choice(n_movies, n_ratings, p=movie_p / movie_p.sum())
     pairs = np.unique(np.stack([users, movies], 1), axis=0)  # one rating per (user, movie)
     u, m = pairs[:, 0], pairs[:, 1]
-    taste = (user_f[u] * movie_f[m]).sum(1) + (user_genre[u] * genre_matrix[m]).sum(1) / genre_matrix[m].sum(1)
+    # and two broad tastes that genres decide, stronger than the rest (as the 2018 lesson's PCA found)
+    axes = np.array([[TASTE_AXES[k].get(g, 0.0) for k in TASTE_AXES] for g in GENRES])  # (n_genres, 2)
+    movie_axes = genre_matrix @ axes / genre_matrix.sum(1, keepdims=True) + rng.normal(0, 0.25, (n_movies, 2))
+    user_axes = rng.normal(0, 0.8, (n_users, 2))
+    taste = ((user_axes[u] * movie_axes[m]).sum(1) + (user_f[u] * movie_f[m]).sum(1)
+             + (user_genre[u] * genre_matrix[m]).sum(1) / genre_matrix[m].sum(1))
     score = 3.5 + user_bias[u] + movie_bias[m] + taste + rng.normal(0, 0.45, len(u))
     rating = np.clip(np.round(score * 2) / 2, 0.5, 5.0)
     timestamp = np.sort(rng.integers(1_000_000_000, 1_540_000_000, len(u)))
