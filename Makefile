@@ -2,7 +2,8 @@
 #   make run    - lesson 1 end to end, headless, offline, in sample mode; prints its validation metrics
 #   make test   - unit tests, real-data and Jupyter-kernel tests, then every notebook under nbval in sample mode
 # Also: make unit (unit tests only, seconds), make real (real-data and kernel tests), make nbs,
-#       make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench.
+#       make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench, make lint.
+# make help lists every target with one line each (the '## ' comment after its name).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,7 @@ SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 
-.PHONY: run test unit real nbs pretrain lab bench clean-venv
+.PHONY: help run test unit real nbs pretrain lab bench lint clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,24 +24,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-run: $(STAMP)
+help:  ## list the targets
+	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: $(STAMP)  ## lesson 1 (or LESSON=...) end to end, headless, in sample mode (MODE=full for the real data)
 	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.run $(LESSON)
 
-test: unit real nbs
+test: unit real nbs  ## everything CI runs: unit, real-data and kernel tests, every notebook under nbval
 
-unit: $(STAMP)
+unit: $(STAMP)  ## the unit tests (about a minute)
 	$(PY) -m pytest -q -m "not real_data and not kernel" tests
 
-real: $(STAMP)
+real: $(STAMP)  ## tests on ../shared/data and through a Jupyter kernel (minutes)
 	$(PY) -m pytest -q -m "real_data or kernel" -rs tests
 
 # The text lessons' general language models are pretrained (about 1.5 minutes, once per machine, then cached
 # in data/models) before the notebooks run, so lesson 10's own time is the lesson's work.
-nbs: $(STAMP)
+nbs: $(STAMP)  ## every notebook under nbval in sample mode, after pretraining the text lessons' models
 	COURSEKIT_MODE=sample $(PY) -m coursekit.text.pretrained
 	COURSEKIT_MODE=sample $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider nbs
 
-pretrain: $(STAMP)
+pretrain: $(STAMP)  ## the general language models of lessons 4 and 10 (once per machine, then cached)
 	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.text.pretrained
 
 $(VENV)/.lab-installed: $(STAMP)
@@ -54,15 +58,18 @@ $(VENV)/.lab-installed: $(STAMP)
 LAB_CONFIG := $(CURDIR)/jupyter-config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 LAB_FLAGS  := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(VENV)/.lab-installed
+lab: $(VENV)/.lab-installed  ## JupyterLab on nbs/ with the course's settings
 	cd nbs && JUPYTER_CONFIG_PATH="$(LAB_CONFIG)" $(abspath $(VENV))/bin/jupyter lab $(LAB_FLAGS)
 
 .bench-site/.installed: benchmarks/requirements-fastai.txt $(STAMP)
 	$(PY) -m pip install --quiet --no-deps --target .bench-site -r benchmarks/requirements-fastai.txt
 	@touch $@
 
-bench: $(STAMP) .bench-site/.installed
+bench: $(STAMP) .bench-site/.installed  ## every benchmark, each printing its figures (long)
 	cd benchmarks && for b in bench_*.py; do echo "== $$b"; ../$(PY) $$b || exit 1; done
 
-clean-venv:
+lint: $(STAMP)  ## ruff: pycodestyle and pyflakes over the package, tests, benchmarks and notebooks
+	$(PY) -m ruff check coursekit tests benchmarks nbs
+
+clean-venv:  ## delete .venv (the next command rebuilds it)
 	rm -rf $(VENV)

@@ -104,7 +104,8 @@ def main():
           f"accuracy {accs['plain']:.4f}")
     fastest = min(times["coursekit"]) / min(times["plain"])
     print(f"time ratio coursekit/plain: {ours / plain:.3f} of medians, {fastest:.3f} of fastest runs (target <= 1.05)")
-    print(f"peak memory: {peak_memory_mb(device):.0f} MB ({'GPU allocated' if device.type == 'cuda' else 'process RSS'})")
+    kind = "GPU allocated" if device.type == "cuda" else "process RSS"
+    print(f"peak memory: {peak_memory_mb(device):.0f} MB ({kind})")
 
 
 if __name__ == "__main__":

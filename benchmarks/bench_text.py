@@ -11,7 +11,8 @@ The reviews are ``../shared/data/imdb_sample`` (1,000 real IMDB reviews; ``COURS
 generated lesson-4 sample when the shared data is absent. Runs alternate (ours, bare, ours, bare, ...) so
 machine noise hits both alike; medians and fastest runs are both reported.
 
-    .venv/bin/python benchmarks/bench_text.py [--repeats 3] [--tokens 60000] [--epochs 1] [--emb 100 --hid 200] [--threads 1]
+    .venv/bin/python benchmarks/bench_text.py [--repeats 3] [--tokens 60000] [--epochs 1] [--emb 100 --hid 200]
+        [--threads 1]
 """
 import argparse
 import copy

@@ -81,7 +81,8 @@ def main():
               f"{[round(t, 2) for t in times[name]]}  accuracy mean {statistics.mean(accs[name]):.4f} "
               f"{[round(a, 4) for a in accs[name]]}")
     print(f"time ratio coursekit/fastai: {ours / theirs:.3f}")
-    print(f"peak memory: {peak_memory_mb(device):.0f} MB ({'GPU allocated' if device.type == 'cuda' else 'process RSS'})")
+    kind = "GPU allocated" if device.type == "cuda" else "process RSS"
+    print(f"peak memory: {peak_memory_mb(device):.0f} MB ({kind})")
 
 
 if __name__ == "__main__":

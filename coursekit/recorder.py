@@ -41,7 +41,8 @@ class Recorder(Callback):
             self.moms.append(_momentum(learn.opt.param_groups[-1]))
             self.train_total, self.train_count = self.train_total + loss * n, self.train_count + n
         else:  # summed where the loss is; read once at the end of the epoch
-            self.valid_total, self.valid_count = self.valid_total + learn.loss.detach().float() * n, self.valid_count + n
+            self.valid_total = self.valid_total + learn.loss.detach().float() * n
+            self.valid_count += n
             for m in self.metrics:
                 m.accumulate(learn.preds, *learn.yb)
 

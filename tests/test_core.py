@@ -59,5 +59,6 @@ def test_check_path_says_a_file_is_not_a_folder_and_a_folder_is_not_a_file(tmp_p
         check_path(csv, kind="folder")
     with pytest.raises(IsADirectoryError, match=r"The labels file .* is a folder, but a file is expected"):
         check_path(tmp_path, "labels file", kind="file")
-    with pytest.raises(FileNotFoundError, match=r"labels\.csv/train does not exist \(.*labels\.csv is a file, not a folder\)"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"labels\.csv/train does not exist \(.*labels\.csv is a file, not a folder\)"):
         check_path(csv / "train", "training folder")

@@ -13,7 +13,8 @@ def test_fbeta_hand_worked():
     assert metrics.fbeta_from_probs(probs, targets, beta=2, thresh=0.5).item() == pytest.approx(expected, abs=1e-6)
     logits = torch.logit(probs)
     assert metrics.fbeta(logits, targets, beta=2, thresh=0.5).item() == pytest.approx(expected, abs=1e-6)
-    assert metrics.fbeta_from_probs(probs, targets, beta=1, thresh=0.5).item() == pytest.approx((0.5 + 0.5) / 2, abs=1e-6)
+    f1 = metrics.fbeta_from_probs(probs, targets, beta=1, thresh=0.5).item()
+    assert f1 == pytest.approx((0.5 + 0.5) / 2, abs=1e-6)
 
 
 def test_fbeta_matches_scikit_learn():
@@ -23,7 +24,8 @@ def test_fbeta_matches_scikit_learn():
     targets[:, 0] = 1  # every item has a tag, as in the Planet data
     probs = torch.rand(50, 7, generator=g)
     ours = metrics.fbeta_from_probs(probs, targets, beta=2, thresh=0.4).item()
-    ref = sklearn_metrics.fbeta_score(targets.numpy(), (probs > 0.4).numpy(), beta=2, average="samples", zero_division=0)
+    ref = sklearn_metrics.fbeta_score(targets.numpy(), (probs > 0.4).numpy(), beta=2, average="samples",
+                                      zero_division=0)
     assert ours == pytest.approx(ref, abs=1e-6)
 
 

@@ -71,5 +71,6 @@ def test_coco_tiny_as_multi_label_beats_the_best_constant_prediction():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from bench_coco_multilabel import run
     r = run(need_shared("coco_tiny"))
-    print(f"\ncoco_tiny: F2 {r['f2_model']:.4f} vs constant {r['f2_constant']:.4f} (oracle {r['f2_constant_oracle']:.4f})")
+    print(f"\ncoco_tiny: F2 {r['f2_model']:.4f} vs constant {r['f2_constant']:.4f} "
+          f"(oracle {r['f2_constant_oracle']:.4f})")
     assert r["f2_model"] > r["f2_constant_oracle"]

@@ -17,7 +17,8 @@ def test_final_metrics_reads_the_last_marker_line_of_an_executed_notebook():
     plot = nbformat.v4.new_code_cell("plot()")
     plot.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "<Figure>"})]
     last = nbformat.v4.new_code_cell("report_final_metrics(...)")
-    last.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f'{MARKER} {{"accuracy": 0.75, "mode": "full"}}\nbye\n')]
+    text = f'{MARKER} {{"accuracy": 0.75, "mode": "full"}}\nbye\n'
+    last.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
     nb.cells = [nbformat.v4.new_markdown_cell("# Lesson"), first, plot, last]
     assert final_metrics(nbformat.from_dict(nb)) == {"accuracy": 0.75, "mode": "full"}
     nb.cells = nb.cells[:1]

@@ -86,7 +86,8 @@ def draw_markings(draw, rng, cx, cy, r, fur):
     dark, pale = rgb(rng, np.array(fur) * 0.55, 10), rgb(rng, (240, 235, 225), 10)
     if kind == "stripes":
         for dx in (-0.22, 0, 0.22):
-            draw.line([cx + dx * r, cy - r * 0.8, cx + dx * r * 0.6, cy - r * 0.45], fill=dark, width=max(2, int(r * 0.07)))
+            draw.line([cx + dx * r, cy - r * 0.8, cx + dx * r * 0.6, cy - r * 0.45], fill=dark,
+                      width=max(2, int(r * 0.07)))
     elif kind == "blaze":
         draw.polygon([(cx - r * 0.12, cy - r * 0.75), (cx + r * 0.12, cy - r * 0.75), (cx + r * 0.3, cy + r * 0.7),
                       (cx - r * 0.3, cy + r * 0.7)], fill=pale)

@@ -170,7 +170,8 @@ def draw_street(rng, w=128, h=96):
         p.shape("ellipse", "Tree", [tx - r, ty - 2.2 * r, tx + r, ty - 0.3 * r], rgb(rng, (60, 110, 50), 20))
     if rng.random() < 0.6:
         px = rng.choice([rng.uniform(2, vanish - 20), rng.uniform(vanish + 20, w - 2)])
-        p.shape("rectangle", "Column_Pole", [px, horizon - rng.uniform(10, 25), px + 1.5, horizon + 12], (120, 120, 120))
+        p.shape("rectangle", "Column_Pole", [px, horizon - rng.uniform(10, 25), px + 1.5, horizon + 12],
+                (120, 120, 120))
     for _ in range(int(rng.integers(0, 4))):  # cars on the road, bigger when closer
         t = rng.uniform(0.2, 0.9)
         cy = horizon + (h - horizon) * t
@@ -183,7 +184,8 @@ def draw_street(rng, w=128, h=96):
     for _ in range(int(rng.integers(0, 3))):  # pedestrians on the pavement
         t = rng.uniform(0.2, 0.8)
         fy = horizon + (h - horizon) * t
-        fx = rng.choice([rng.uniform(0, max(vanish - 20 - 40 * t, 1)), rng.uniform(min(vanish + 20 + 40 * t, w - 1), w)])
+        fx = rng.choice([rng.uniform(0, max(vanish - 20 - 40 * t, 1)),
+                         rng.uniform(min(vanish + 20 + 40 * t, w - 1), w)])
         ph = 12 + 25 * t
         p.shape("ellipse", "Pedestrian", [fx - ph * 0.12, fy - ph * 0.8, fx + ph * 0.12, fy], rgb(rng, None, 0))
         p.shape("ellipse", "Pedestrian", [fx - ph * 0.1, fy - ph, fx + ph * 0.1, fy - ph * 0.78], (220, 180, 150))

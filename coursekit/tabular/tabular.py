@@ -164,7 +164,9 @@ class TabularModel(nn.Module):
         self.y_range = y_range
 
     def forward(self, x_cat, x_cont):
-        parts = [self.emb_drop(torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1))] if self.embeds else []
+        parts = []
+        if self.embeds:
+            parts.append(self.emb_drop(torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1)))
         if self.bn_cont is not None:
             parts.append(self.bn_cont(x_cont))
         out = self.layers(torch.cat(parts, 1))

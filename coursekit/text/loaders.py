@@ -207,7 +207,8 @@ def clas_dls(texts, labels, vocab, valid_texts=None, valid_labels=None, valid_pc
     step = -1 if backwards else 1
     datasets = [TextClassDataset([vocab.numericalize(t)[::step] for t in tokenizer.tokenize(x, cache_dir, name)], y,
                                  classes, vocab, tokenizer, backwards)
-                for x, y, name in ((texts, labels, "clas_train"), (list(valid_texts), list(valid_labels), "clas_valid"))]
+                for x, y, name in ((texts, labels, "clas_train"),
+                                   (list(valid_texts), list(valid_labels), "clas_valid"))]
     collate = partial(pad_collate, pad_idx=vocab.stoi[PAD])
     sampler = SortishSampler(datasets[0].lengths, bs, seed)  # the short batch comes last: dropped, as BatchNorm
     train = DataLoader(datasets[0], bs, sampler=sampler, collate_fn=collate, drop_last=len(datasets[0]) > bs)

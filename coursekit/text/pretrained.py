@@ -114,7 +114,8 @@ def train_python_lm(dest, backwards=False, recipe=None, config=None):
           "texts that ship with Python; done once, then cached.", flush=True)
     seed_everything(recipe["seed"])
     dls = loaders.lm_dls(texts, valid_pct=0.05, bs=recipe["bs"], bptt=recipe["bptt"], seed=recipe["seed"],
-                         min_freq=recipe["min_freq"], max_vocab=recipe["max_vocab"], backwards=backwards, cache_dir=Path(dest) / "tokens")
+                         min_freq=recipe["min_freq"], max_vocab=recipe["max_vocab"], backwards=backwards,
+                         cache_dir=Path(dest) / "tokens")
     vocab = dls.train_ds.vocab
     model = models.language_model(vocab, drop_mult=recipe["drop_mult"], **config)
     learn = Learner(model, dls, training.LMLoss(), opt_func=lm_adam, wd=0.01, metrics=[training.perplexity],

@@ -77,7 +77,8 @@ def transfer_vocab(state_dict, old_itos, new_itos):
 
     Each token of the new vocabulary found in the old one keeps its row (embedding, tied decoder weight and
     decoder bias); the others start at the mean row (mean bias). Other weights are kept as they are; the input
-    is not changed. The result carries ``new_itos``'s fingerprint, so it loads only into a model of that vocabulary. ``len(new_itos)`` is the vocabulary size of the model to load it into.
+    is not changed. ``len(new_itos)`` is the vocabulary size of the model to load it into; the result carries
+    ``new_itos``'s fingerprint, so it loads only into a model of that vocabulary.
     """
     emb = state_dict[EMBEDDING]
     if emb.shape[0] != len(old_itos):

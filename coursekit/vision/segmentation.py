@@ -55,8 +55,8 @@ def load_mask(path, n_codes=None, size=None):
 def seg_train_tfms(size, max_zoom=1.25, flip=True, max_lighting=0.2):
     """Joint augmentation: the same random crop/zoom and flip for image and mask (masks use nearest
     neighbour, so labels are never blended); lighting changes the image only."""
-    tfms = [T.RandomResizedCrop(size, scale=(1 / max_zoom ** 2, 1.0), ratio=(size[1] / size[0] * 0.9,
-                                                                                size[1] / size[0] * 1.1), antialias=True)]
+    aspect = size[1] / size[0]
+    tfms = [T.RandomResizedCrop(size, (1 / max_zoom ** 2, 1.0), (aspect * 0.9, aspect * 1.1), antialias=True)]
     if flip:
         tfms.append(T.RandomHorizontalFlip())
     tfms.append(T.ColorJitter(brightness=max_lighting, contrast=max_lighting))
@@ -90,7 +90,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
             mask = load_mask(self.masks[i], len(self.codes), img.size)
         else:
             mask = self.mask_map[load_mask(self.masks[i], len(self.mask_map), img.size)]
-        img, mask = self.tfms(tv_tensors.Image(T.functional.pil_to_tensor(img)), tv_tensors.Mask(torch.from_numpy(mask)))
+        img, mask = self.tfms(tv_tensors.Image(T.functional.pil_to_tensor(img)), tv_tensors.Mask(torch.tensor(mask)))
         return img.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)
 
     def with_tfms(self, tfms):
@@ -116,7 +116,7 @@ def segmentation_items(path, images="images", labels="labels", suffix="_P"):
         try:
             size = image_size(img)  # the header only (a truncated file is caught when loaded), turned upright
         except (OSError, SyntaxError, ValueError) as e:
-            raise BadImageError(img, f"{type(e).__name__}: {e}", "Delete or replace it, together with its mask.") from None
+            raise BadImageError(img, f"{type(e).__name__}: {e}", "Delete or replace it and its mask.") from None
         load_mask(m, len(codes), size)
     return items, masks, codes
 
@@ -189,7 +189,7 @@ class PixelAccuracy(Metric):
 
 
 def pixel_accuracy(void_index=None):
-    """A fresh pixel-accuracy metric: pass it to a Learner, or call it on tensors, ``pixel_accuracy(void)(preds, targets)``."""
+    """A fresh pixel-accuracy metric for a Learner, or for tensors: ``pixel_accuracy(void)(preds, targets)``."""
     return PixelAccuracy(void_index)
 
 

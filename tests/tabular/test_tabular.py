@@ -16,7 +16,8 @@ from conftest import need_shared
 def frames():
     train = pd.DataFrame({"shop": ["a", "b", "a", "c"], "kind": ["x", "y", None, "x"],
                           "size": [1.0, 2.0, None, 4.0], "age": [10, 20, 30, 40]})
-    new = pd.DataFrame({"shop": ["b", "z", None], "kind": ["y", "x", "w"], "size": [None, 3.0, 8.0], "age": [5, 25, 45]})
+    new = pd.DataFrame({"shop": ["b", "z", None], "kind": ["y", "x", "w"], "size": [None, 3.0, 8.0],
+                        "age": [5, 25, 45]})
     return train, new
 
 

@@ -134,7 +134,8 @@ def test_real_pets_photos_load():
 
 def test_multi_label_targets_from_tag_indices_or_multi_hot_rows(sample):
     files = images.get_image_files(sample / "train" / "cats")[:3]
-    by_index = loaders.ImageDataset(files, [[0, 2], [1], []], ["a", "b", "c"], transforms.valid_tfms(16), multi_label=True)
+    by_index = loaders.ImageDataset(files, [[0, 2], [1], []], ["a", "b", "c"], transforms.valid_tfms(16),
+                                    multi_label=True)
     rows = torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0]])
     by_row = loaders.ImageDataset(files, rows, ["a", "b", "c"], transforms.valid_tfms(16), multi_label=True)
     assert torch.equal(by_index.labels, rows) and torch.equal(by_row.labels, rows)
@@ -183,13 +184,15 @@ def test_csv_duplicate_rows_are_kept_once_and_conflicting_labels_are_an_error(sa
     write_csv(tmp_path / "labels.csv", rows + rows[:3])  # three images listed twice, same labels
     with pytest.warns(UserWarning, match=r"labels.csv lists 3 file\(s\) more than once with the same label, the first "
                                          rf"'{cats[0].stem}' on .*labels.csv line 2 .* and .*labels.csv line 10 "
-                                         r".*keeping its first row only, so that no image is in both training and valid"):
+                                         r".*keeping its first row only, so that no image is in both training and "
+                                         r"valid"):
         dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16, valid_pct=0.5)
     items = dls.train_ds.items + dls.valid_ds.items
     assert sorted(items) == cats and not set(dls.train_ds.items) & set(dls.valid_ds.items)
     assert len(dls.valid_ds) == 4  # the split is over the 8 distinct images
     write_csv(tmp_path / "labels.csv", rows + [f"{cats[2].stem},cat"])  # row 2 says dog
-    with pytest.raises(ValueError, match=rf"labels.csv gives '{cats[2].stem}' two different labels: 'dog' on .*labels.csv "
+    with pytest.raises(ValueError, match=rf"labels.csv gives '{cats[2].stem}' two different labels: 'dog' on "
+                                         r".*labels.csv "
                                          r"line 4 \(row 2; the header is line 1\) and 'cat' on .*labels.csv line 10 .*"
                                          r"Keep the row with the right label and delete the other"):
         loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
@@ -206,7 +209,8 @@ def test_csv_duplicate_rows_are_kept_once_and_conflicting_labels_are_an_error(sa
     (b"", r"The labels CSV .*labels.csv is empty \(0 bytes\): it needs a header line naming its file-name and label "
           r"columns, then one row per image"),
     (b"image_name,tags\n", r"The labels CSV .*labels.csv has a header \(image_name, tags\) but no rows"),
-    ("image_name,tags\n\u00e9t\u00e9,x\n".encode("latin-1"), r"labels.csv is not UTF-8 text \(byte 0xe9.*Save it as UTF-8"),
+    ("image_name,tags\n\u00e9t\u00e9,x\n".encode("latin-1"),
+     r"labels.csv is not UTF-8 text \(byte 0xe9.*Save it as UTF-8"),
 ])
 def test_an_empty_header_only_or_non_utf8_labels_csv_is_named(tmp_path, content, message):
     (tmp_path / "labels.csv").write_bytes(content)

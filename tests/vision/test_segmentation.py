@@ -195,7 +195,8 @@ def test_valid_txt_names_are_matched_by_file_name_or_else_without_the_extension(
 
 def test_valid_txt_that_matches_no_image_is_an_error_naming_both_sides(camvid):
     (camvid / "valid.txt").write_text("seq05_0001.png\nseq05_0002.png\n")
-    with pytest.raises(ValueError, match=r"None of the 2 names in .*valid.txt matches an image: it lists seq05_0001.png, "
+    with pytest.raises(ValueError, match=r"None of the 2 names in .*valid.txt matches an image: it lists "
+                                         r"seq05_0001.png, "
                                          r"seq05_0002.png; the images are 0001SS_000000.png, 0001SS_000001.png, "
                                          r"0001SS_000002.png and 3 more. List the validation images' file names"):
         segmentation.segmentation_dls(camvid)
