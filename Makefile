@@ -47,10 +47,6 @@ nbs: $(STAMP)  ## every notebook under nbval in sample mode, after pretraining t
 pretrain: $(STAMP)  ## the general language models of lessons 4 and 10 (once per machine, then cached)
 	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.text.pretrained
 
-$(VENV)/.lab-installed: $(STAMP)
-	$(PY) -m pip install --quiet jupyterlab==4.6.6
-	@touch $@
-
 # JupyterLab for the course: jupyter-config/ joins the config search path (JUPYTER_CONFIG_PATH, in front of and
 # not instead of the user's own), and its labconfig/page_config.json turns off the announcements plugin (the
 # "official Jupyter news?" pop-up and update checks). The course's settings stay in the repository: none go to the
@@ -58,7 +54,7 @@ $(VENV)/.lab-installed: $(STAMP)
 LAB_CONFIG := $(CURDIR)/jupyter-config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 LAB_FLAGS  := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(VENV)/.lab-installed  ## JupyterLab on nbs/ with the course's settings
+lab: $(STAMP)  ## JupyterLab on nbs/ with the course's settings
 	cd nbs && JUPYTER_CONFIG_PATH="$(LAB_CONFIG)" $(abspath $(VENV))/bin/jupyter lab $(LAB_FLAGS)
 
 .bench-site/.installed: benchmarks/requirements-fastai.txt $(STAMP)
