@@ -92,6 +92,14 @@ class LRFindResult:
         ax.legend()
         return ax
 
+    def plot_lr(self, ax=None):
+        """The learning rate at each step of the sweep: it grows exponentially, a straight line on a log axis."""
+        import matplotlib.pyplot as plt
+        ax = ax or plt.subplots(figsize=(6, 3))[1]
+        ax.plot(range(1, len(self.lrs) + 1), self.lrs)
+        ax.set_yscale("log"), ax.set_xlabel("step (one batch each)"), ax.set_ylabel("learning rate (log scale)")
+        return ax
+
     def __repr__(self):
         return (f"LRFindResult({len(self.lrs)} steps; minimum/10 = {self.lr_min:.2e}, "
                 f"steepest = {self.lr_steep:.2e}; suggestion = {self.suggestion:.2e})")

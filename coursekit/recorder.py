@@ -89,6 +89,16 @@ class Recorder(Callback):
         ax.set_xlabel("batch"), ax.set_ylabel("learning rate")
         return ax
 
+    def plot_sched(self):
+        """Learning rate and momentum at every training batch, side by side (one-cycle moves them oppositely)."""
+        import matplotlib.pyplot as plt
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3))
+        self.plot_lr(left)
+        right.plot(self.moms)
+        right.set_xlabel("batch"), right.set_ylabel("momentum (Adam's beta1)")
+        fig.tight_layout()
+        return fig
+
     def __repr__(self):
         return f"Recorder({len(self.values)} epochs, {len(self.losses)} batches, metrics={self.metric_names[3:-1]})"
 

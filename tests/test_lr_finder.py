@@ -61,3 +61,12 @@ def test_suggestion_from_a_short_sweep_is_its_first_rate():
     result = LRFindResult([1e-5, 1e-4, 1e-3], [1.0, 0.9, 5.0])
     assert result.suggestion == result.lr_min == result.lr_steep == 1e-5
     assert "suggestion" in repr(result)
+
+
+def test_plot_lr_draws_the_rate_of_every_step_on_a_log_axis():
+    import matplotlib
+    matplotlib.use("Agg")
+    lrs = [1e-7 * 10 ** (i / 4) for i in range(20)]
+    ax = LRFindResult(lrs, [1.0] * 20).plot_lr()
+    x, y = ax.lines[0].get_data()
+    assert list(x) == list(range(1, 21)) and list(y) == lrs and ax.get_yscale() == "log"

@@ -30,3 +30,14 @@ def test_sgdr_cycle_lengths_and_restarts():
     assert f(69) < 0.001 and f(70) == 0.0  # 70 steps in all, then lr_min
     assert [f(s) for s in (0, 10, 30)] == [0.1, 0.1, 0.1]  # each cycle starts at the top
     assert f(9) < 0.01 and f(29) < 0.01
+
+
+def test_plot_sched_shows_one_cycles_rate_rising_then_falling_and_momentum_the_other_way(synth_learner):
+    import matplotlib
+    matplotlib.use("Agg")
+    learn = synth_learner()
+    learn.fit_one_cycle(2, 1e-2)
+    lr_ax, mom_ax = learn.recorder.plot_sched().axes
+    lrs, moms = list(lr_ax.lines[0].get_ydata()), list(mom_ax.lines[0].get_ydata())
+    peak = lrs.index(max(lrs))
+    assert 0 < peak < len(lrs) - 1 and moms.index(min(moms)) == peak  # momentum lowest where the rate peaks

@@ -1,4 +1,5 @@
-"""Looking at what a classifier got right and wrong: confusion matrix, most (in)correct, top losses."""
+"""Looking at what a classifier got right and wrong: confusion matrix, random and most (in)correct, top
+losses."""
 from coursekit import metrics
 from coursekit.vision import images
 
@@ -58,6 +59,13 @@ class ClassificationInterpretation:
     def _of_class(self, cls):
         c = self.classes.index(cls) if isinstance(cls, str) else int(cls)
         return c, (self.targets == c).nonzero().flatten()
+
+    def random_by_correct(self, correct, n=4, seed=0):
+        """Indices of ``n`` items picked at random (seeded) among the right (``correct=True``) or wrong ones."""
+        import torch
+        idxs = ((self.preds == self.targets) == correct).nonzero().flatten()
+        order = torch.randperm(len(idxs), generator=torch.Generator().manual_seed(seed))
+        return idxs[order][:n].tolist()
 
     def most_correct(self, cls, n=4):
         """Indices of items of class ``cls`` the model is surest are ``cls``."""

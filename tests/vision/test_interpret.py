@@ -45,3 +45,11 @@ def test_confusion_matrix_matches_scikit_learn():
     interp = ClassificationInterpretation(probs, targets, torch.zeros(200), None, list("abcd"))
     ref = confusion_matrix(targets.numpy(), probs.argmax(dim=1).numpy(), labels=range(4))
     assert interp.confusion_matrix().tolist() == ref.tolist()
+
+
+def test_random_by_correct_picks_only_right_or_only_wrong_items_repeatably():
+    interp = make_interp()  # right: 0, 1, 4, 5, 7; wrong: 2, 3, 6
+    right, wrong = interp.random_by_correct(True, n=10), interp.random_by_correct(False, n=10)
+    assert sorted(right) == [0, 1, 4, 5, 7] and sorted(wrong) == [2, 3, 6]
+    assert interp.random_by_correct(True, n=3, seed=1) == interp.random_by_correct(True, n=3, seed=1)
+    assert len(interp.random_by_correct(False, n=2)) == 2
