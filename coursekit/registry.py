@@ -91,3 +91,24 @@ register_dataset(DatasetInfo(
     md5="7c2ac02c03563afcf9b574c7e56c153a", folder="aclImdb", lesson=4,
     description="Large Movie Review Dataset v1.0: 25,000 train and 25,000 test reviews (pos/neg), 50,000 unlabelled",
     licence="research use; cite Maas et al. 2011 (ACL)"))
+
+register_dataset(DatasetInfo(
+    # A plain text file, not an archive (datasets._full keeps it as is). Nothing is published for it: the size
+    # and sha256 are those of the copy in ../shared/data/nietzsche, which has the 600,893 characters the 2018
+    # lesson printed.
+    "nietzsche", "https://s3.amazonaws.com/text-datasets/nietzsche.txt",
+    size=600901, sha256="23cf69874ab69d3d256099ab530ea4be24d47d9675b673bcc67cbcd6298ec647", lesson=7,
+    layout={"text": "nietzsche.txt"},
+    description="Nietzsche's works in English translation as one text file (600,893 characters; the 2018 char-RNN)",
+    licence="public domain (Project Gutenberg translations)"))
+
+register_dataset(DatasetInfo(
+    # fast.ai's copy of the WMT giga-fren corpus, used by its NLP course; size and md5 as fastai publishes them
+    # (fastai/data/checks.txt). The 2018 lesson downloaded training-giga-fren.tar (about 2.4 GiB) from
+    # http://www.statmt.org/wmt10/ instead: the same two files, gzipped inside a tar.
+    "giga_fren", "https://s3.amazonaws.com/fast-ai-nlp/giga-fren.tgz",
+    size=2598183296, md5="69573f58e2c850b90f2f954077041d8c", folder="giga-fren", lesson=11,
+    layout={"en": "giga-fren.release2.fixed.en", "fr": "giga-fren.release2.fixed.fr"},
+    description="WMT giga-fren: 22.5 million aligned English/French sentences (the lesson keeps the 'Wh...?' "
+                "questions, about 52,000 pairs)",
+    licence="WMT shared-task data (research use; Callison-Burch et al. 2009)"))

@@ -8,7 +8,7 @@ here and one entry to ``SAMPLES``: no generator is looked up by a string module 
 from dataclasses import dataclass, field
 from typing import Callable
 
-from coursekit.samples import cartoons, tabular, text, vision
+from coursekit.samples import cartoons, chars, tabular, text, translation, vision
 
 
 @dataclass(frozen=True)
@@ -25,4 +25,7 @@ SAMPLES = {
     "movielens": Sample(tabular.make_movielens_sample, {"ratings": "ratings.csv", "movies": "movies.csv"}),
     "rossmann": Sample(tabular.make_rossmann_sample, {"train": "train.csv", "store": "store.csv"}),
     "imdb": Sample(text.make_imdb_sample, {"train": "train", "test": "test"}),
+    "nietzsche": Sample(chars.make_nietzsche_sample, {"text": "nietzsche.txt"}),
+    "giga_fren": Sample(translation.make_translation_sample,
+                        {"en": translation.EN_FILE, "fr": translation.FR_FILE}),
 }

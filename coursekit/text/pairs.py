@@ -1,0 +1,82 @@
+"""Reading parallel sentences: the giga-fren files filtered to "Wh...?" questions (the 2018 lesson's data,
+and the offline sample's layout), a tab-separated pairs file (Tatoeba's ``fra.txt``), and tokenizing both
+languages with length filtering.
+
+Bad input is an error naming the file and line: a pairs line with no tab or an empty side, and giga-fren
+files that do not have the same number of lines (then the pairs would be misaligned from that line on).
+"""
+import re
+from pathlib import Path
+
+from coursekit.core import check_path
+
+EN_FILE, FR_FILE = "giga-fren.release2.fixed.en", "giga-fren.release2.fixed.fr"
+# As in 2018: an English question starting with "Wh" and ending at its first "?", and a French question.
+EN_QUESTION = re.compile(r"^(Wh[^?.!]+\?)")
+FR_QUESTION = re.compile(r"^([^?.!]+\?)")
+
+
+def read_giga_fren(folder, en_name=EN_FILE, fr_name=FR_FILE, max_pairs=None):
+    """(English, French) question pairs from the aligned giga-fren files in ``folder``: line i of one is the
+    translation of line i of the other; a pair is kept when the English line is a "Wh...?" question and the
+    French line a question (both cut at their first "?"). ``max_pairs`` stops early."""
+    en_path = check_path(Path(folder) / en_name, "English giga-fren file", kind="file")
+    fr_path = check_path(Path(folder) / fr_name, "French giga-fren file", kind="file")
+    pairs, n = [], 0
+    with open(en_path, encoding="utf-8", errors="replace") as en_f, \
+            open(fr_path, encoding="utf-8", errors="replace") as fr_f:
+        while True:
+            en, fr = en_f.readline(), fr_f.readline()
+            if not en or not fr:
+                if en or fr:
+                    longer, shorter = (en_path, fr_path) if en else (fr_path, en_path)
+                    raise ValueError(f"{shorter} ends after {n} lines but {longer} goes on: the two giga-fren files "
+                                     "must have the same number of lines, line i of one translating line i of the "
+                                     "other. Download and extract them again (datasets.get_data('giga_fren', "
+                                     "mode='full', force=True)).")
+                break
+            n += 1
+            m_en, m_fr = EN_QUESTION.match(en.strip()), FR_QUESTION.match(fr.strip())
+            if m_en and m_fr:
+                pairs.append((m_en.group(1), m_fr.group(1)))
+                if max_pairs is not None and len(pairs) >= max_pairs:
+                    break
+    return pairs
+
+
+def read_tsv_pairs(path, max_pairs=None):
+    """(source, target) pairs from a file of ``source<TAB>target`` lines (a third column, such as Tatoeba's
+    attribution, is ignored). A line with no tab or an empty side is an error naming the line."""
+    path = check_path(path, "tab-separated pairs file", kind="file")
+    pairs = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                continue  # blank lines (a trailing newline) carry no pair
+            parts = line.split("\t")
+            if len(parts) < 2:
+                raise ValueError(f"{path}, line {i}: no tab in {line[:60]!r}. Each line must be "
+                                 "'source<TAB>target' (one pair per line).")
+            src, tgt = parts[0].strip(), parts[1].strip()
+            if not src or not tgt:
+                side = "source (before the tab)" if not src else "target (after the tab)"
+                raise ValueError(f"{path}, line {i}: the {side} is empty in {line[:60]!r}; fix or delete the line.")
+            pairs.append((src, tgt))
+            if max_pairs is not None and len(pairs) >= max_pairs:
+                break
+    return pairs
+
+
+def tokenize_pairs(pairs, src_tok, tgt_tok, max_len=30, cache_dir=None, name="pairs"):
+    """Both sides tokenized (``xxbos`` dropped), keeping the pairs whose two sides have fewer than ``max_len``
+    tokens (2018: 30): (source token lists, target token lists, indices of the kept pairs)."""
+    src = src_tok.tokenize([s for s, _ in pairs], cache_dir, f"{name}_src")
+    tgt = tgt_tok.tokenize([t for _, t in pairs], cache_dir, f"{name}_tgt")
+    keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if 1 < len(s) <= max_len and 1 < len(t) <= max_len]
+    return [src[i][1:] for i in keep], [tgt[i][1:] for i in keep], keep
+
+
+def n_words(sentence):
+    """The number of words of a raw sentence (split on spaces): what 'length' means for BLEU per length."""
+    return len(sentence.split())
