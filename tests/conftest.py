@@ -1,5 +1,7 @@
-"""Shared fixtures: a tiny synthetic learner that trains in milliseconds on the CPU."""
+"""Shared fixtures: a tiny synthetic learner that trains in milliseconds on the CPU, and a local HTTP server."""
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,27 @@ def data(monkeypatch, tmp_path):
     monkeypatch.delenv("COURSEKIT_MODE", raising=False)
     monkeypatch.delenv("COURSEKIT_MIRROR", raising=False)
     return tmp_path / "data"
+
+
+@pytest.fixture
+def server():
+    """Serves ``files`` on 127.0.0.1 and logs the paths asked for."""
+    files, log = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            log.append(self.path)
+            body = files[self.path]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", files, log
+    httpd.shutdown()
+    httpd.server_close()

@@ -1,10 +1,8 @@
 """Data modes, the sample cache and the full-data path (against a server on 127.0.0.1 only)."""
 import hashlib
-import http.server
 import io
 import socket
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -112,30 +110,6 @@ def make_tgz(members):
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-@pytest.fixture
-def server():
-    """Serves ``files`` on 127.0.0.1 and logs the paths asked for."""
-    files, log = {}, []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            log.append(self.path)
-            body = files[self.path]
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", files, log
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_full_mode_downloads_verifies_extracts_once(data, server, monkeypatch, capsys):

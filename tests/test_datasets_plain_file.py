@@ -1,7 +1,5 @@
-"""Full mode for a dataset that is one plain file, not an archive (lesson 7's nietzsche.txt), served on 127.0.0.1."""
+"""Full mode for a dataset that is one plain file, not an archive (lesson 7's nietzsche.txt), server on 127.0.0.1."""
 import hashlib
-import http.server
-import threading
 
 import pytest
 
@@ -10,32 +8,8 @@ from coursekit import datasets, registry
 TEXT = b"PREFACE\n\nSUPPOSING that Truth is a woman--what then?\n"
 
 
-@pytest.fixture
-def served():
-    """Serves ``files`` on 127.0.0.1 and logs the paths asked for."""
-    files, log = {}, []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            log.append(self.path)
-            body = files[self.path]
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", files, log
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def test_a_plain_file_is_downloaded_verified_and_kept_as_is(data, served, monkeypatch, capsys):
-    base, files, log = served
+def test_a_plain_file_is_downloaded_verified_and_kept_as_is(data, server, monkeypatch, capsys):
+    base, files, log = server
     files["/words.txt"] = TEXT
     info = registry.DatasetInfo("words", f"{base}/words.txt", size=len(TEXT), sha256=hashlib.sha256(TEXT).hexdigest(),
                                 lesson=7)
@@ -48,8 +22,8 @@ def test_a_plain_file_is_downloaded_verified_and_kept_as_is(data, served, monkey
     capsys.readouterr()
 
 
-def test_a_plain_file_with_the_wrong_checksum_is_not_cached(data, served, monkeypatch, capsys):
-    base, files, _ = served
+def test_a_plain_file_with_the_wrong_checksum_is_not_cached(data, server, monkeypatch, capsys):
+    base, files, _ = server
     files["/words.txt"] = TEXT
     info = registry.DatasetInfo("words", f"{base}/words.txt", size=len(TEXT), sha256="0" * 64, lesson=7)
     monkeypatch.setitem(datasets.DATASETS, "words", info)
