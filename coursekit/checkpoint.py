@@ -41,9 +41,9 @@ def write_checkpoint(file, state):
     return file
 
 
-def read_checkpoint(file, device):
-    """``(model_state, opt_state or None)`` from a checkpoint file, or a clear error for a missing, damaged or
-    foreign file. A plain ``state_dict`` is taken as model weights (and says so)."""
+def load_file(file, device):
+    """What ``torch.load`` reads from ``file`` (tensors and plain Python values only), or a clear error for a
+    missing or damaged file, or one that holds pickled objects."""
     saved_here = sorted(p.stem for p in file.parent.glob("*.pth")) if file.parent.is_dir() else []
     if not file.is_file():
         raise FileNotFoundError(f"No saved model {file}. Saved models here: {saved_here or 'none'}. "
@@ -60,6 +60,13 @@ def read_checkpoint(file, device):
                          f"{first_line(e)}); a save cut short, a full disk or a partial copy leave such files. "
                          f"Save it again with learn.save('{file.stem}'), or load another one: "
                          f"{saved_here}.") from None
+    return state
+
+
+def read_checkpoint(file, device):
+    """``(model_state, opt_state or None)`` from a checkpoint file, or a clear error for a missing, damaged or
+    foreign file. A plain ``state_dict`` is taken as model weights (and says so)."""
+    state = load_file(file, device)
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         return state["model"], state.get("opt")
     if isinstance(state, dict) and state and all(isinstance(v, torch.Tensor) for v in state.values()):

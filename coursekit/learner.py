@@ -28,6 +28,7 @@ from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, OutputSizeChec
 from coursekit.progress import ProgressCallback
 from coursekit.recorder import Recorder
 from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
+from coursekit.summary import learner_summary
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -182,7 +183,7 @@ class Learner:
             self.create_opt()
         self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
         self.set_lrs(self.group_lrs(lr))
-        self.n_epochs = n_epochs
+        self.n_epochs, self.start_epoch = n_epochs, 0  # a callback resuming a fit moves start_epoch on
         with self.temporary_cbs(add=cbs):
             try:
                 self._run_stage("fit", self._do_fit)
@@ -193,7 +194,7 @@ class Learner:
                 raise
 
     def _do_fit(self):
-        for self.epoch in range(self.n_epochs):
+        for self.epoch in range(self.start_epoch, self.n_epochs):
             self._run_stage("epoch", self._do_epoch)
 
     def _do_epoch(self):
@@ -385,6 +386,10 @@ class Learner:
         if with_opt:
             self.opt.load_state_dict(opt_state)
         return self
+
+    def summary(self):
+        """Each layer's output shape and parameter count, on one training batch (``coursekit.summary``)."""
+        return learner_summary(self)
 
     def __repr__(self):
         total = sum(p.numel() for p in self.model.parameters())
