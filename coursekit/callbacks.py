@@ -133,10 +133,30 @@ class NaNCheck(Callback):
                 "weights with learn.load('name') or rebuild the model and the Learner, then train at a lower "
                 "learning rate than the fit that broke them (learn.lr_find() helps choose one).")
 
+    def before_train(self, learn):
+        self.worst, self.since = None, 0
+
     def after_loss(self, learn):
+        """Judge the training loss: every batch when ``learn.sync_every`` is 1 (a CPU, where reading it costs
+        nothing), else the worst of the last ``sync_every`` batches in one read, so a GPU is not made to wait."""
         if learn.loss is None or not learn.training:  # validation is judged once, from the Recorder's sum
             return
-        value = learn.loss.detach().float().abs().max().item()
+        loss = learn.loss.detach().float().abs().max()
+        every = getattr(learn, "sync_every", 1)
+        if every <= 1 or self.first_batch:  # the first batch sets the reference: read it now
+            return self.judge(learn, loss.item(), 1)
+        self.worst = loss if self.worst is None else torch.maximum(self.worst, loss)  # NaN wins, as it should
+        self.since += 1
+        if self.since >= every or learn.iter + 1 == len(learn.dl):
+            self.after_train(learn)
+
+    def after_train(self, learn):
+        if getattr(self, "worst", None) is not None:
+            value, since = self.worst.item(), self.since
+            self.worst, self.since = None, 0
+            self.judge(learn, value, since)
+
+    def judge(self, learn, value, batches):
         limit = self.explode * max(self.reference or 0.0, 1.0)
         if self.first_batch and math.isfinite(value) and self.reference is not None and value > limit:
             raise NaNLossError(f"The training loss is already {value:.2g} at the first batch of this fit "
@@ -151,7 +171,11 @@ class NaNCheck(Callback):
             f"exploded to {value:.2g} (over {self.explode:,.0f} times the {self.reference:.2g} it started from)")
         broken = first_non_finite(learn.model, learn.opt)
         state = (f"The last optimizer step left {broken} NaN or infinite." if broken else
-                 "No optimizer step was taken on this batch.")
+                 "No optimizer step was taken on this batch." if batches == 1 else
+                 "The weights are still finite.")
+        if batches > 1:  # the loss is read once every learn.sync_every batches: the steps in between were taken
+            what += (f" in one of the last {batches} batches (on {learn.device.type} the loss is read once every "
+                     f"learn.sync_every={getattr(learn, 'sync_every', 1)} batches; 1 checks every batch)")
         self.diverged_in = learn.fit_call
         raise NaNLossError(f"The training loss {what} {fit_place(learn, batch=True)}. {state} Usual causes: a "
                            f"learning rate that is too high (run learn.lr_find() and pick a lower one), or NaN/inf "

@@ -51,6 +51,7 @@ class Learner:
         self._layer_groups = layer_groups
         self.mixed_precision = self._check_mixed_precision(mixed_precision)
         self.scaler = torch.amp.GradScaler("cuda") if self.mixed_precision == "fp16" else None
+        self.sync_every = 1 if self.device.type == "cpu" else 8  # batches between reads of the loss (a GPU waits)
         self.recorder = Recorder(metrics)
         self.cbs = []
         self.add_cbs([DeviceCallback(), TrainEvalCallback(), OutputSizeCheck(), NaNCheck(), self.recorder,

@@ -1,6 +1,8 @@
 """The Recorder: per-batch training loss and learning rate, per-epoch losses, metrics and time, and plots."""
 import time
 
+import torch
+
 from coursekit.callbacks import Callback
 from coursekit.core import ema
 from coursekit.metrics import as_metric
@@ -16,13 +18,13 @@ class Recorder(Callback):
         self.metric_names = ["epoch", "train_loss", "valid_loss"] + [m.name for m in self.metrics] + ["time"]
 
     def before_fit(self, learn):
-        self.losses, self.lrs, self.moms, self.values = [], [], [], []
+        self.losses, self.lrs, self.moms, self.values, self.pending = [], [], [], [], []
 
     def before_epoch(self, learn):
         self.start = time.time()
         self.train_total, self.train_count = 0.0, 0
         self.valid_total, self.valid_count = 0.0, 0
-        self.ran_valid = False
+        self.ran_valid, self.pending = False, []
 
     def before_valid(self, learn):
         self.ran_valid = True
@@ -34,19 +36,33 @@ class Recorder(Callback):
             return
         # weighted by target elements: items for most models, tokens for a language model's (bs, seq) windows
         n = learn.yb[0].numel() if learn.yb else 1
-        if learn.training:
-            loss = learn.loss.item()  # the per-batch curve needs the number now
-            self.losses.append(loss)
+        if learn.training:  # the loss stays on its device: read learn.sync_every batches' at once (a GPU waits)
+            self.pending.append((learn.loss.detach().float(), n))
             self.lrs.append(learn.opt.param_groups[-1]["lr"])
             self.moms.append(_momentum(learn.opt.param_groups[-1]))
-            self.train_total, self.train_count = self.train_total + loss * n, self.train_count + n
+            if len(self.pending) >= getattr(learn, "sync_every", 1):
+                self.flush()
         else:  # summed where the loss is; read once at the end of the epoch
             self.valid_total = self.valid_total + learn.loss.detach().float() * n
             self.valid_count += n
             for m in self.metrics:
                 m.accumulate(learn.preds, *learn.yb)
 
+    def flush(self):
+        """Move the losses of the batches since the last read off the device, in one read."""
+        if not getattr(self, "pending", None):
+            return
+        losses = torch.stack([loss for loss, _ in self.pending]).tolist()
+        self.losses += losses
+        self.train_total += sum(loss * n for loss, (_, n) in zip(losses, self.pending))
+        self.train_count += sum(n for _, n in self.pending)
+        self.pending = []
+
+    def after_train(self, learn):
+        self.flush()
+
     def after_epoch(self, learn):
+        self.flush()  # a cancelled training pass still counts what it did
         if not hasattr(self, "start"):
             return
         train_loss = self.train_total / self.train_count if self.train_count else float("nan")
