@@ -42,7 +42,7 @@ class Learner:
     """Trains ``model`` on ``dls`` with ``loss_func``; ``cbs`` are extra callbacks kept for every fit."""
 
     def __init__(self, model, dls, loss_func, opt_func=adamw, lr=1e-3, wd=0.01, metrics=(), cbs=(),
-                 layer_groups=None, path=".", model_dir="models", device=None, mixed_precision=False,
+                 layer_groups=None, path=".", model_dir="models", device=None, mixed_precision="auto",
                  train_bn=True):
         self.model, self.dls, self.loss_func, self.opt_func = model, dls, loss_func, opt_func
         self.lr, self.wd, self.train_bn = lr, wd, train_bn
@@ -50,6 +50,8 @@ class Learner:
         self.device = torch.device(device) if device is not None else default_device()
         self._layer_groups = layer_groups
         self.mixed_precision = self._check_mixed_precision(mixed_precision)
+        if self.mixed_precision == "bf16" and self.device.type == "cpu" and self._has(nn.Conv2d):
+            self.model = model.to(memory_format=torch.channels_last)  # oneDNN's bf16 convolutions run in NHWC
         self.scaler = torch.amp.GradScaler("cuda") if self.mixed_precision == "fp16" else None
         self.sync_every = 1 if self.device.type == "cpu" else 8  # batches between reads of the loss (a GPU waits)
         self.recorder = Recorder(metrics)
@@ -254,7 +256,14 @@ class Learner:
     def zero_grad(self):
         self.opt.zero_grad(set_to_none=True)
 
+    def _has(self, kind):
+        return any(isinstance(m, kind) for m in self.model.modules())
+
     def _check_mixed_precision(self, mp):
+        """``"auto"`` (the default): bf16 on a CPU that computes in bf16 natively (about 2.5x faster there), float32
+        elsewhere, GPUs included (ask for ``"bf16"`` or ``"fp16"`` there); ``False`` always trains in float32."""
+        if mp == "auto":
+            mp = "bf16" if self.device.type == "cpu" and cpu_has_bf16() else False
         if not mp:
             return False
         if self.device.type == "cpu" and mp == "bf16":

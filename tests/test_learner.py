@@ -332,3 +332,27 @@ def test_a_model_with_the_wrong_number_of_outputs_is_named_at_the_first_batch(sy
     multi = Learner(TinyNet(n_out=n_out), make_loaders(ds, ds, bs=4), nn.BCEWithLogitsLoss(), device="cpu")
     with pytest.raises(ValueError, match=rf"{n_out} outputs .* 3 classes; with BCEWithLogitsLoss"):
         multi.get_preds()
+
+
+def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(synth_learner, monkeypatch):
+    import coursekit.learner as learner_module
+    for native, expected in ((True, "bf16"), (False, False)):
+        monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: native)
+        spy = DtypeSpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # auto never warns: it only turns on what is fast
+            learn = synth_learner(device="cpu", cbs=[spy])
+        assert learn.mixed_precision == expected
+        learn.fit(1)
+        assert spy.dtype == (torch.bfloat16 if native else torch.float32)
+        assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # float32 on request
+    assert synth_learner(device="meta").mixed_precision is False  # a GPU (any non-CPU device) asks explicitly
+
+
+def test_a_conv_model_goes_channels_last_with_cpu_bf16(monkeypatch, tmp_path):
+    import coursekit.learner as learner_module
+    from conftest import synthetic_dls
+    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten())
+    learn = Learner(model, synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", path=tmp_path)
+    assert learn.model[0].weight.is_contiguous(memory_format=torch.channels_last)
