@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coursekit.callbacks import (CANCEL, EVENTS, DeviceCallback, NaNCheck, ParamScheduler, TrainEvalCallback,
-                                 format_lr)
+from coursekit.callbacks import CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import cpu_has_bf16, default_device, listify
+from coursekit.divergence import NaNCheck
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
 from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, OutputSizeCheck, activation_for, decode_output,

@@ -1,0 +1,110 @@
+"""Precomputed activations (the 2018 course's ``precompute=True``): while the body is frozen, compute its output for
+every image once and train the head on those, without running the body again each epoch.
+
+``learn.fit_one_cycle(3, 1e-2, cbs=Precompute())`` on a model with a ``body`` and a ``head`` (``forward`` is
+``head(body(x))``, as ``vision.models.CNN``): before the fit, the body runs once over the training and validation
+sets, the training images through the *validation* transforms (no augmentation: an augmented image is new each
+epoch, so its activations cannot be kept), and the fit trains the head on the stored activations, which the body
+passes through. The body and the loaders are put back after the fit, so prediction and TTA use the whole model.
+
+The activations are kept in memory, keyed by the body's weights, the data and the transforms: a second fit on
+the same learner reuses them, and a change of any of the three (unfreezing and training the body, other images,
+other transforms or image size) computes them afresh. The body runs in evaluation mode, so its BatchNorm
+statistics do not adapt as they would with ``train_bn`` (as in 2018); fit without ``Precompute`` for that, and for
+augmentation.
+"""
+import hashlib
+from collections import OrderedDict
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from coursekit.callbacks import Callback
+from coursekit.data import DataLoaders
+
+BN_NAMES = ("BatchNorm",)  # parameters of these may be trainable in a frozen body (train_bn): they are not used here
+CACHE = OrderedDict()      # key -> (activations, targets), the newest last
+CACHE_SIZE = 4
+
+
+def weights_fingerprint(module):
+    """A digest of a module's weights and buffers: equal exactly when they are."""
+    digest = hashlib.sha1()
+    for name, value in module.state_dict().items():
+        if isinstance(value, torch.Tensor):
+            digest.update(name.encode())
+            digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+                          if value.dim() else str(value.item()).encode())
+    return digest.hexdigest()
+
+
+def data_fingerprint(ds):
+    """What identifies a dataset's items and transforms: its items (paths) and labels where it lists them."""
+    parts = [type(ds).__name__, str(len(ds)), repr(getattr(ds, "tfms", None))]
+    for name in ("items", "labels"):
+        if hasattr(ds, name):
+            parts.append(repr(list(getattr(ds, name))))
+    if not any(hasattr(ds, name) for name in ("items", "labels")):
+        parts.append(str(id(ds)))  # nothing to read: this very object
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+
+
+class Precompute(Callback):
+    """Train the head alone on the frozen body's activations, computed once per body, data and transforms."""
+    order = -20  # before the device callback moves the model: the head is what trains
+    hits = misses = 0  # counted over all instances, for tests and curious students
+
+    def before_fit(self, learn):
+        model = learn.model
+        if not (hasattr(model, "body") and hasattr(model, "head")):
+            raise TypeError(f"Precompute needs a model with a body and a head (forward = head(body(x))), such as "
+                            f"vision.models.cnn_model; {type(model).__name__} has no 'body' or 'head'.")
+        training = [n for n, p in model.body.named_parameters() if p.requires_grad and not self.is_bn(model, n)]
+        if training:
+            raise ValueError(f"Precompute trains the head on the body's activations, so the body must be frozen, "
+                             f"but {len(training)} of its tensors train ({training[0]}, ...). Call learn.freeze() "
+                             "first, or fit without Precompute once the body is unfrozen.")
+        train_ds, valid_ds = learn.dls.train.dataset, learn.dls.valid.dataset
+        if not hasattr(train_ds, "with_tfms"):
+            raise TypeError(f"Precompute computes the training activations through the validation transforms "
+                            f"(dataset.with_tfms), which {type(train_ds).__name__} does not have.")
+        plain = train_ds.with_tfms(valid_ds.tfms)
+        body = model.body.to(learn.device)
+        train = DataLoader(TensorDataset(*self.activations(body, plain, learn)), learn.dls.train.batch_size,
+                           shuffle=True, drop_last=learn.dls.train.drop_last, generator=learn.dls.train.generator)
+        valid = DataLoader(TensorDataset(*self.activations(body, valid_ds, learn)), learn.dls.valid.batch_size)
+        # The body passes its (precomputed) input through for this fit: the model keeps every weight, so saving
+        # and loading (SaveBestModel, Checkpoints) see the whole model.
+        self.saved, learn.dls = (body, learn.dls), DataLoaders(train, valid)
+        body.forward = lambda x: x
+
+    def after_fit(self, learn):
+        if getattr(self, "saved", None) is not None:
+            body, learn.dls = self.saved
+            del body.forward  # the class's forward again
+            self.saved = None
+
+    @staticmethod
+    def is_bn(model, name):
+        module = model.body.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model.body
+        return any(word in type(module).__name__ for word in BN_NAMES)
+
+    def activations(self, body, ds, learn):
+        """``(activations, targets)`` of ``ds`` through ``body``, from the cache when nothing has changed."""
+        key = (weights_fingerprint(body), data_fingerprint(ds))
+        if key in CACHE:
+            CACHE.move_to_end(key)
+            type(self).hits += 1
+            return CACHE[key]
+        type(self).misses += 1
+        acts, targets, was_training = [], [], body.training
+        body.eval()
+        with torch.no_grad():
+            for x, y in DataLoader(ds, learn.dls.valid.batch_size, num_workers=learn.dls.valid.num_workers):
+                acts.append(body(x.to(learn.device)).cpu())
+                targets.append(y)
+        body.train(was_training)
+        CACHE[key] = (torch.cat(acts), torch.cat(targets))
+        while len(CACHE) > CACHE_SIZE:
+            CACHE.popitem(last=False)
+        return CACHE[key]

@@ -1,0 +1,117 @@
+"""Precomputed activations: the head trains as it would on the frozen body's output, the body runs once per
+body, data and transforms, and a change of any of them computes afresh."""
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from coursekit.core import seed_everything
+from coursekit.data import make_loaders
+from coursekit.learner import Learner
+from coursekit.precompute import CACHE, Precompute
+from coursekit.tracking import SaveBestModel
+
+
+class Net(nn.Sequential):
+    """A body without BatchNorm or dropout, so training on its stored output is exactly training through it."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(32, 2))
+
+    def layer_groups(self):
+        return [self.body, self.head]
+
+
+class Images(torch.utils.data.Dataset):
+    """Random 'images' with a transform (a scale, standing in for augmentation) and ``with_tfms``."""
+
+    def __init__(self, x, y, tfms=1.0):
+        self.x, self.y, self.tfms = x, y, tfms
+        self.items, self.labels = [f"img{i}.png" for i in range(len(x))], y.tolist()
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i] * self.tfms, self.y[i]
+
+    def with_tfms(self, tfms):
+        new = copy.copy(self)
+        new.tfms = tfms
+        return new
+
+
+def make(tmp_path, n=96, train_tfms=1.0):
+    seed_everything(0)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(n, 3, 8, 8, generator=g), torch.randint(0, 2, (n,), generator=g)
+    dls = make_loaders(Images(x[:64], y[:64], train_tfms), Images(x[64:], y[64:]), bs=16, seed=0)
+    learn = Learner(Net(), dls, nn.CrossEntropyLoss(), lr=1e-2, path=tmp_path, device="cpu")
+    learn.freeze()
+    return learn
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    CACHE.clear()
+    Precompute.hits = Precompute.misses = 0
+
+
+def test_the_head_trains_as_it_would_through_the_frozen_body(tmp_path):
+    plain, pre = make(tmp_path), make(tmp_path)
+    plain.fit_one_cycle(3)
+    pre.fit_one_cycle(3, cbs=Precompute())
+    for a, b in zip(plain.model.state_dict().values(), pre.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5)
+    assert plain.recorder.values[-1][1:3] == pytest.approx(pre.recorder.values[-1][1:3], rel=1e-4)
+    preds, _ = pre.get_preds()  # the whole model again after the fit: images in, classes out
+    assert preds.shape == (32, 2)
+
+
+def test_the_training_images_go_through_the_validation_transforms(tmp_path):
+    augmented = make(tmp_path, train_tfms=3.0)  # the 'augmentation' is not precomputed: activations are of x * 1
+    augmented.fit(1, cbs=Precompute())
+    plain = make(tmp_path)
+    plain.fit(1)
+    assert torch.allclose(augmented.model.head[1].weight, plain.model.head[1].weight, atol=1e-5)
+
+
+def test_a_second_fit_reuses_the_activations_and_a_change_computes_them_afresh(tmp_path):
+    learn = make(tmp_path)
+    learn.fit(1, cbs=Precompute())
+    assert (Precompute.misses, Precompute.hits) == (2, 0)  # training and validation sets
+    learn.fit(1, cbs=Precompute())
+    assert (Precompute.misses, Precompute.hits) == (2, 2)
+    with torch.no_grad():
+        learn.model.body[0].weight.mul_(1.01)  # other body weights (as after unfreezing and training)
+    learn.fit(1, cbs=Precompute())
+    assert Precompute.misses == 4
+    learn.dls.valid.dataset.tfms = 0.5  # other transforms (another image size, say)
+    learn.fit(1, cbs=Precompute())
+    assert Precompute.misses == 6  # the training set is read through the validation transforms: both change
+    learn.dls.train.dataset.items[0] = "another.png"  # other data
+    learn.fit(1, cbs=Precompute())
+    assert Precompute.misses == 7
+
+
+def test_an_unfrozen_body_is_refused(tmp_path):
+    learn = make(tmp_path)
+    learn.unfreeze()
+    with pytest.raises(ValueError, match="the body must be frozen.*learn.freeze"):
+        learn.fit(1, cbs=Precompute())
+    assert learn.model(torch.rand(2, 3, 8, 8)).shape == (2, 2)  # the model is untouched
+
+
+def test_a_model_without_body_and_head_is_refused(synth_learner):
+    with pytest.raises(TypeError, match="a model with a body and a head"):
+        synth_learner().fit(1, cbs=Precompute())
+
+
+def test_the_best_model_saved_during_a_precomputed_fit_is_the_whole_model(tmp_path):
+    learn = make(tmp_path)
+    learn.fit(3, cbs=[Precompute(), SaveBestModel()])
+    learn.load("best")  # every weight, the body's included
+    assert learn.model(torch.rand(2, 3, 8, 8)).shape == (2, 2)
