@@ -10,6 +10,8 @@ import os
 
 import torch
 
+from coursekit.distributed import is_main
+
 SAVE_ELSEWHERE = ("or save elsewhere: learn.path and learn.model_dir (Learner(..., path=..., model_dir=...)) "
                   "say where models go")
 
@@ -22,7 +24,10 @@ def first_line(error, width=120):
 
 
 def write_checkpoint(file, state):
-    """``torch.save(state)`` to ``file`` through a temporary file, so a save cut short never replaces a good file."""
+    """``torch.save(state)`` to ``file`` through a temporary file, so a save cut short never replaces a good file.
+    In a data-parallel run only the first process writes (the others hold the same weights)."""
+    if not is_main():
+        return file
     folder = file.parent
     blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:

@@ -20,6 +20,7 @@ from torch import nn
 from coursekit.callbacks import CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import cpu_has_bf16, default_device, listify
+from coursekit.distributed import unwrap
 from coursekit.divergence import NaNCheck
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
@@ -377,7 +378,7 @@ class Learner:
 
     def save(self, name, with_opt=True):
         """Save model (and optimizer) weights to ``<path>/<model_dir>/<name>.pth``; returns the path."""
-        state = {"model": self.model.state_dict(),
+        state = {"model": unwrap(self.model).state_dict(),
                  "opt": self.opt.state_dict() if (with_opt and self.opt is not None) else None}
         return write_checkpoint(self._file(name), state)
 

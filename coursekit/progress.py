@@ -8,6 +8,7 @@ import sys
 import time
 
 from coursekit.callbacks import Callback
+from coursekit.distributed import is_main
 
 
 def in_notebook():
@@ -125,8 +126,9 @@ class ProgressCallback(Callback):
     order = 100
 
     def before_fit(self, learn):
-        self.display = ProgressDisplay()
-        self.display.write_header(learn.recorder.metric_names)
+        self.display = ProgressDisplay() if is_main() else None  # one display in a data-parallel run
+        if self.display is not None:
+            self.display.write_header(learn.recorder.metric_names)
 
     def before_train(self, learn):
         self.total, self.phase = len(learn.dl), "train"
@@ -135,6 +137,9 @@ class ProgressCallback(Callback):
         self.total, self.phase = len(learn.dl), "valid"
 
     def after_batch(self, learn):
+        if getattr(self, "display", None) is None:
+            return
+
         def comment():  # read the loss only when the bar is redrawn: .item() waits for the GPU
             loss = f"loss {learn.loss.item():.4f}" if getattr(learn, "loss", None) is not None else ""
             return f"epoch {learn.epoch + 1}/{learn.n_epochs} {self.phase} {loss}"

@@ -22,6 +22,7 @@ import torch
 
 from coursekit.callbacks import Callback
 from coursekit.checkpoint import check_model_state, check_opt_state, first_line, load_file, write_checkpoint
+from coursekit.distributed import unwrap
 
 HISTORY = ("losses", "lrs", "moms", "values")
 
@@ -76,7 +77,7 @@ class Checkpoints(Callback):
         return {"call": learn.fit_call, "n_epochs": learn.n_epochs, "batches_per_epoch": len(learn.dls.train)}
 
     def after_epoch(self, learn):
-        state = {"model": learn.model.state_dict(), "opt": learn.opt.state_dict(),
+        state = {"model": unwrap(learn.model).state_dict(), "opt": learn.opt.state_dict(),
                  "scaler": learn.scaler.state_dict() if learn.scaler else None,
                  "schedule": self.schedule(learn), "epoch": learn.epoch, "n_iter": learn.n_iter,
                  "history": {k: getattr(learn.recorder, k) for k in HISTORY}, "rng": rng_states(learn)}
@@ -94,7 +95,7 @@ class Checkpoints(Callback):
                   "beginning.")
             return
         self.check(learn, file, state)
-        learn.model.load_state_dict(state["model"])
+        unwrap(learn.model).load_state_dict(state["model"])
         learn.opt.load_state_dict(state["opt"])
         if learn.scaler and state.get("scaler"):
             learn.scaler.load_state_dict(state["scaler"])
@@ -130,5 +131,5 @@ class Checkpoints(Callback):
                              f"epoch, but this fit is {now['call']} with {now['batches_per_epoch']}: resuming would "
                              "not end as the interrupted run would have. Run the same call on the same data to "
                              f"resume, or start afresh with another name (or resume=False).")
-        check_model_state(file, learn.model, state["model"])
+        check_model_state(file, unwrap(learn.model), state["model"])
         check_opt_state(file, learn.opt, state["opt"])
