@@ -1,0 +1,133 @@
+"""Mean average precision: AP@0.5 written out step by step (as lesson 9 teaches it), and COCO's mAP@[.5:.95]
+and mAP@0.5 through ``pycocotools``, which the step-by-step version reproduces.
+
+Inputs, the same for both: ``detections``, per image ``(boxes (n, 4) xyxy, scores (n,), labels (n,))``, and
+``truths``, per image ``(boxes (m, 4) xyxy, labels (m,))``, in the same units (fractions or pixels), labels
+being class indices.
+"""
+import contextlib
+import io
+
+import numpy as np
+import torch
+from torchvision.ops import box_iou
+
+from coursekit.vision.ssd import predict_boxes
+
+RECALL_POINTS = np.linspace(0, 1, 101)  # COCO reads precision at recall 0, 0.01, ..., 1
+
+
+def match_detections(detections, truths, cls, iou_thresh=0.5, max_dets=100):
+    """Step 1 and 2 for one class: every detection of ``cls`` over all images, best score first, marked
+    right (1) or wrong (0); returns ``(scores, is_right, n_truths)``.
+
+    A detection is right when it overlaps an object of its class, not yet claimed by a better-scored
+    detection, with IoU >= ``iou_thresh``; it claims the one it overlaps most. Each image keeps its
+    ``max_dets`` best detections of the class (COCO's rule).
+    """
+    scores, rights, n_truths = [], [], 0
+    per_image = []
+    for img, ((d_boxes, d_scores, d_labels), (t_boxes, t_labels)) in enumerate(zip(detections, truths)):
+        t = t_boxes[t_labels == cls].float()
+        n_truths += len(t)
+        sel = d_labels == cls
+        b, s = d_boxes[sel].float(), d_scores[sel].float()
+        order = np.argsort(-s.numpy(), kind="mergesort")[:max_dets]  # stable, as pycocotools sorts
+        per_image.append((b[order], s[order], t))
+    for b, s, t in per_image:
+        claimed = torch.zeros(len(t), dtype=torch.bool)
+        iou = box_iou(b, t) if len(t) and len(b) else torch.zeros(len(b), len(t))
+        for i in range(len(b)):  # in score order within the image: a better detection claims first
+            free = iou[i].masked_fill(claimed, -1.0)
+            j = int(free.argmax()) if len(t) else -1
+            right = j >= 0 and free[j] >= iou_thresh
+            if right:
+                claimed[j] = True
+            scores.append(float(s[i]))
+            rights.append(int(right))
+    scores, rights = np.array(scores), np.array(rights)
+    order = np.argsort(-scores, kind="mergesort")  # all images together, best score first
+    return scores[order], rights[order], n_truths
+
+
+def precision_recall(rights, n_truths):
+    """Step 3: precision and recall after each detection (best score first)."""
+    tp = np.cumsum(rights)
+    fp = np.cumsum(1 - rights)
+    return tp / np.maximum(tp + fp, np.finfo(float).eps), tp / max(n_truths, 1)
+
+
+def average_precision(precision, recall):
+    """Step 4: the area under the precision-recall curve, as COCO reads it: precision made non-increasing
+    from the right (the best precision at this recall or more), read at 101 recall points, averaged."""
+    if not len(precision):
+        return 0.0
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    idx = np.searchsorted(recall, RECALL_POINTS, side="left")  # first detection reaching each recall point
+    return float(np.where(idx < len(recall), envelope[np.minimum(idx, len(recall) - 1)], 0.0).mean())
+
+
+def ap_per_class(detections, truths, n_classes, iou_thresh=0.5):
+    """AP of each class (NaN for a class with no object, which COCO leaves out of the mean)."""
+    aps = []
+    for cls in range(n_classes):
+        _, rights, n_truths = match_detections(detections, truths, cls, iou_thresh)
+        aps.append(average_precision(*precision_recall(rights, n_truths)) if n_truths else float("nan"))
+    return aps
+
+
+def ap50(detections, truths, n_classes):
+    """AP@0.5 averaged over the classes that have objects: the step-by-step version of COCO's mAP@0.5."""
+    aps = [a for a in ap_per_class(detections, truths, n_classes, 0.5) if a == a]
+    return float(np.mean(aps)) if aps else 0.0
+
+
+# -- detections from a learner, and the standard way: pycocotools ----------------------------------------------
+def ground_truths(boxes, labels):
+    """A padded batch's targets as per image ``(boxes (n, 4), labels (n,))``, padding dropped."""
+    return [(b[lab >= 0].cpu(), lab[lab >= 0].cpu()) for b, lab in zip(boxes, labels)]
+
+
+def get_detections(learn, dl=None, **kwargs):
+    """An SSD learner's ``(detections, ground truths)`` over a loader (default: validation), via ``get_preds``;
+    ``kwargs`` go to ``predict_boxes`` (``anchors`` defaults to the model's)."""
+    preds, (boxes, labels) = learn.get_preds(dl=dl)
+    anchors = kwargs.pop("anchors", None)
+    anchors = learn.model.anchors() if anchors is None else anchors
+    return predict_boxes(preds, anchors, **kwargs), ground_truths(boxes, labels)
+
+
+def to_coco(detections, truths, n_classes):
+    """Ground truth as a ``pycocotools.coco.COCO`` object and detections as its result list (``xywh`` boxes)."""
+    from pycocotools.coco import COCO
+    images, anns, results = [], [], []
+    for img, ((d_boxes, d_scores, d_labels), (t_boxes, t_labels)) in enumerate(zip(detections, truths)):
+        images.append({"id": img})
+        for box, lab in zip(t_boxes.tolist(), t_labels.tolist()):
+            w, h = box[2] - box[0], box[3] - box[1]
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": int(lab), "iscrowd": 0,
+                         "bbox": [box[0], box[1], w, h], "area": w * h})
+        for box, score, lab in zip(d_boxes.tolist(), d_scores.tolist(), d_labels.tolist()):
+            results.append({"image_id": img, "category_id": int(lab), "score": float(score),
+                            "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
+    gt = COCO()
+    gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": c} for c in range(n_classes)]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+    return gt, results
+
+
+def coco_map(detections, truths, n_classes):
+    """``{"map": mAP@[.5:.95], "map_50": mAP@0.5, "map_75": mAP@0.75}`` from ``pycocotools.COCOeval``
+    (all object sizes, at most 100 detections per image). No detection at all scores 0."""
+    from pycocotools.cocoeval import COCOeval
+    gt, results = to_coco(detections, truths, n_classes)
+    if not results or not gt.getAnnIds():
+        return {"map": 0.0, "map_50": 0.0, "map_75": 0.0}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it goes
+        ev = COCOeval(gt, gt.loadRes(results), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    stats = [max(float(s), 0.0) for s in ev.stats[:3]]  # -1 means "nothing to measure"
+    return {"map": stats[0], "map_50": stats[1], "map_75": stats[2]}

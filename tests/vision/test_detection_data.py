@@ -1,0 +1,152 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.transforms import v2 as T
+
+from coursekit.vision import detection_data as dd
+
+
+def write_image(path, w=80, h=60, square=None):
+    """A grey image with one red rectangle at ``square`` = [x0, y0, x1, y1] (pixels), if given."""
+    arr = np.full((h, w, 3), 100, np.uint8)
+    if square:
+        x0, y0, x1, y1 = square
+        arr[y0:y1, x0:x1] = (255, 0, 0)
+    Image.fromarray(arr).save(path)
+
+
+@pytest.fixture
+def coco(tmp_path):
+    """Two images in COCO layout; the second without width/height in the JSON (as coco_tiny)."""
+    (tmp_path / "img").mkdir()
+    write_image(tmp_path / "img" / "a.jpg", 80, 60)
+    write_image(tmp_path / "img" / "b.jpg", 50, 40)
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 80, "height": 60}, {"id": 2, "file_name": "b.jpg"}],
+            "annotations": [{"id": 10, "image_id": 1, "bbox": [5, 5, 20, 10], "category_id": 7},
+                            {"id": 11, "image_id": 1, "bbox": [30, 20, 40, 30], "category_id": 3},
+                            {"id": 12, "image_id": 2, "bbox": [1, 1, 10, 10], "category_id": 7}],
+            "categories": [{"id": 7, "name": "dog"}, {"id": 3, "name": "cat"}]}
+    return tmp_path, data
+
+
+def write_json(tmp_path, data):
+    (tmp_path / "ann.json").write_text(json.dumps(data))
+    return tmp_path / "ann.json"
+
+
+def test_read_coco_gives_xyxy_pixel_boxes_and_classes_in_category_id_order(coco):
+    path, data = coco
+    items, classes = dd.read_coco(write_json(path, data), path / "img")
+    assert classes == ["cat", "dog"]
+    a, b = items
+    assert a.size == (80, 60) and a.boxes.tolist() == [[5, 5, 25, 15], [30, 20, 70, 50]] and a.labels.tolist() == [1, 0]
+    assert b.size == (50, 40)  # read from the file: the JSON has no width/height
+
+
+def test_an_annotation_naming_an_unknown_image_or_category_is_an_error_naming_it(coco):
+    path, data = coco
+    data["annotations"][1]["image_id"] = 99
+    with pytest.raises(ValueError, match=r"annotation 1 \(id 11\) names image_id 99"):
+        dd.read_coco(write_json(path, data), path / "img")
+    data["annotations"][1]["image_id"] = 1
+    data["annotations"][2]["category_id"] = 5
+    with pytest.raises(ValueError, match=r"annotation 2 \(id 12\) names category_id 5"):
+        dd.read_coco(write_json(path, data), path / "img")
+
+
+def test_coco_boxes_of_zero_size_fail_and_boxes_sticking_out_are_clipped(coco):
+    path, data = coco
+    data["annotations"][0]["bbox"] = [5, 5, 0, 10]
+    with pytest.raises(ValueError, match=r"annotation 0 \(id 10\).*zero or negative width"):
+        dd.read_coco(write_json(path, data), path / "img")
+    data["annotations"][0]["bbox"] = [70, 5, 30, 10]
+    with pytest.warns(UserWarning, match=r"annotation 0 \(id 10\).*clipped"):
+        items, _ = dd.read_coco(write_json(path, data), path / "img")
+    assert items[0].boxes[0].tolist() == [70, 5, 80, 15]
+
+
+def test_a_missing_image_file_is_an_error_naming_it(coco):
+    path, data = coco
+    data["images"][0]["file_name"] = "nope.jpg"
+    with pytest.raises(FileNotFoundError, match="nope.jpg"):
+        dd.read_coco(write_json(path, data), path / "img")
+
+
+def test_read_voc_reads_objects_and_rejects_unknown_classes(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "xml").mkdir()
+    write_image(tmp_path / "img" / "p.jpg", 60, 50)
+    obj = "<object><name>{}</name><bndbox><xmin>3</xmin><ymin>4</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>"
+    xml = ("<annotation><filename>p.jpg</filename><size><width>60</width><height>50</height><depth>3</depth></size>"
+           + obj.format("dog") + obj.format("cat") + "</annotation>")
+    (tmp_path / "xml" / "p.xml").write_text(xml)
+    items, classes = dd.read_voc(tmp_path / "xml", tmp_path / "img")
+    assert classes == ["cat", "dog"] and items[0].labels.tolist() == [1, 0]
+    assert items[0].boxes.tolist() == [[3, 4, 30, 40]] * 2 and items[0].size == (60, 50)
+    with pytest.raises(ValueError, match="p.xml: object 0 has the class 'dog'"):
+        dd.read_voc(tmp_path / "xml", tmp_path / "img", classes=["cat"])
+
+
+def test_largest_object_is_the_one_with_the_biggest_box(coco):
+    path, data = coco
+    items, classes = dd.read_coco(write_json(path, data), path / "img")
+    box, label = dd.largest_object(items[0])
+    assert box.tolist() == [30, 20, 70, 50] and classes[label] == "cat"
+    assert [len(it.labels) for it in dd.largest_only(items)] == [1, 1]
+
+
+@pytest.mark.parametrize("name, tfm", [
+    ("flip", T.RandomHorizontalFlip(p=1.0)),
+    ("crop", T.RandomCrop((70, 90))),
+    ("zoom", T.RandomAffine(degrees=0, scale=(1.3, 1.3))),
+    ("rotation", T.RandomRotation((15, 15))),
+    ("the training preset", dd.detection_tfms(64, augment=True, max_rotate=10, max_zoom=1.2)),
+])
+def test_an_augmented_box_still_encloses_its_object(name, tfm):
+    """A red rectangle whose pixels are known: after the transform, every strongly red pixel lies inside
+    the transformed box (with a pixel of slack for interpolation), and the box is not much bigger."""
+    square = [40, 30, 70, 55]
+    arr = np.full((80, 100, 3), 100, np.uint8)
+    arr[30:55, 40:70] = (255, 0, 0)
+    img = Image.fromarray(arr)
+    steps = tfm if name == "the training preset" else T.Compose([tfm, T.ToDtype(torch.float32, scale=True)])
+    for seed in range(5):
+        torch.manual_seed(seed)
+        x, bx, _ = dd.transform(steps, img, torch.tensor([square], dtype=torch.float32), [0])
+        h, w = x.shape[-2:]
+        red = (x[0] > 0.8) & (x[1] < 0.3) & (x[2] < 0.3)
+        ys, xs = torch.nonzero(red, as_tuple=True)
+        assert len(xs) > 20, name
+        x0, y0, x1, y1 = (bx[0] * torch.tensor([w, h, w, h])).tolist()
+        assert x0 - 1 <= xs.min() and xs.max() + 1 <= x1 + 1 and y0 - 1 <= ys.min() and ys.max() + 1 <= y1 + 1, name
+        area_red, area_box = len(xs), (x1 - x0) * (y1 - y0)
+        assert area_box <= 2.5 * area_red, name  # encloses, but is not a loose box round everything
+
+
+def test_dataset_items_and_padded_batches(coco):
+    path, data = coco
+    items, classes = dd.read_coco(write_json(path, data), path / "img")
+    dls = dd.detection_dls(items, classes, valid_items=items[:1], size=32, bs=2, augment=False)
+    x, bx, lab = dls.train_ds[0]
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and bx.shape == (2, 4) and lab.tolist() == [1, 0]
+    assert torch.allclose(bx[0], torch.tensor([5 / 80, 5 / 60, 25 / 80, 15 / 60]), atol=1e-5)
+    xb, boxes, labels = next(iter(dls.valid))
+    assert xb.shape == (1, 3, 32, 32) and boxes.shape == (1, 2, 4) and labels.shape == (1, 2)
+    batch = dd.collate_boxes([dls.train_ds[1], dls.train_ds[0]], pad_to=3)
+    assert batch[1].shape == (2, 3, 4) and batch[2].tolist() == [[1, -1, -1], [1, 0, -1]]
+    assert dls.train.n_inp == 1
+
+
+def test_largest_object_targets(coco):
+    path, data = coco
+    items, classes = dd.read_coco(write_json(path, data), path / "img")
+    ds = dd.DetectionDataset(items, classes, dd.detection_tfms(32, augment=False), target="both")
+    x, box, label = ds[0]
+    assert box.shape == (4,) and int(label) == 0
+    assert len(dd.DetectionDataset(items, classes, ds.tfms, target="box")[0]) == 2
+    assert ds.encode(Image.new("RGB", (40, 30))).shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="target must be"):
+        dd.DetectionDataset(items, classes, ds.tfms, target="boxes")
