@@ -1,0 +1,199 @@
+"""Training phases (the 2018 ``TrainingPhase``): one fit made of phases, each with its own length, learning-rate
+and momentum schedules, and optionally its own optimizer and data.
+
+``fit(learn, [Phase(...), ...])`` runs one ``learn.fit`` whose ``PhaseScheduler`` callback sets every step's
+learning rates and momentum from the phase that step falls in. A phase lasts ``n_epochs`` epochs of its data
+(fractions allowed): phase ``k`` covers the steps ``[start_k, end_k)`` on a continuous step axis, and its
+schedule goes from its first value at ``start_k`` to its last at ``end_k`` (``pct = (step - start_k) /
+(end_k - start_k)``), so ``fit_sgdr`` and ``fit_one_cycle`` are phase lists (``sgdr_phases``,
+``one_cycle_phases``) that give the optimizer the same values step for step.
+
+A phase with its own ``dls`` must start at an epoch boundary (data are swapped between epochs); the
+learner's own data are put back after the fit. A phase with its own ``opt_func`` gets a fresh optimizer
+when it starts (the learner keeps the last one). A phase of zero or negative length is an error naming it.
+"""
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from coursekit.callbacks import Callback, CancelTrainException
+from coursekit.core import listify
+from coursekit.schedule import cos_anneal, exp_anneal, lin_anneal
+
+ANNEALS = {"constant": lambda start, end, pct: start, "linear": lin_anneal, "cos": cos_anneal, "exp": exp_anneal}
+
+
+@dataclass
+class Phase:
+    """``n_epochs`` of training with ``lr`` (a value, or ``(start, end)`` annealed by ``anneal``) and ``mom`` (None:
+    left as the optimizer has it) annealed by ``mom_anneal`` (default: ``anneal``). A value is a number, a list
+    (one per layer group) or a ``slice`` (differential rates), as ``Learner.group_lrs`` takes it."""
+    n_epochs: float
+    lr: Any = None
+    anneal: str = "constant"
+    mom: Any = None
+    mom_anneal: Optional[str] = None
+    opt_func: Optional[Callable] = None
+    dls: Any = None
+    name: str = ""
+
+    def ends(self, value):
+        """(start, end) of an lr or momentum given as a value or a pair."""
+        return tuple(value) if isinstance(value, tuple) else (value, value)
+
+    def __str__(self):
+        lr = " -> ".join(str(v) for v in self.ends(self.lr))
+        return f"{self.name or 'Phase'}({self.n_epochs:g} epochs, lr {lr} {self.anneal})"
+
+
+def check_phases(phases):
+    """Phases as a list, each checked: positive length, known anneal names, exp anneals between positive values."""
+    phases = listify(phases)
+    if not phases:
+        raise ValueError("fit needs at least one Phase.")
+    for i, ph in enumerate(phases):
+        where = f"phase {i} of {len(phases)} ({ph})"
+        if not isinstance(ph, Phase):
+            raise TypeError(f"{where} is a {type(ph).__name__}, not a Phase: write Phase(n_epochs, lr=...).")
+        if not ph.n_epochs > 0:
+            raise ValueError(f"{where} has length {ph.n_epochs} epochs: every phase must last more than zero "
+                             f"epochs; remove it from the list or give it a positive length.")
+        for kind, value in (("anneal", ph.anneal), ("mom_anneal", ph.mom_anneal or ph.anneal)):
+            if kind == "mom_anneal" and ph.mom is None:
+                continue
+            if value not in ANNEALS:
+                raise ValueError(f"{where}: unknown {kind} {value!r}; use one of {', '.join(ANNEALS)}.")
+        if ph.anneal == "exp" and not all(isinstance(v, (int, float)) and v > 0 for v in ph.ends(ph.lr)):
+            raise ValueError(f"{where}: an 'exp' anneal needs positive numbers at both ends (got {ph.lr!r}).")
+    return phases
+
+
+def phase_bounds(phases, steps_per_epoch):
+    """[(start, end)] of each phase on the step axis (floats): ``steps_per_epoch`` is a number, or a function of a
+    phase's ``dls`` (None for the learner's)."""
+    spe = steps_per_epoch if callable(steps_per_epoch) else (lambda dls: steps_per_epoch)
+    bounds, start = [], 0.0
+    for ph in phases:
+        end = start + ph.n_epochs * spe(ph.dls)
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def values_at(phase, pct, group_lrs):
+    """(lrs per group, momentum or None) of ``phase`` at ``pct`` (0..1) of its length."""
+    lo, hi = (group_lrs(v) for v in phase.ends(phase.lr))
+    lrs = [ANNEALS[phase.anneal](a, b, pct) for a, b in zip(lo, hi)]
+    if phase.mom is None:
+        return lrs, None
+    m0, m1 = phase.ends(phase.mom)
+    return lrs, ANNEALS[phase.mom_anneal or phase.anneal](m0, m1, pct)
+
+
+def phase_at(bounds, step):
+    """Index of the phase whose [start, end) holds ``step`` (the last phase for steps past the end)."""
+    for k, (start, end) in enumerate(bounds):
+        if step < end - 1e-9:  # tolerance: boundaries are sums of float epochs
+            return k
+    return len(bounds) - 1
+
+
+def schedule_of(phases, steps_per_epoch, group_lrs=lambda v: listify(v)):
+    """(lrs, moms): the values each training step of the phases gets (last group's lr), without training."""
+    phases = check_phases(phases)
+    bounds = phase_bounds(phases, steps_per_epoch)
+    lrs, moms = [], []
+    for step in range(math.ceil(bounds[-1][1] - 1e-9)):
+        k = phase_at(bounds, step)
+        start, end = bounds[k]
+        lr, mom = values_at(phases[k], (step - start) / (end - start), group_lrs)
+        lrs.append(lr[-1])
+        moms.append(mom)
+    return lrs, moms
+
+
+class PhaseScheduler(Callback):
+    """Sets every training step's lrs and momentum from its phase; swaps data and optimizer between phases."""
+    order = 10  # where ParamScheduler runs: after the step counter, before the batch
+
+    def __init__(self, phases, bounds, n_steps):
+        self.phases, self.bounds, self.n_steps, self.current = phases, bounds, n_steps, None
+
+    def before_fit(self, learn):
+        self.learner_dls, self.current = learn.dls, None
+
+    def before_epoch(self, learn):
+        dls = self.phases[phase_at(self.bounds, learn.n_iter)].dls
+        learn.dls = self.learner_dls if dls is None else dls
+
+    def before_batch(self, learn):
+        if not learn.training:
+            return
+        if learn.n_iter >= self.n_steps:  # the last phase ended inside this epoch
+            raise CancelTrainException()
+        k = phase_at(self.bounds, learn.n_iter)
+        phase = self.phases[k]
+        if k != self.current:
+            self.current = k
+            if phase.opt_func is not None and phase.opt_func is not learn.opt_func:
+                learn.opt_func = phase.opt_func
+                learn.create_opt()  # a new optimizer: its state starts empty
+        start, end = self.bounds[k]
+        lrs, mom = values_at(phase, (learn.n_iter - start) / (end - start), learn.group_lrs)
+        for group, lr in zip(learn.opt.param_groups, lrs):
+            group["lr"] = lr
+            if mom is not None:
+                if "betas" in group:
+                    group["betas"] = (mom, group["betas"][1])
+                elif "momentum" in group:
+                    group["momentum"] = mom
+
+    def after_fit(self, learn):
+        learn.dls = self.learner_dls
+
+
+def fit(learn, phases, cbs=None):
+    """Train ``learn`` through ``phases`` (a list of ``Phase``) in one fit; ``cbs``: extra callbacks for it."""
+    phases = check_phases(phases)
+    spe = lambda dls: len((dls or learn.dls).train)
+    bounds = phase_bounds(phases, spe)
+    n_steps = math.ceil(bounds[-1][1] - 1e-9)
+    # epochs to run: walk the step axis epoch by epoch, each with the data of the phase it starts in
+    n_epochs, step = 0, 0.0
+    while step < n_steps - 1e-9:
+        k = phase_at(bounds, step)
+        n_epochs, step = n_epochs + 1, step + spe(phases[k].dls)
+    for k, ph in enumerate(phases):  # new data may only come in at the start of an epoch
+        if k and ph.dls is not phases[k - 1].dls and not _starts_epoch(bounds[k][0], bounds, phases, spe):
+            raise ValueError(f"phase {k} of {len(phases)} ({ph}) brings its own data but starts in the middle of "
+                             f"an epoch (step {bounds[k][0]:g}): make the phases before it whole epochs.")
+    names = ", ".join(str(ph) for ph in phases)
+    learn.fit(n_epochs, cbs=listify(cbs) + [PhaseScheduler(phases, bounds, n_steps)], call=f"phases.fit([{names}])")
+
+
+def _starts_epoch(step, bounds, phases, spe):
+    """Whether ``step`` is where an epoch starts when each epoch uses the data of the phase it starts in."""
+    at = 0.0
+    while at < step - 1e-9:
+        at += spe(phases[phase_at(bounds, at)].dls)
+    return abs(at - step) < 1e-6
+
+
+def sgdr_phases(n_cycles, lr, cycle_len=1, cycle_mult=1):
+    """``Learner.fit_sgdr`` as phases: cycle ``i`` anneals ``lr`` -> 0 by cosine over ``cycle_len*cycle_mult**i``
+    epochs (no momentum schedule)."""
+    return [Phase(cycle_len * cycle_mult ** i, lr=(lr, 0.0), anneal="cos", name=f"cycle {i}") for i in range(n_cycles)]
+
+
+def one_cycle_phases(n_epochs, steps_per_epoch, lr_max, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85)):
+    """``Learner.fit_one_cycle`` as phases. Its curve (PyTorch's ``OneCycleLR``) peaks at step ``pct_start*n - 1``
+    and reaches its final value at the last step ``n - 1``: so a warm-up phase up to the peak, an annealing
+    phase down to step ``n - 1``, and one last step at the final values. ``lr_max`` is a number here."""
+    n = n_epochs * steps_per_epoch
+    peak, lo, end = pct_start * n - 1, lr_max / div, lr_max / div / final_div
+    hi_mom, lo_mom = moms if moms else (None, None)
+    warm = Phase(peak / steps_per_epoch, lr=(lo, lr_max), anneal="cos", mom=moms and (hi_mom, lo_mom), name="warm-up")
+    down = Phase((n - 1 - peak) / steps_per_epoch, lr=(lr_max, end), anneal="cos", mom=moms and (lo_mom, hi_mom),
+                 name="annealing")
+    last = Phase(1 / steps_per_epoch, lr=end, mom=hi_mom, name="last step")
+    return [ph for ph in (warm, down, last) if ph.n_epochs > 0]  # a peak at step 0 has no warm-up

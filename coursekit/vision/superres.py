@@ -1,0 +1,231 @@
+"""Super resolution (2018 lesson 14, ``enhance``): paired low/high-resolution data made from one folder of
+photos, an EDSR-style residual network (no BatchNorm in the blocks, residual scaling) that upsamples with
+pixel shuffle initialised by ICNR, PSNR, a pixel-then-feature (perceptual) loss, and side-by-side pictures.
+"""
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms import v2 as T
+
+from coursekit.core import check_path
+from coursekit.data import make_loaders
+from coursekit.vision.images import get_image_files, load_image
+
+
+class PairSizeError(ValueError):
+    """A low-resolution image whose size is not the high-resolution one divided by the scale."""
+
+
+# -- data -------------------------------------------------------------------------------------------------------
+def downscale(hr, scale):
+    """(.., 3, H, W) in [0, 1] -> (.., 3, H/scale, W/scale): bicubic with antialiasing, as a camera would blur."""
+    lr = F.interpolate(hr.reshape(-1, *hr.shape[-3:]), scale_factor=1 / scale, mode="bicubic", antialias=True,
+                       align_corners=False)
+    return lr.clamp(0, 1).reshape(*hr.shape[:-2], *lr.shape[-2:])
+
+
+def upscale_bicubic(lr, scale):
+    """The baseline the network has to beat: plain bicubic upsampling, (B, 3, h, w) -> (B, 3, h*s, w*s)."""
+    return F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def _tensor(path):
+    return T.functional.pil_to_tensor(load_image(path))  # (3, H, W) uint8
+
+
+class PairedSRDataset(torch.utils.data.Dataset):
+    """``ds[i]`` is (low-res (3, size/scale, size/scale), high-res (3, size, size)), floats in [0, 1].
+
+    The high-res picture is a ``size`` crop of the photo (random and randomly flipped when ``train``, else
+    the centre); the low-res one is that crop made smaller by ``downscale`` unless ``lr_items`` gives stored
+    low-res files, which then get the same crop (divided by ``scale``) and the same flip, and must be exactly
+    ``scale`` times smaller (else ``PairSizeError`` naming the file). Photos smaller than ``size`` are
+    enlarged first.
+    """
+
+    def __init__(self, items, scale=2, size=96, train=True, lr_items=None, seed=None):
+        if size % scale:
+            raise ValueError(f"size={size} must be a multiple of scale={scale}, so the low-res crop has whole pixels.")
+        self.items, self.scale, self.size, self.train = list(items), scale, size, train
+        self.lr_items = None if lr_items is None else list(lr_items)
+        self.gen = torch.Generator().manual_seed(seed) if seed is not None else None
+
+    def __len__(self):
+        return len(self.items)
+
+    def _rand(self, n):
+        return int(torch.randint(n, (1,), generator=self.gen).item()) if n > 1 else 0
+
+    def crop_box(self, h, w):
+        """(top, left) of the crop in low-res pixels, and whether to flip."""
+        s, c = self.scale, self.size // self.scale
+        H, W = h // s, w // s
+        if self.train:
+            return self._rand(H - c + 1), self._rand(W - c + 1), self._rand(2) == 1
+        return (H - c) // 2, (W - c) // 2, False
+
+    def __getitem__(self, i):
+        hr = _tensor(self.items[i])
+        lr = _tensor(self.lr_items[i]) if self.lr_items is not None else None
+        s = self.scale
+        if lr is not None and (lr.shape[1] * s, lr.shape[2] * s) != tuple(hr.shape[1:]):
+            raise PairSizeError(f"Low-res image {self.lr_items[i]} is {lr.shape[2]}x{lr.shape[1]} but its high-res "
+                                f"{self.items[i]} is {hr.shape[2]}x{hr.shape[1]}: with scale={s} it must be "
+                                f"{hr.shape[2] / s:g}x{hr.shape[1] / s:g}. Make the pair again, or crop the "
+                                f"high-res image to a multiple of {s}.")
+        short = min(hr.shape[1:])
+        if short < self.size:  # too small to crop: enlarge (a stored pair cannot be, so that is an error)
+            if lr is not None:
+                raise PairSizeError(f"{self.items[i]} is smaller than the {self.size}-px crop; use a smaller size.")
+            hr = T.functional.resize(hr, self.size, antialias=True)
+        top, left, flip = self.crop_box(*hr.shape[1:])
+        c = self.size // s
+        hr = hr[:, top * s:(top + c) * s, left * s:(left + c) * s].float() / 255
+        if lr is not None:
+            lr = lr[:, top:top + c, left:left + c].float() / 255  # the same place, in low-res pixels
+        else:
+            lr = downscale(hr, s)
+        if flip:
+            hr, lr = hr.flip(-1), lr.flip(-1)
+        return lr, hr
+
+    def with_size(self, size):
+        """The same photos cropped at another size."""
+        new = copy.copy(self)
+        new.size = size
+        return new
+
+    def __repr__(self):
+        return f"PairedSRDataset({len(self)} photos, x{self.scale}, {self.size}-px crops, train={self.train})"
+
+
+def sr_items(path, train="train", valid="val"):
+    """(training photos, validation photos) of an image-folder dataset (Imagenette: ``train/``, ``val/``)."""
+    path = check_path(path, kind="folder")
+    return (get_image_files(check_path(path / train, "training folder", "folder")),
+            get_image_files(check_path(path / valid, "validation folder", "folder")))
+
+
+def sr_dls(train_items, valid_items, scale=2, size=96, bs=16, seed=42, num_workers=0):
+    """``DataLoaders`` of (low-res, high-res) pairs: random crops and flips for training, centre crops to validate."""
+    return make_loaders(PairedSRDataset(train_items, scale, size, train=True, seed=seed),
+                        PairedSRDataset(valid_items, scale, size, train=False), bs=bs, seed=seed,
+                        num_workers=num_workers)
+
+
+# -- the model --------------------------------------------------------------------------------------------------
+def conv(c_in, c_out, k=3):
+    return nn.Conv2d(c_in, c_out, k, padding=k // 2)
+
+
+class ResBlock(nn.Module):
+    """conv-ReLU-conv added back to its input times ``res_scale`` (0.1): no BatchNorm (EDSR), small steps."""
+
+    def __init__(self, nf, res_scale=0.1):
+        super().__init__()
+        self.body, self.res_scale = nn.Sequential(conv(nf, nf), nn.ReLU(inplace=True), conv(nf, nf)), res_scale
+
+    def forward(self, x):
+        return x + self.body(x) * self.res_scale
+
+
+def icnr_(weight, scale=2, init=nn.init.kaiming_normal_):
+    """ICNR: give the ``scale**2`` output channels that pixel shuffle turns into one block the same kernel, so the
+    shuffled output starts as a nearest-neighbour upsampling (no checkerboard). ``weight`` (C*s*s, C_in, k, k)."""
+    c_out, *rest = weight.shape
+    if c_out % scale ** 2:
+        raise ValueError(f"a pixel-shuffle conv needs out channels divisible by {scale ** 2}, not {c_out}")
+    sub = torch.empty(c_out // scale ** 2, *rest)
+    init(sub)
+    with torch.no_grad():
+        weight.copy_(sub.repeat_interleave(scale ** 2, dim=0))  # PixelShuffle reads channel c*s*s + i*s + j
+    return weight
+
+
+class PixelShuffleUp(nn.Sequential):
+    """conv to ``nf * scale**2`` channels, ReLU, ``PixelShuffle(scale)``: (B, nf, h, w) -> (B, nf, h*s, w*s)."""
+
+    def __init__(self, nf, scale=2, icnr=True):
+        super().__init__(conv(nf, nf * scale ** 2), nn.ReLU(inplace=True), nn.PixelShuffle(scale))
+        if icnr:
+            icnr_(self[0].weight, scale)
+            nn.init.zeros_(self[0].bias)
+
+
+class SrResnet(nn.Module):
+    """(B, 3, h, w) low-res in [0, 1] -> (B, 3, h*scale, w*scale): ``n_blocks`` residual blocks, pixel-shuffle
+    upsampling (x2 steps), and the bicubic upsampling added at the end, so the network learns only the detail
+    bicubic misses and starts exactly as good as bicubic (the last conv starts at zero)."""
+
+    def __init__(self, scale=2, nf=64, n_blocks=8, res_scale=0.1, icnr=True):
+        super().__init__()
+        if scale & (scale - 1):
+            raise ValueError(f"scale must be a power of 2 (x2 pixel-shuffle steps), not {scale}")
+        self.scale = scale
+        self.head = conv(3, nf)
+        self.blocks = nn.Sequential(*[ResBlock(nf, res_scale) for _ in range(n_blocks)], conv(nf, nf))
+        self.up = nn.Sequential(*[PixelShuffleUp(nf, 2, icnr) for _ in range(int(math.log2(scale)))])
+        self.tail = conv(nf, 3)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x):
+        h = self.head(x)
+        h = h + self.blocks(h)  # a long skip over the blocks, as in EDSR
+        return upscale_bicubic(x, self.scale) + self.tail(self.up(h))
+
+
+# -- metric, losses, pictures -------------------------------------------------------------------------------------
+def psnr(preds, targets, max_val=1.0):
+    """Peak signal-to-noise ratio in dB, 10 log10(max^2 / MSE), per image then averaged; outputs clamped to [0, 1]."""
+    mse = ((preds.float().clamp(0, max_val) - targets.float()) ** 2).flatten(1).mean(1)
+    return (10 * torch.log10(max_val ** 2 / mse.clamp(min=1e-10))).mean()
+
+
+def bicubic_psnr(dl, scale):
+    """PSNR of plain bicubic upsampling over a loader: the baseline."""
+    total, n = 0.0, 0
+    for lr, hr in dl:
+        total += psnr(upscale_bicubic(lr, scale), hr).item() * len(lr)
+        n += len(lr)
+    return total / n
+
+
+class FeatureLoss(nn.Module):
+    """Perceptual loss: ``pixel_weight`` x ``pixel_loss`` (MSE) plus, for each feature map ``features(x)`` returns (a
+    list, from a frozen pretrained network), its weight x L1 between the output's and the truth's features."""
+
+    def __init__(self, features, weights, pixel_weight=1.0, pixel_loss=F.mse_loss):
+        super().__init__()
+        self.features, self.weights = features, list(weights)
+        self.pixel_weight, self.pixel_loss = pixel_weight, pixel_loss
+
+    def forward(self, preds, targets):
+        loss = self.pixel_weight * self.pixel_loss(preds, targets)
+        with torch.no_grad():
+            want = [f.detach() for f in self.features(targets)]
+        got = self.features(preds)
+        if len(got) != len(self.weights):
+            raise ValueError(f"FeatureLoss has {len(self.weights)} weights but the network gave {len(got)} maps")
+        return loss + sum(w * F.l1_loss(g, t) for w, g, t in zip(self.weights, got, want))
+
+
+def show_sr(lr, preds, hr, scale, n=3, size=2.6):
+    """Rows of input (low-res, shown enlarged blockily), bicubic, model, truth, each titled with its PSNR."""
+    import matplotlib.pyplot as plt
+    n = min(n, len(lr))
+    bic = upscale_bicubic(lr[:n], scale)
+    fig, axes = plt.subplots(n, 4, figsize=(size * 4, size * n), squeeze=False)
+    for r in range(n):
+        panels = [("input", F.interpolate(lr[r:r + 1], scale_factor=scale, mode="nearest")[0], None),
+                  ("bicubic", bic[r], psnr(bic[r:r + 1], hr[r:r + 1])),
+                  ("model", preds[r].clamp(0, 1), psnr(preds[r:r + 1], hr[r:r + 1])), ("truth", hr[r], None)]
+        for c, (title, img, p) in enumerate(panels):
+            axes[r, c].imshow(img.detach().float().permute(1, 2, 0).cpu().numpy())
+            axes[r, c].set_title(f"{title}" + (f" {p:.2f} dB" if p is not None else ""), fontsize=9)
+            axes[r, c].axis("off")
+    fig.tight_layout()
+    return fig

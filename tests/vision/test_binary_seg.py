@@ -1,0 +1,98 @@
+"""Binary masks from GIFs, Dice, the Dice-plus-BCE loss, and the Carvana-layout loader."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from coursekit.vision import binary_seg
+from coursekit.vision.segmentation import MaskError
+
+
+def write_pair(folder, name, size=(12, 8), mask_size=None, box=(2, 2, 6, 5)):
+    (folder / "train").mkdir(parents=True, exist_ok=True)
+    (folder / "train_masks").mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (90, 120, 200)).save(folder / "train" / f"{name}.jpg")
+    w, h = mask_size or size
+    arr = np.zeros((h, w), np.uint8)
+    x0, y0, x1, y1 = box
+    arr[y0:y1, x0:x1] = 1
+    m = Image.fromarray(arr, "L").convert("P")
+    m.putpalette([0, 0, 0, 255, 255, 255] + [0, 0, 0] * 254)
+    m.save(folder / "train_masks" / f"{name}_mask.gif", "GIF")
+    return arr
+
+
+def test_dice_matches_hand_worked_values():
+    # prediction covers 3 pixels, truth 2, overlap 1: Dice = 2*1 / (3+2) = 0.4
+    logits = torch.tensor([[[[5.0, 5.0, 5.0, -5.0]]]])
+    truth = torch.tensor([[[[0.0, 0.0, 1.0, 1.0]]]])
+    assert binary_seg.dice_score(logits, truth).item() == pytest.approx(0.4)
+    assert binary_seg.Dice()(logits, truth).item() == pytest.approx(0.4)
+    # perfect, disjoint, and both empty
+    assert binary_seg.dice_score(truth * 10 - 5, truth).item() == pytest.approx(1.0)
+    assert binary_seg.dice_score(5 - truth * 10, truth).item() == pytest.approx(0.0)
+    assert binary_seg.dice_score(-torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item() == 1.0
+
+
+def test_streaming_dice_pools_counts_over_batches():
+    d = binary_seg.Dice()
+    d.reset()
+    d.accumulate(torch.tensor([[[[1.0, 1.0]]]]), torch.tensor([[[[1.0, 0.0]]]]))  # inter 1, sizes 2 + 1
+    d.accumulate(torch.tensor([[[[-1.0, 1.0]]]]), torch.tensor([[[[1.0, 1.0]]]]))  # inter 1, sizes 1 + 2
+    assert d.value == pytest.approx(2 * 2 / 6)
+
+
+def test_dice_bce_loss_is_bce_plus_soft_dice_and_falls_when_right():
+    truth = torch.tensor([[[[0.0, 1.0], [1.0, 0.0]]]])
+    good, bad = truth * 8 - 4, 4 - truth * 8
+    loss = binary_seg.DiceBCELoss()
+    assert loss(good, truth) < 0.1 < loss(bad, truth)
+    zero = torch.zeros_like(truth)  # p = 0.5 everywhere: BCE = ln 2, soft Dice = 1 - (2*1 + 1)/(2 + 2 + 1)
+    assert loss(zero, truth).item() == pytest.approx(np.log(2) + 1 - 3 / 5, abs=1e-6)
+
+
+def test_gif_masks_are_read_as_zero_one(tmp_path):
+    arr = write_pair(tmp_path, "0cdf5b5d0ce1_01")
+    mask = binary_seg.load_binary_mask(tmp_path / "train_masks" / "0cdf5b5d0ce1_01_mask.gif", size=(12, 8))
+    assert mask.dtype == np.uint8 and mask.shape == (8, 12)
+    assert (mask == arr).all() and mask.sum() == 12
+
+
+def test_trimap_values_pick_the_positive_class(tmp_path):
+    tri = np.array([[1, 2], [3, 2]], np.uint8)
+    Image.fromarray(tri, "L").save(tmp_path / "t.png")
+    assert binary_seg.load_binary_mask(tmp_path / "t.png", positive=(1, 3)).tolist() == [[1, 0], [1, 0]]
+
+
+def test_a_mask_of_another_size_is_an_error_naming_the_file(tmp_path):
+    write_pair(tmp_path, "0cdf5b5d0ce1_01")
+    write_pair(tmp_path, "0cdf5b5d0ce1_02", mask_size=(10, 8))
+    with pytest.raises(MaskError, match=r"0cdf5b5d0ce1_02_mask\.gif is 10x8 but its image"):
+        binary_seg.binary_items(tmp_path)
+    with pytest.raises(MaskError, match=r"0cdf5b5d0ce1_02_mask\.gif"):
+        binary_seg.load_binary_mask(tmp_path / "train_masks" / "0cdf5b5d0ce1_02_mask.gif", size=(12, 8))
+
+
+def test_a_missing_mask_is_named(tmp_path):
+    write_pair(tmp_path, "0cdf5b5d0ce1_01")
+    (tmp_path / "train_masks" / "0cdf5b5d0ce1_01_mask.gif").unlink()
+    with pytest.raises(FileNotFoundError, match="0cdf5b5d0ce1_01_mask.gif"):
+        binary_seg.binary_items(tmp_path)
+
+
+def test_the_split_keeps_every_photo_of_a_car_on_one_side(tmp_path):
+    items = [tmp_path / f"{car:012x}_{v:02d}.jpg" for car in range(10) for v in range(1, 5)]
+    train, valid = binary_seg.split_by_group(items, 0.2, seed=0)
+    assert len(valid) == 8 and sorted(train + valid) == list(range(40))
+    assert not {binary_seg.group_of(items[i]) for i in train} & {binary_seg.group_of(items[i]) for i in valid}
+    assert binary_seg.group_of("Abyssinian_100.jpg") == "Abyssinian_100"  # not a Carvana name: its own group
+
+
+def test_loaders_give_float_masks_at_each_size(tmp_path):
+    for car in range(5):
+        write_pair(tmp_path, f"{car:012x}_01", size=(24, 16), box=(4, 4, 16, 12))
+    for size in [(8, 12), (16, 24)]:  # progressive resizing: the same data at a bigger size
+        dls = binary_seg.binary_dls(tmp_path, size=size, bs=2, valid_pct=0.4)
+        x, y = next(iter(dls.valid))
+        assert x.shape == (2, 3, *size) and y.shape == (2, 1, *size) and y.dtype == torch.float32
+        assert set(y.unique().tolist()) <= {0.0, 1.0}

@@ -1,0 +1,74 @@
+"""Fast style transfer: the transformation network's shapes, the perceptual loss, training lowers it."""
+import pytest
+import torch
+from torch import nn
+
+from coursekit.vision import fast_style, style
+
+
+class TinyFeatures(nn.Module):
+    """A stand-in for lesson 13's FeatureNet: two conv layers, their outputs as the feature maps."""
+    style_ids, content_id, softmax = [0, 1], 1, False
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.c1, self.c2 = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 6, 3, stride=2, padding=1)
+        self.requires_grad_(False)
+
+    def forward(self, x):
+        a = torch.relu(self.c1(x))
+        return [a, torch.relu(self.c2(a))]
+
+    def grams(self, feats):
+        return [style.gram_matrix(feats[i]) for i in self.style_ids]
+
+
+def test_the_network_keeps_the_image_size_and_range():
+    net = fast_style.StyleNet(width=8, n_res=1)
+    for shape in [(2, 3, 32, 32), (1, 3, 30, 42)]:
+        y = net(torch.rand(shape))
+        assert y.shape == shape and 0 <= y.min() and y.max() <= 1
+
+
+def test_stylize_is_one_forward_pass_without_gradients_and_restores_the_mode():
+    net = fast_style.StyleNet(width=8, n_res=1).train()
+    out = fast_style.stylize(net, torch.rand(3, 16, 16))
+    assert out.shape == (3, 16, 16) and not out.requires_grad and net.training
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny convolutions: one thread is quicker than two that wait for each other on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_loss_is_weighted_content_plus_style_and_training_lowers_it(one_thread):
+    torch.manual_seed(0)
+    feats, style_img = TinyFeatures(), torch.rand(3, 16, 16)
+    loss = fast_style.PerceptualStyleLoss(feats, style_img, size=16, content_weight=2.0, style_weight=5.0)
+    x = torch.rand(4, 3, 16, 16)
+    c, s = loss.parts(x, x)
+    assert c.item() == pytest.approx(0.0) and s.item() > 0  # the input is its own content
+    y = torch.rand(4, 3, 16, 16)
+    c, s = loss.parts(y, x)
+    assert loss(y, x).item() == pytest.approx(2.0 * c.item() + 5.0 * s.item(), rel=1e-5)
+    net = fast_style.StyleNet(width=8, n_res=1)
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    first = loss(net(x), x).item()
+    for _ in range(20):
+        opt.zero_grad()
+        loss(net(x), x).backward()
+        opt.step()
+    assert loss(net(x), x).item() < first * 0.7
+
+
+def test_content_dataset_gives_the_photo_as_input_and_target(sample):
+    items = sorted((sample / "train" / "cats").glob("*.jpg"))[:2]
+    x, y = fast_style.ContentDataset(items, size=32, train=True)[0]
+    assert x.shape == (3, 32, 32) and torch.equal(x, y)
+    v = fast_style.ContentDataset(items, size=32).with_train(False)
+    assert torch.equal(v[1][0], v[1][0]) and not v.train
