@@ -112,3 +112,41 @@ register_dataset(DatasetInfo(
     description="WMT giga-fren: 22.5 million aligned English/French sentences (the lesson keeps the 'Wh...?' "
                 "questions, about 52,000 pairs)",
     licence="WMT shared-task data (research use; Callison-Burch et al. 2009)"))
+
+register_dataset(DatasetInfo(
+    # fast.ai's PNG copy of CIFAR-10 (train/<class>/, test/<class>/, labels.txt); size and md5 as fastai publishes
+    # them (fastai/data/checks.txt). The 2018 cifar10-darknet notebook fetched http://files.fast.ai/data/cifar10.tgz.
+    "cifar10", "https://s3.amazonaws.com/fast-ai-sample/cifar10.tgz",
+    size=168168549, md5="a5f8c31371b63a406b23368042812d3c", folder="cifar10", lesson=12,
+    layout={"train": "train", "valid": "test", "labels": "labels.txt"},
+    description="CIFAR-10: 50,000 training and 10,000 test 32x32 PNGs of 10 classes (the 2018 Darknet data)",
+    licence="research use (Krizhevsky 2009)"))
+register_dataset(DatasetInfo(
+    # fast.ai's copy of the 20% LSUN bedroom sample the 2018 wgan notebook pointed to; size and md5 as fastai
+    # publishes them (fastai/data/checks.txt). About 4.6 GB: the notebook uses CIFAR-10 unless asked.
+    "lsun_bedroom", "https://s3.amazonaws.com/fast-ai-imageclas/bedroom.tgz",
+    size=4579163978, md5="35d84f38f8a15fe47e66e460c8800d68", folder="bedroom", lesson=12,
+    description="LSUN bedrooms, a 20% sample of JPEGs in nested folders (the 2018 WGAN data)",
+    licence="LSUN terms (research use; Yu et al. 2015)"))
+
+register_dataset(DatasetInfo(
+    # fast.ai's copy of Pascal VOC 2007 with the COCO-layout JSON boxes the 2018 lessons 8 and 9 read
+    # (pascal_train2007.json and pascal_val2007.json there, train.json and valid.json here; the images of both
+    # in train/); size and md5 as fastai publishes them (fastai/data/checks.txt). Named "pascal" like the sample.
+    "pascal", "https://s3.amazonaws.com/fast-ai-imagelocal/pascal_2007.tgz",
+    size=1637796771, md5="433b4706eb7c42bd74e7f784e3fdf244", folder="pascal_2007", lesson=8,
+    layout={"train_json": "train.json", "valid_json": "valid.json", "images": "train"},
+    description="Pascal VOC 2007: 20 classes, 2,501 training and 2,510 validation photos with boxes (COCO-layout JSON)",
+    licence="Flickr terms of use (Everingham et al. 2010)"))
+
+register_dataset(DatasetInfo(
+    # Lesson 14's super resolution learns from photos (2018: an ImageNet sample). Imagenette is fast.ai's
+    # 10-class ImageNet subset; this copy has the shorter side at 320 px, big enough for 256-px crops. Size
+    # and md5 as fastai publishes them (checks.txt; torchvision's Imagenette checks the same md5). Named
+    # "superres" like its offline sample, so get_data("superres") reads either with the same loader.
+    "superres", "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-320.tgz",
+    size=341663724, md5="3df6f0d01a2c9592104656642f5e78a3", folder="imagenette2-320", lesson=14,
+    layout={"train": "train", "valid": "val"},
+    description="Imagenette 320 px: 9,469 training and 3,925 validation ImageNet photos of 10 classes "
+                "(train/<wnid>/, val/<wnid>/), the photos super resolution learns from",
+    licence="ImageNet terms (non-commercial research and education)"))

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from coursekit.samples import cartoons, chars, tabular, text, translation, vision
+from coursekit.samples import cifar
+from coursekit.samples import scenes
+from coursekit.samples import carvana, superres
+from coursekit.samples import paintings
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,12 @@ SAMPLES = {
     "rossmann": Sample(tabular.make_rossmann_sample, {"train": "train.csv", "store": "store.csv"}),
     "imdb": Sample(text.make_imdb_sample, {"train": "train", "test": "test"}),
     "nietzsche": Sample(chars.make_nietzsche_sample, {"text": "nietzsche.txt"}),
+    "cifar10": Sample(cifar.make_cifar_sample, {"train": "train", "valid": "test", "labels": "labels.txt"}),
+    "pascal": Sample(scenes.make_pascal_sample, {"train_json": scenes.TRAIN_JSON, "valid_json": scenes.VALID_JSON,
+                                                "images": scenes.IMAGES}),
+    "carvana": Sample(carvana.make_carvana_sample, {"images": "train", "masks": "train_masks"}),
+    "superres": Sample(superres.make_superres_sample, {"train": "train", "valid": "val"}),
+    "style": Sample(paintings.make_style_sample, {"content": "content", "style": "style"}),
     "giga_fren": Sample(translation.make_translation_sample,
                         {"en": translation.EN_FILE, "fr": translation.FR_FILE}),
 }
