@@ -15,11 +15,11 @@ What the Learner expects, so that one Learner trains, validates, predicts and ru
 - **entry point**: each domain has one, ``<thing>_dls(path_or_table, ..., bs, valid_pct, seed=42)``,
   returning ``DataLoaders``.
 
-Shared here: seeded splits; ``read_csv``, one checked way to read a CSV file (what it does with an
-empty, header-only, UTF-16 or non-UTF-8 file is in its docstring); ``check_columns``, ``row_name`` and
-``strip_columns``, so every table error names a column and a row the same way; ``CategoryMap``, the one
-value <-> index map (class names, category codes, user and movie ids); ``TableDataset``, rows of tensors
-that can ``encode`` one raw row.
+Shared here: ``split_batch`` (a batch's inputs and targets); seeded splits; ``read_csv``, one checked way to read
+a CSV file (what it does with an empty, header-only, UTF-16 or non-UTF-8 file is in its docstring);
+``check_columns``, ``row_name`` and ``strip_columns``, so every table error names a column and a row the same way;
+``CategoryMap``, the one value <-> index map (class names, category codes, user and movie ids); ``TableDataset``,
+rows of tensors that can ``encode`` one raw row.
 """
 import random
 import warnings
@@ -66,6 +66,13 @@ class DataLoaders:
             shown = ", ".join(map(str, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
             parts.append(f"classes ({len(self.classes)}): {shown}")
         return f"DataLoaders(bs={self.bs}; " + "; ".join(parts) + ")"
+
+
+def split_batch(batch, dl):
+    """``(inputs, targets)`` of a batch as tuples: the loader's ``n_inp`` parts are inputs (default: all but one)."""
+    n_inp = getattr(dl, "n_inp", None)
+    n = len(batch) - 1 if n_inp is None else n_inp
+    return tuple(batch[:n]), tuple(batch[n:])
 
 
 def make_loaders(train_ds, valid_ds, bs=64, test_ds=None, num_workers=0, seed=None, collate_fn=None):

@@ -20,6 +20,7 @@ from torch import nn
 from coursekit.callbacks import CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import cpu_has_bf16, default_device, listify
+from coursekit.data import split_batch
 from coursekit.distributed import unwrap
 from coursekit.divergence import NaNCheck
 from coursekit.lr_finder import LRFinder, LRFindResult
@@ -212,10 +213,8 @@ class Learner:
             self._run_stage("valid", self._all_batches)
 
     def _all_batches(self):
-        n_inp = getattr(self.dl, "n_inp", None)
         for self.iter, self.batch in enumerate(self.dl):
-            n = len(self.batch) - 1 if n_inp is None else n_inp
-            self.xb, self.yb = tuple(self.batch[:n]), tuple(self.batch[n:])
+            self.xb, self.yb = split_batch(self.batch, self.dl)
             self.preds, self.loss = None, None  # a batch cancelled early must not show the last one's
             self._run_stage("batch", self._one_batch)
 

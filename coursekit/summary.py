@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from coursekit.core import to_device
+from coursekit.data import split_batch
 
 
 @dataclass
@@ -81,8 +82,6 @@ def model_summary(model, xb):
 
 def learner_summary(learn):
     """``model_summary`` of a Learner's model on the first batch of its training loader."""
-    batch = next(iter(learn.dls.train))
-    n_inp = getattr(learn.dls.train, "n_inp", None)
-    n = len(batch) - 1 if n_inp is None else n_inp
+    xb, _ = split_batch(next(iter(learn.dls.train)), learn.dls.train)
     learn.model.to(learn.device)
-    return model_summary(learn.model, to_device(tuple(batch[:n]), learn.device))
+    return model_summary(learn.model, to_device(xb, learn.device))

@@ -62,6 +62,15 @@ def synth_learner(tmp_path):
 
 
 @pytest.fixture
+def one_thread():
+    """Small models gain nothing from threads, and two threads on a busy 2-core machine can be 10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
 def data(monkeypatch, tmp_path):
     """An empty data cache, and no mode or mirror from the environment (child processes inherit these)."""
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "data"))

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.real_data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
-@pytest.fixture
-def one_thread():
-    """Small models on a shared CPU: one thread costs far less CPU time than two that wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class DecoderOnly(nn.Module):
     """A U-Net whose frozen encoder ran once ahead (2018's ``precompute=True``): (image, 5 stage outputs) -> logits."""
 

@@ -37,15 +37,6 @@ def test_stylize_is_one_forward_pass_without_gradients_and_restores_the_mode():
     assert out.shape == (3, 16, 16) and not out.requires_grad and net.training
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny convolutions: one thread is quicker than two that wait for each other on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_the_loss_is_weighted_content_plus_style_and_training_lowers_it(one_thread):
     torch.manual_seed(0)
     feats, style_img = TinyFeatures(), torch.rand(3, 16, 16)
