@@ -3,10 +3,12 @@
 #
 # Runs the unit tests with CUDA visible (the mixed-precision and device tests run instead of skipping), every
 # lesson end to end in sample mode on the GPU (python -m coursekit.run: the README's main job, which fails
-# when a FINAL METRICS floor is missed), then the loop-overhead benchmark in float32, fp16 and bf16.
-# Packages the machine lacks travel as wheels in .whl/ (see benchmarks/README.md); logs go to $OUT.
+# when a FINAL METRICS floor is missed; JOBS lessons at a time, default 4), lesson 1's recipe under torchrun
+# with the NCCL backend (ddp), then the loop benchmarks: fit overhead in float32, fp16 and bf16, Darknet,
+# lesson 8, SSD and precomputed activations. Packages the machine lacks travel as wheels in .whl/ (see
+# benchmarks/README.md); logs go to $OUT.
 #
-#     bash benchmarks/gpu_check.sh [unit|lessons|bench]...   (default: all three)
+#     bash benchmarks/gpu_check.sh [unit|lessons|ddp|bench]...   (default: all four)
 #
 # GPU_WHEELS names the folder of carried packages (default .whl): wheels, and *.tar.xz archives of packages
 # unpacked as they install (smaller to carry: spaCy's wheel holds every language, the lessons need English).
@@ -23,7 +25,7 @@ if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 export COURSEKIT_DATA=${COURSEKIT_DATA:-/tmp/coursekit-data} COURSEKIT_MODE=sample
-parts=${*:-unit lessons bench}
+parts=${*:-unit lessons ddp bench}
 status=0
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -49,16 +51,26 @@ for part in $parts; do
         mkdir -p "$OUT/executed"
         python3 -m coursekit.text.pretrained >"$OUT/pretrain.log" 2>&1 || status=1  # as make nbs does
         tail -n 2 "$OUT/pretrain.log"
-        for nb in ${LESSONS:-nbs/lesson*.ipynb}; do
-            step "$(basename "$nb" .ipynb)" 120 python3 -m coursekit.run "$nb" --out "$OUT/executed"
-            grep -A3 "^Done in" "$OUT/$(basename "$nb" .ipynb).log"
-        done ;;
+        for nb in ${LESSONS:-nbs/lesson*.ipynb}; do  # JOBS at a time; each prints its summary when it ends
+            while [ "$(jobs -rp | wc -l)" -ge "${JOBS:-4}" ]; do wait -n; done
+            (step "$(basename "$nb" .ipynb)" 240 python3 -m coursekit.run "$nb" --out "$OUT/executed"
+             grep -A3 "^Done in" "$OUT/$(basename "$nb" .ipynb).log") &
+        done
+        wait ;;  # a failed lesson shows as rc != 0 in summary.txt, which sets the exit status below
+    ddp)
+        step ddp-nccl 120 torchrun --standalone --nproc_per_node=1 -m coursekit.vision.train --epochs 1 --unfrozen 1 \
+            --name ddp-check ;;
     bench)
         for mp in "" fp16 bf16; do
-            step "bench-fit-${mp:-fp32}" 120 python3 benchmarks/bench_fit_overhead.py --size 224 --epochs 2 \
+            step "bench-fit-${mp:-fp32}" 120 python3 benchmarks/bench_fit_overhead.py --size 224 --epochs 5 \
                 --repeats 2 ${mp:+--mixed-precision $mp}
-        done ;;
+        done
+        step bench-darknet 150 python3 benchmarks/bench_darknet.py --minutes 0.5 --repeats 2
+        step bench-lesson08 90 python3 benchmarks/bench_lesson08.py --minutes 0.3 --repeats 2
+        step bench-ssd 90 python3 benchmarks/bench_ssd.py --minutes 0.3 --repeats 2
+        step bench-precompute 90 python3 benchmarks/bench_precompute.py ;;
     esac
 done
 echo "== summary"; cat "$OUT/summary.txt"
+if grep -v ' rc=0 ' "$OUT/summary.txt" | grep -q ' rc='; then status=1; fi
 exit $status

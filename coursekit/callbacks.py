@@ -61,16 +61,19 @@ class Callback:
 class DeviceCallback(Callback):
     """The one place that moves things to ``learn.device``: the model (and any optimizer state loaded while it
     was elsewhere) before fitting, the model again before a validation or prediction pass (a no-op when it is
-    there already), and each batch's inputs and targets before the batch."""
+    there already), a loss that is a module holding weights or buffers (a perceptual loss's feature network)
+    with it, and each batch's inputs and targets before the batch."""
     order = -10
 
     def before_fit(self, learn):
-        learn.model.to(learn.device)
+        self.before_valid(learn)
         if learn.opt is not None:
             _optimizer_state_to_params(learn.opt)
 
     def before_valid(self, learn):
         learn.model.to(learn.device)
+        if isinstance(learn.loss_func, torch.nn.Module):
+            learn.loss_func.to(learn.device)
 
     def before_batch(self, learn):
         learn.xb, learn.yb = to_device(learn.xb, learn.device), to_device(learn.yb, learn.device)

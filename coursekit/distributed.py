@@ -38,14 +38,16 @@ def check_devices(local_world_size, n_gpus):
 
 
 def setup(backend=None):
-    """Join the process group that torchrun describes in the environment; returns this process's device."""
+    """Join the process group that torchrun describes in the environment; returns this process's device: the
+    local GPU with ``nccl`` (the default where there are GPUs), else the CPU with ``gloo``."""
     if "RANK" not in os.environ:
         raise RuntimeError("coursekit.distributed.setup() runs under torchrun, which sets RANK, WORLD_SIZE and "
                            "LOCAL_RANK: torchrun --nproc_per_node=2 your_script.py. For one process, leave it out.")
     n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    check_devices(int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])), n_gpus)
     backend = backend or ("nccl" if n_gpus else "gloo")
+    if backend == "nccl":  # gloo runs its processes on the CPU, however many GPUs there are
+        check_devices(int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])), n_gpus)
     if not dist.is_initialized():
         dist.init_process_group(backend)
     if backend == "nccl":

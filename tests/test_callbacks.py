@@ -167,6 +167,32 @@ def test_the_device_callback_moves_model_and_batches(synth_learner, monkeypatch)
     assert len(model_moves) == 1 + 2  # before fit, and before the epoch's validation
 
 
+class WeightedCrossEntropy(nn.Module):
+    """A loss holding a tensor of its own (as a perceptual loss holds a feature network): it must go where the
+    model goes, or a GPU fit fails at the first batch with 'tensors on different devices'."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("weight", torch.ones(3))  # one per class
+        self.moves = []
+
+    def _apply(self, fn, recurse=True):
+        self.moves.append("moved")
+        return super()._apply(fn, recurse)
+
+    def forward(self, preds, y):
+        return nn.functional.cross_entropy(preds, y, weight=self.weight)
+
+
+def test_a_loss_that_is_a_module_moves_with_the_model(synth_learner):
+    learn = synth_learner()
+    learn.loss_func = loss = WeightedCrossEntropy()
+    learn.get_preds()
+    assert loss.moves == ["moved"]  # before the validation stage, as the model
+    learn.fit(1)
+    assert len(loss.moves) == 1 + 2 and loss.weight.device.type == learn.device.type
+
+
 def test_nan_loss_stops_with_a_clear_message(synth_learner):
     learn = synth_learner()
     learn.loss_func = lambda preds, y: preds.sum() * float("nan")

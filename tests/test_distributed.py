@@ -40,12 +40,13 @@ CHILD = textwrap.dedent("""
     from coursekit.learner import Learner
     from coursekit.resume import Checkpoints
 
-    device = setup()
+    device = setup("gloo")  # CPU processes, also on a machine with GPUs
     rank, folder = int(os.environ["RANK"]), sys.argv[1]
     x, y = data()
     dls = make_loaders(TensorDataset(x, y), TensorDataset(x[:32], y[:32]), bs=BS, seed=0)
     path = os.path.join(folder, f"rank{{rank}}")
-    learn = Learner(model(), dls, nn.CrossEntropyLoss(), lr=LR, device=device, path=path)
+    learn = Learner(model(), dls, nn.CrossEntropyLoss(), lr=LR, device=device, path=path,
+                    mixed_precision=False)
     learn.fit(EPOCHS, cbs=[DistributedTrainer(seed=0), Checkpoints("run")])
     learn.save("final")
     torch.save(learn.model.state_dict(), os.path.join(folder, f"weights{{rank}}.pt"))  # the test's own record

@@ -174,7 +174,8 @@ class PairModel(nn.Module):
 def test_predict_encodes_an_item_with_several_inputs(tmp_path):
     ds = PairDataset()
     dls = make_loaders(ds, ds, bs=8)
-    learn = Learner(PairModel(), dls, lambda preds, y: nn.functional.mse_loss(preds[:, 0], y), device="cpu")
+    learn = Learner(PairModel(), dls, lambda preds, y: nn.functional.mse_loss(preds[:, 0], y), device="cpu",
+                    mixed_precision=False)  # float32, to compare exactly (a bf16 CPU would default to bf16)
     item = {"cat": 2, "cont": [0.5, -1.0]}
     value, idx, out = learn.predict(item)
     with torch.no_grad():
@@ -183,7 +184,7 @@ def test_predict_encodes_an_item_with_several_inputs(tmp_path):
     assert value == pytest.approx(ref.item()) and torch.allclose(out, ref)
 
     ds.classes = ["low", "mid", "high"]  # a classifier on the same inputs names its answer
-    learn = Learner(PairModel(n_out=3), dls, nn.CrossEntropyLoss(), device="cpu")
+    learn = Learner(PairModel(n_out=3), dls, nn.CrossEntropyLoss(), device="cpu", mixed_precision=False)
     label, idx, probs = learn.predict(item)
     assert label == ds.classes[idx] and idx == int(probs.argmax()) and probs.sum().item() == pytest.approx(1)
 
@@ -195,7 +196,7 @@ def test_predict_multi_label_gives_the_tags_above_the_threshold():
     with torch.no_grad():
         model.weight.zero_()
         model.bias.copy_(torch.logit(torch.tensor([0.7, 0.3, 0.55])))
-    learn = Learner(model, make_loaders(ds, ds, bs=2), nn.BCEWithLogitsLoss(), device="cpu")
+    learn = Learner(model, make_loaders(ds, ds, bs=2), nn.BCEWithLogitsLoss(), device="cpu", mixed_precision=False)
     tags, idx, probs = learn.predict(torch.zeros(2))
     assert tags == ["cloudy", "water"] and idx.tolist() == [0, 2]
     assert probs.tolist() == pytest.approx([0.7, 0.3, 0.55])
@@ -227,7 +228,7 @@ class ShiftedViews(torch.utils.data.Dataset):
 def test_tta_augment_averages_the_plain_and_transformed_views():
     x, y = torch.randn(30, 4), torch.randint(0, 3, (30,))
     dls = make_loaders(ShiftedViews(x, y, tfms=lambda v: v + 1), ShiftedViews(x, y), bs=8)
-    learn = Learner(nn.Linear(4, 3), dls, nn.CrossEntropyLoss(), device="cpu")
+    learn = Learner(nn.Linear(4, 3), dls, nn.CrossEntropyLoss(), device="cpu", mixed_precision=False)
     probs, targets = learn.tta(n=3)
     with torch.no_grad():
         plain, shifted = learn.model(x).softmax(dim=1), learn.model(x + 1).softmax(dim=1)

@@ -66,8 +66,9 @@ def collab_dls(ratings, valid_pct=0.2, seed=42, bs=64):
 
 
 def mse_loss(preds, targets):
-    """Mean squared error, with the targets as floats."""
-    return nn.functional.mse_loss(preds, targets.float())
+    """Mean squared error, with the targets in the predictions' floating type (float32, or float64 for a
+    model in double precision: some PyTorch versions refuse mixed types in the backward pass)."""
+    return nn.functional.mse_loss(preds, targets.to(preds.dtype))
 
 
 @metrics.whole_pass  # a root of a mean over the whole pass: batch averages would be wrong

@@ -161,3 +161,10 @@ def test_real_movielens_sample_beats_both_baselines():
     print(f"\nmovie_lens_sample RMSE: model {model_rmse:.4f}, user+movie bias {base['user_movie_bias']:.4f}, "
           f"global mean {base['global_mean']:.4f}")
     assert model_rmse < base["user_movie_bias"] < base["global_mean"]
+
+
+def test_the_loss_takes_the_predictions_precision_so_a_double_model_trains():
+    preds = torch.tensor([3.0, 4.5], dtype=torch.float64, requires_grad=True)
+    loss = collab.mse_loss(preds, torch.tensor([3.5, 4.0]))  # ratings come as float32
+    loss.backward()  # PyTorch before 2.14 refused float32 gradients for a float64 tensor here
+    assert loss.dtype == torch.float64 and loss.item() == pytest.approx(0.25)

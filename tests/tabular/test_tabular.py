@@ -99,7 +99,8 @@ def tiny_tabular_learner():
     proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"])
     dls = tabular.tabular_dls(proc, train, valid, train["age"] / 10.0, valid["age"] / 10.0, bs=8)
     model = tabular.TabularModel(proc.emb_sizes(), len(proc.cont_out), 1, layers=(8,), ps=(0.0,), y_range=(0, 6))
-    learn = Learner(model, dls, lambda preds, y: F.mse_loss(preds[:, 0], y.float()), device="cpu")
+    learn = Learner(model, dls, lambda preds, y: F.mse_loss(preds[:, 0], y.float()), device="cpu",
+                    mixed_precision=False)  # float32 predictions, to compare exactly (bf16 CPUs default to bf16)
     learn.fit(1, 1e-2)
     return learn, valid
 
