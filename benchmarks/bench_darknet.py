@@ -15,7 +15,7 @@ import time
 import torch
 from torch import nn
 
-from common import tensor_dls, preload  # noqa: F401  (common puts the repository on sys.path)
+from common import preload, sync, tensor_dls, warm_up  # noqa: F401  (common puts the repository on sys.path)
 from coursekit import datasets
 from coursekit.core import cpu_has_bf16, default_device, seed_everything
 from coursekit.learner import Learner, adamw
@@ -90,13 +90,19 @@ def main():
     print(f"device {device}; Darknet{tuple(args.blocks)} nf={args.nf}; {n_images} images per run, bs {args.bs}")
     for name, channels_last, amp in variants:
         times = {"coursekit": [], "plain": []}
+
+        def prepared():
+            model = copy.deepcopy(start_model)
+            return model.to(memory_format=torch.channels_last) if channels_last else model
+        warm_up(device, *(lambda loop=loop: loop(prepared(), dls, args.epochs, 1e-3, device, amp)
+                          for loop in (learner_loop, plain_loop)))
         for r in range(args.repeats):
             for who, loop in (("coursekit", learner_loop), ("plain", plain_loop))[::1 if r % 2 == 0 else -1]:
-                model = copy.deepcopy(start_model)
-                if channels_last:
-                    model = model.to(memory_format=torch.channels_last)
+                model = prepared()
+                sync()
                 t = time.perf_counter()
                 loop(model, dls, args.epochs, 1e-3, device, amp)
+                sync()  # the plain loop never reads a value back: without this, a GPU run times only the launches
                 times[who].append(time.perf_counter() - t)
             if time.time() > deadline:
                 print(f"--minutes {args.minutes} reached: stopping after {r + 1} repeats")

@@ -19,7 +19,7 @@ import time
 import torch
 from torch import nn
 
-from common import tensor_dls, peak_memory_mb, sample_tensors
+from common import peak_memory_mb, sample_tensors, tensor_dls, warm_up
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
 from coursekit.metrics import accuracy
@@ -82,6 +82,9 @@ def main():
     start_model = cnn_model("efficientnet_lite0", n_out=2)
     times = {"coursekit": [], "plain": []}
     accs = {}
+    warm_up(device, *(lambda fit=fit: fit(copy.deepcopy(start_model), tensor_dls(train_ds, valid_ds, bs=32, seed=0),
+                                          1, args.lr, device, args.mixed_precision)
+                      for fit in (coursekit_fit, plain_fit)))
     for _ in range(args.repeats):
         for name, fit in (("coursekit", coursekit_fit), ("plain", plain_fit)):
             seed_everything(0)

@@ -18,7 +18,7 @@ import time
 import torch
 from torch.utils.data import TensorDataset
 
-from common import peak_memory_mb, tensor_dls
+from common import peak_memory_mb, tensor_dls, warm_up
 from coursekit import datasets
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
@@ -87,12 +87,18 @@ def main():
     seed_everything(0)
     start_model = largest.largest_object_model(size=args.size, n_classes=len(classes))
     times, ious = {"coursekit": [], "plain": []}, {}
+
+    def fresh():
+        dls = tensor_dls(train_ds, valid_ds, bs=32, seed=0)
+        dls.train.n_inp = dls.valid.n_inp = 1
+        return dls
+    warm_up(device, *(lambda fit=fit: fit(copy.deepcopy(start_model), fresh(), args.epochs, args.lr, device)
+                      for fit in (coursekit_fit, plain_fit)))
     began = time.perf_counter()
     while True:
         for name, fit in (("coursekit", coursekit_fit), ("plain", plain_fit)):
             seed_everything(0)
-            dls = tensor_dls(train_ds, valid_ds, bs=32, seed=0)
-            dls.train.n_inp = dls.valid.n_inp = 1
+            dls = fresh()
             model = copy.deepcopy(start_model)
             if device.type == "cuda":
                 torch.cuda.synchronize()

@@ -18,7 +18,7 @@ import time
 import torch
 from torch.utils.data import TensorDataset
 
-from common import tensor_dls, timed
+from common import tensor_dls, timed, warm_up
 from coursekit import datasets
 from coursekit.callbacks import CancelValidException
 from coursekit.core import default_device, seed_everything
@@ -91,6 +91,7 @@ def main():
         plain_fit(copy.deepcopy(start_model), tdls.train, args.epochs, args.lr, loss_func, device)
 
     times = {"coursekit": [], "plain": []}
+    warm_up(device, ours, plain)
     t_end = time.time() + 60 * args.minutes
     for r in range(args.repeats):
         if time.time() > t_end:

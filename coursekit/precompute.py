@@ -7,6 +7,10 @@ sets, the training images through the *validation* transforms (no augmentation: 
 epoch, so its activations cannot be kept), and the fit trains the head on the stored activations, which the body
 passes through. The body and the loaders are put back after the fit, so prediction and TTA use the whole model.
 
+``features_dataset`` is the computation underneath, for models that are not a ``body`` and a ``head`` (lesson 8's
+augmented views, lesson 9's several feature maps, lesson 14's U-Net encoder): every batch through a frozen
+function once, as a ``TensorDataset`` of its outputs and the targets.
+
 The activations are kept in memory, keyed by the body's weights, the data and the transforms: a second fit on
 the same learner reuses them, and a change of any of the three (unfreezing and training the body, other images,
 other transforms or image size) computes them afresh. The body runs in evaluation mode, so its BatchNorm
@@ -47,6 +51,28 @@ def data_fingerprint(ds):
     if not any(hasattr(ds, name) for name in ("items", "labels")):
         parts.append(str(id(ds)))  # nothing to read: this very object
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+
+
+@torch.no_grad()
+def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
+    """``TensorDataset(*fn(*inputs), *targets)`` over every batch of ``dl`` (``fn`` defaults to ``model``, which
+    runs in eval mode: BatchNorm with its stored statistics, as at prediction time). ``fn`` may return one
+    tensor or a tuple (several feature maps). Each entry of ``views`` is one more pass over ``dl``: ``None``
+    takes the batches as they come (with training transforms, a new augmented view each pass), a function
+    maps a batch to another (a flip, with its boxes flipped too)."""
+    fn = fn or model
+    device = next(model.parameters()).device
+    cols, was_training = [], model.training
+    model.eval()
+    try:
+        for view in views:
+            for batch in dl:
+                batch = view(batch) if view else batch
+                out = fn(*[x.to(device) for x in batch[:n_inp]])
+                cols.append([o.cpu() for o in (out if isinstance(out, tuple) else (out,))] + list(batch[n_inp:]))
+    finally:
+        model.train(was_training)
+    return TensorDataset(*[torch.cat(c) for c in zip(*cols)])
 
 
 class Precompute(Callback):
@@ -97,14 +123,8 @@ class Precompute(Callback):
             type(self).hits += 1
             return CACHE[key]
         type(self).misses += 1
-        acts, targets, was_training = [], [], body.training
-        body.eval()
-        with torch.no_grad():
-            for x, y in DataLoader(ds, learn.dls.valid.batch_size, num_workers=learn.dls.valid.num_workers):
-                acts.append(body(x.to(learn.device)).cpu())
-                targets.append(y)
-        body.train(was_training)
-        CACHE[key] = (torch.cat(acts), torch.cat(targets))
+        dl = DataLoader(ds, learn.dls.valid.batch_size, num_workers=learn.dls.valid.num_workers)
+        CACHE[key] = features_dataset(body, dl).tensors
         while len(CACHE) > CACHE_SIZE:
             CACHE.popitem(last=False)
         return CACHE[key]

@@ -10,11 +10,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import TensorDataset
+from torch.utils.data import DataLoader
 
 from coursekit.core import seed_everything
 from coursekit.data import make_loaders
 from coursekit.learner import Learner
+from coursekit.precompute import features_dataset
 from coursekit.vision import binary_seg, models
 from conftest import need_shared
 
@@ -37,13 +38,9 @@ class DecoderOnly(nn.Module):
         return self.unet.final(torch.cat([y, x], dim=1))
 
 
-@torch.no_grad()
 def with_features(ds, body):
     """(image, its 5 encoder stage outputs, mask) tensors for every item: the encoder runs once."""
-    xs, ys = zip(*(ds[i] for i in range(len(ds))))
-    x = torch.stack(xs)
-    feats = [torch.cat(f) for f in zip(*(body.features(x[i:i + 32]) for i in range(0, len(x), 32)))]
-    return TensorDataset(x, *feats, torch.stack(ys))
+    return features_dataset(body, DataLoader(ds, 32), fn=lambda x: (x, *body.features(x)))
 
 
 def test_unet_on_pets_trimaps_reaches_dice_088_on_held_out_photos(one_thread):

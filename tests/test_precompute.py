@@ -5,11 +5,12 @@ import copy
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit.core import seed_everything
 from coursekit.data import make_loaders
 from coursekit.learner import Learner
-from coursekit.precompute import CACHE, Precompute
+from coursekit.precompute import CACHE, Precompute, features_dataset
 from coursekit.tracking import SaveBestModel
 
 
@@ -116,3 +117,18 @@ def test_the_best_model_saved_during_a_precomputed_fit_is_the_whole_model(tmp_pa
     learn.fit(3, cbs=[Precompute(), SaveBestModel()])
     learn.load("best")  # every weight, the body's included
     assert learn.model(torch.rand(2, 3, 8, 8)).shape == (2, 2)
+
+
+def test_features_dataset_keeps_several_outputs_each_view_and_the_training_mode():
+    body = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).train()
+    x, y = torch.randn(10, 2), torch.arange(10)
+    dl = DataLoader(TensorDataset(x, y), batch_size=4)
+    negated = lambda batch: (-batch[0], batch[1])  # noqa: E731  (a second 'view' of every batch)
+    ds = features_dataset(body, dl, fn=lambda x: (x, body(x)), views=(None, negated))
+    inputs, feats, targets = ds.tensors
+    assert torch.equal(inputs, torch.cat([x, -x])) and torch.equal(targets, torch.cat([y, y]))
+    with torch.no_grad():
+        assert torch.allclose(feats, body.eval()(torch.cat([x, -x])))  # eval mode: the stored BatchNorm statistics
+    body.train()
+    features_dataset(body, dl)
+    assert body.training  # put back as it was

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 def class_activation_maps(model, x, classes=None, class_offset=None):
     """(B, H, W) maps in [0, 1] for a batch of images ``x`` (B, 3, H, W) and a class per image (``classes``:
     (B,) indices; default each image's top-scoring class). The class scores start at output column
-    ``class_offset`` (default ``model.class_offset``, else 0). Returns ``(maps, classes)``."""
+    ``class_offset`` (default ``model.class_offset``, else 0). Returns ``(maps, classes)`` on the CPU, wherever
+    the model is (the images go to the model's device)."""
     if not (hasattr(model, "body") and hasattr(model, "head")):
         raise TypeError(f"class_activation_maps needs a model with a body and a head; {type(model).__name__} "
                         "has not both.")
@@ -22,7 +23,8 @@ def class_activation_maps(model, x, classes=None, class_offset=None):
     model.eval()  # BatchNorm and dropout as at prediction time
     try:
         with torch.enable_grad():
-            feats = model.body(x).detach().requires_grad_(True)  # (B, C, g, g)
+            device = next(model.body.parameters()).device
+            feats = model.body(x.to(device)).detach().requires_grad_(True)  # (B, C, g, g)
             scores = model.head(feats)[:, offset:]
             if scores.shape[1] == 0:
                 raise ValueError("the model has no class scores (a box regressor alone): CAM needs a classifier.")
@@ -37,7 +39,7 @@ def class_activation_maps(model, x, classes=None, class_offset=None):
     cam = F.relu((weights * feats.detach()).sum(dim=1, keepdim=True))  # (B, 1, g, g)
     cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
     top = cam.flatten(1).max(dim=1).values.clamp(min=1e-8)[:, None, None]
-    return cam / top, classes
+    return (cam / top).cpu(), classes.cpu()
 
 
 def show_cam(img, cam, ax=None, alpha=0.5, cmap="magma", title=None):

@@ -15,6 +15,7 @@ from torchvision.ops import box_iou
 
 from coursekit.data import make_loaders
 from coursekit.metrics import Metric
+from coursekit.precompute import features_dataset
 from coursekit.vision.models import create_body, n_params
 
 
@@ -96,18 +97,8 @@ def precompute(body, ds, n_views=1, bs=64, collate_fn=None):
     """The frozen ``body``'s features for every item of ``ds`` with its targets, as a ``TensorDataset``
     ``(features, *targets)``; with training transforms each of the ``n_views`` passes is another augmented
     view. BatchNorm runs in eval mode: the features are the pretrained body's, as at prediction time."""
-    device = next(body.parameters()).device
-    was_training = body.training
-    body.eval()
-    feats, targets = [], []
     dl = torch.utils.data.DataLoader(ds, batch_size=bs, shuffle=False, collate_fn=collate_fn)
-    with torch.no_grad():
-        for _ in range(n_views):
-            for x, *ys in dl:
-                feats.append(body(x.to(device)).cpu())
-                targets.append(ys)
-    body.train(was_training)
-    return torch.utils.data.TensorDataset(torch.cat(feats), *[torch.cat(t) for t in zip(*targets)])
+    return features_dataset(body, dl, views=[None] * n_views)
 
 
 def feature_dls(body, dls, n_views=2, bs=32, seed=42):

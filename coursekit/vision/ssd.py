@@ -9,11 +9,10 @@ There is no background class: an anchor with every class probability low is back
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import TensorDataset
 from torchvision.ops import batched_nms, box_iou
 
 from coursekit.data import make_loaders
-
+from coursekit.precompute import features_dataset
 from coursekit.vision.anchors import RATIOS, ZOOMS, decode, make_anchors, match_batch
 from coursekit.vision.models import create_body, n_params
 
@@ -140,17 +139,13 @@ class HeadOnly(nn.Module):
 def precompute_dls(model, dls, bs, flip=True, seed=42):
     """The body's features of every (unaugmented) image computed once, with left-right flipped copies of the
     training images if ``flip``: ``DataLoaders`` of ``(*features, boxes, labels)`` for a ``HeadOnly``."""
+    def flipped(batch):  # x -> 1 - x; padding stays all zero
+        xb, boxes, labels = batch
+        flipped = torch.stack([1 - boxes[..., 2], boxes[..., 1], 1 - boxes[..., 0], boxes[..., 3]], -1)
+        return xb.flip(-1), flipped * (labels >= 0)[..., None], labels
+
     def features(dl, flip):
-        cols, was_training = [], model.training
-        model.eval()
-        with torch.no_grad():
-            for xb, boxes, labels in dl:
-                cols.append(model.body_features(xb) + (boxes, labels))
-                if flip:  # x -> 1 - x; padding stays all zero
-                    flipped = torch.stack([1 - boxes[..., 2], boxes[..., 1], 1 - boxes[..., 0], boxes[..., 3]], -1)
-                    cols.append(model.body_features(xb.flip(-1)) + (flipped * (labels >= 0)[..., None], labels))
-        model.train(was_training)
-        return TensorDataset(*[torch.cat(c) for c in zip(*cols)])
+        return features_dataset(model, dl, fn=model.body_features, views=(None, flipped) if flip else (None,))
     out = make_loaders(features(dls.train, flip), features(dls.valid, False), bs=bs, seed=seed)
     for dl in (out.train, out.valid):
         dl.n_inp = len(out.train_ds.tensors) - 2
