@@ -15,7 +15,7 @@ SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 
-.PHONY: help run test unit real nbs pretrain lab bench lint clean-venv
+.PHONY: help run test unit real nbs pretrain lab bench lint clean-venv site browser
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ unit: $(STAMP)  ## the unit tests (about a minute)
 	$(PY) -m pytest -q -m "not real_data and not kernel" tests
 
 real: $(STAMP)  ## tests on ../shared/data and through a Jupyter kernel (minutes)
-	$(PY) -m pytest -q -m "real_data or kernel" -rs tests
+	$(PY) -m pytest -q -m "(real_data or kernel) and not browser" -rs tests
 
 # The text lessons' general language models are pretrained (about 1.5 minutes, once per machine, then cached
 # in data/models) before the notebooks run, so lesson 10's own time is the lesson's work.
@@ -56,6 +56,18 @@ LAB_FLAGS  := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP)  ## JupyterLab on nbs/ with the course's settings
 	cd nbs && JUPYTER_CONFIG_PATH="$(LAB_CONFIG)" $(abspath $(VENV))/bin/jupyter lab $(LAB_FLAGS)
+
+# The course as static HTML in site/ (git-ignored): every notebook executed (sample mode on a CPU, full on a GPU;
+# COURSEKIT_MODE overrides), an index of the lessons, previous/next links. A failing lesson is marked in the index
+# and the command exits non-zero after building the rest.
+site: $(STAMP)  ## execute every notebook and render the course to site/index.html (sample mode; full on a GPU)
+	$(PY) -m coursekit.text.pretrained
+	$(PY) -m coursekit.site --out site
+
+# JupyterLab in Chromium (Debian's chromium and chromium-driver): lesson 1's first cells as a student runs them.
+# Skips with its reason when Chromium is missing; screenshots go to runs/browser/.
+browser: $(STAMP)  ## JupyterLab in a real browser (Chromium): lesson 1's first cells, screenshots in runs/browser
+	$(PY) -m pytest -q -p no:cacheprovider -m browser -rs tests/test_browser.py
 
 .bench-site/.installed: benchmarks/requirements-fastai.txt $(STAMP)
 	$(PY) -m pip install --quiet --no-deps --target .bench-site -r benchmarks/requirements-fastai.txt
