@@ -73,12 +73,15 @@ def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=250
                   "genres": ["|".join(g) for g in genres]}).to_csv(dest / "movies.csv", index=False)
 
 
-def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="2015-07-31"):
-    """``train.csv`` (daily sales per store) and ``store.csv`` (store facts) in the Rossmann schema.
+def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="2015-07-31", test_days=48):
+    """``train.csv`` (daily sales per store), ``store.csv`` (store facts) and ``test.csv`` (the ``test_days``
+    after ``end``, no sales, an ``Id`` per row) in the Rossmann schema.
 
     Sales follow a store level, store type and assortment, day of week, yearly seasonality (a December
     peak), promotions, school and state holidays and a nearby competitor opening, plus noise; stores close
-    on most Sundays and on holidays. Some store facts are missing, as in the real data.
+    on most Sundays and on holidays, and people shop ahead of a holiday and catch up after it (the days
+    around a holiday sell more). Some store facts are missing, as in the real data, and a few test rows have
+    no ``Open`` value, as in the real test.csv.
     """
     import pandas as pd  # here: importing coursekit.datasets (which registers the samples) stays quick
     dest = Path(dest)
@@ -101,19 +104,22 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
         "Promo2SinceYear": np.where(promo2, rng.integers(2010, 2015, n_stores), np.nan),
         "PromoInterval": np.where(promo2, rng.choice(["Jan,Apr,Jul,Oct", "Feb,May,Aug,Nov", "Mar,Jun,Sept,Dec"],
                                                      n_stores), None)})
-    dates = pd.date_range(start, end, freq="D")
+    dates = pd.date_range(start, pd.to_datetime(end) + pd.Timedelta(days=test_days), freq="D")  # train + test
     holidays = {d: rng.choice(list("abc")) for d in dates[rng.random(len(dates)) < 0.03]}
     school = rng.random(len(dates)) < 0.18
     promo_days = (dates.day_of_week < 5) & (((dates.isocalendar().week.to_numpy()) % 2) == 0)
     level = rng.normal(8.6, 0.35, n_stores) + np.where(store_type == "b", 0.5, 0) + np.where(assortment == "c", 0.1, 0)
     dow_effect = np.array([0.12, 0.02, 0.0, -0.02, 0.04, 0.06, -0.3])
+    is_holiday = np.isin(dates, list(holidays))
+    # shopping ahead of a holiday (the 2 days before it) and catching up the day after it
+    around = (0.25 * np.roll(is_holiday, -1) + 0.12 * np.roll(is_holiday, -2) + 0.15 * np.roll(is_holiday, 1))
     rows = []
     for s in range(n_stores):
         d = dates
         holiday = np.array([holidays.get(x, "0") for x in d])
         open_ = ~(((d.day_of_week == 6) & (store_type[s] != "b")) | (holiday != "0"))
         log_sales = (level[s] + dow_effect[d.day_of_week] + 0.12 * np.cos(2 * np.pi * (d.day_of_year - 355) / 365.25)
-                     + 0.25 * promo_days + 0.04 * school - 0.12 * (d >= comp_open[s]) * (distance[s] < 2000)
+                     + 0.25 * promo_days + 0.04 * school + around - 0.12 * (d >= comp_open[s]) * (distance[s] < 2000)
                      + rng.normal(0, 0.08, len(d)))
         sales = np.where(open_, np.round(np.exp(log_sales)), 0).astype(int)
         customers = np.where(open_, np.round(sales / rng.normal(9.5, 0.6, len(d))), 0).astype(int)
@@ -121,6 +127,13 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
                                   "Sales": sales, "Customers": customers, "Open": open_.astype(int),
                                   "Promo": promo_days.astype(int), "StateHoliday": holiday,
                                   "SchoolHoliday": school.astype(int)}))
-    train = pd.concat(rows).sort_values(["Date", "Store"], ascending=[False, True])  # newest first, as Kaggle's
-    train.to_csv(dest / "train.csv", index=False)
+    every = pd.concat(rows).sort_values(["Date", "Store"], ascending=[False, True])  # newest first, as Kaggle's
+    is_test = every["Date"] > pd.to_datetime(end).strftime("%Y-%m-%d")
+    every[~is_test].to_csv(dest / "train.csv", index=False)
+    test = every[is_test].drop(columns=["Sales", "Customers"]).astype({"Open": "float64"}).reset_index(drop=True)
+    unknown = test.index[(test["Store"] == test["Store"].max()) & (test["Open"] == 1)][:3]
+    test.loc[unknown, "Open"] = np.nan  # the real test.csv has 11 rows of one store without Open
+    test.insert(0, "Id", np.arange(1, len(test) + 1))
+    test[["Id", "Store", "DayOfWeek", "Date", "Open", "Promo", "StateHoliday", "SchoolHoliday"]].to_csv(
+        dest / "test.csv", index=False)
     store.to_csv(dest / "store.csv", index=False)
