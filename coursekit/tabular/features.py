@@ -62,36 +62,33 @@ def _calendar(codes, days, flags, pad):
     return keys, is_event, inverse, span
 
 
+def _days_from_last_event(df, codes, days, flags, name):
+    """Days from the last event day of the row's group on or before its day (NaN when none): a Series."""
+    if not len(df):
+        return pd.Series([], index=df.index, dtype="float64", name=name)
+    keys, is_event, inverse, span = _calendar(codes, days, flags, pad=1)
+    event_keys, row_keys = keys[is_event], keys[inverse]
+    # the last event key <= each row's key; only valid when it lies in the same group's stretch of keys
+    at = np.searchsorted(event_keys, row_keys, side="right") - 1
+    out = np.full(len(df), np.nan)
+    if len(event_keys):
+        last = event_keys[np.clip(at, 0, None)]
+        same = (at >= 0) & (last // span == row_keys // span)
+        out = np.where(same, row_keys - last, np.nan)
+    return pd.Series(out, index=df.index, dtype="float64", name=name)
+
+
 def days_since(df, event, date="Date", group="Store", source="the table"):
     """Days since the last ``event`` day of the row's ``group`` on or before its ``date`` (NaN when none)."""
     codes, days, flags = _days(df, event, date, group, source)
-    if not len(df):
-        return pd.Series([], index=df.index, dtype="float64", name=f"After{event}")
-    keys, is_event, inverse, span = _calendar(codes, days, flags, pad=1)
-    event_keys = keys[is_event]
-    # the last event key <= each row's key; only valid when it lies in the same group's stretch of keys
-    at = np.searchsorted(event_keys, keys[inverse], side="right") - 1
-    last = event_keys[np.clip(at, 0, None)] if len(event_keys) else np.zeros(len(df), dtype="int64")
-    same = (at >= 0) & (last // span == keys[inverse] // span) if len(event_keys) else np.zeros(len(df), bool)
-    out = np.where(same, keys[inverse] - last, np.nan)
-    return pd.Series(out, index=df.index, dtype="float64", name=f"After{event}")
+    return _days_from_last_event(df, codes, days, flags, f"After{event}")
 
 
 def days_until(df, event, date="Date", group="Store", source="the table"):
     """Days until the next ``event`` day of the row's ``group`` on or after its ``date`` (NaN when none)."""
     codes, days, flags = _days(df, event, date, group, source)
-    if not len(df):
-        return pd.Series([], index=df.index, dtype="float64", name=f"Before{event}")
-    keys, is_event, inverse, span = _calendar(codes, days, flags, pad=1)
-    event_keys = keys[is_event]
-    at = np.searchsorted(event_keys, keys[inverse], side="left")  # the first event key >= each row's key
-    if len(event_keys):
-        nxt = event_keys[np.clip(at, 0, len(event_keys) - 1)]
-        same = (at < len(event_keys)) & (nxt // span == keys[inverse] // span)
-        out = np.where(same, nxt - keys[inverse], np.nan)
-    else:
-        out = np.full(len(df), np.nan)
-    return pd.Series(out, index=df.index, dtype="float64", name=f"Before{event}")
+    # the next event ahead is the last one behind when time runs backwards
+    return _days_from_last_event(df, codes, -days, flags, f"Before{event}")
 
 
 def window_count(df, event, days=7, direction="past", date="Date", group="Store", source="the table"):
