@@ -75,10 +75,22 @@ def final_metrics(nb):
     return found
 
 
+def execute(nb, path, timeout):
+    """Run ``nb`` (read from ``path``) in a python3 kernel started in the notebook's folder, its outputs kept in
+    ``nb``; ``None``, or the error that stopped it: a failing cell, a cell over ``timeout`` seconds, a dead kernel."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as e:
+        return e
+    return None
+
+
 def main(argv=None):
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=Path)
@@ -93,13 +105,10 @@ def main(argv=None):
     out_file = args.out / args.notebook.name
     print(f"Running {args.notebook} (saving the executed notebook to {out_file}) ...", flush=True)
     start = time.time()
-    client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(args.notebook.parent)}})
-    try:
-        client.execute()
-    except CellExecutionError as e:
+    error = execute(nb, args.notebook, args.timeout)
+    if error is not None:
         nbformat.write(nb, out_file)
-        sys.exit(f"{args.notebook} failed; the executed notebook up to the error is in {out_file}.\n{e}")
+        sys.exit(f"{args.notebook} failed; the executed notebook up to the error is in {out_file}.\n{error}")
     nbformat.write(nb, out_file)
     metrics = final_metrics(nb)
     print(f"Done in {time.time() - start:.0f} s.")

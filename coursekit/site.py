@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from coursekit.run import final_metrics
+from coursekit.run import execute as run_notebook, final_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 NAV_STYLE = """nav.course{display:flex;justify-content:space-between;padding:.6em 1em;border-bottom:1px solid #ddd;
@@ -53,19 +53,12 @@ class Lesson:
 
 
 def execute(nb, path, timeout):
-    """Run ``nb`` in a python3 kernel from the notebook's folder (as ``coursekit.run`` does), keeping its outputs;
-    ``None``, or the error as one line when a cell failed, timed out or the kernel died."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
-    try:
-        client.execute()
-    except CellExecutionError as e:
-        return f"{e.ename}: {e.evalue}".strip().splitlines()[0]
-    except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as e:
-        return f"{type(e).__name__}: {e}".strip().splitlines()[0]
-    return None
+    """``coursekit.run.execute``, with its error (a failing cell, a timeout, a dead kernel) as one line, or ``None``."""
+    error = run_notebook(nb, path, timeout)
+    if error is None:
+        return None
+    text = f"{error.ename}: {error.evalue}" if hasattr(error, "ename") else f"{type(error).__name__}: {error}"
+    return text.strip().splitlines()[0]
 
 
 def render_body(nb):
