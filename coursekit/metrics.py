@@ -122,16 +122,22 @@ def error_rate(preds, targets):
 
 
 # -- multi-label ------------------------------------------------------------------------------------------
-def fbeta_from_probs(probs, targets, beta=2.0, thresh=MULTI_LABEL_THRESHOLD, eps=1e-9):
-    """Mean over items of each item's F-beta (as the Planet competition scored): probabilities in, tags
-    predicted where ``probs > thresh``; ``beta=2`` weighs recall four times as much as precision."""
-    preds = (probs > thresh).float()
+def fbeta_per_item(probs, targets, beta=2.0, thresh=MULTI_LABEL_THRESHOLD, eps=1e-9):
+    """(n,) each item's F-beta, tags predicted where ``probs > thresh`` (one threshold, or one per item)."""
+    thresh = torch.as_tensor(thresh, dtype=probs.dtype)
+    preds = (probs > (thresh[:, None] if thresh.dim() else thresh)).float()
     targets = targets.float()
     tp = (preds * targets).sum(dim=1)
     precision = tp / (preds.sum(dim=1) + eps)
     recall = tp / (targets.sum(dim=1) + eps)
     b2 = beta ** 2
-    return ((1 + b2) * precision * recall / (b2 * precision + recall + eps)).mean()
+    return (1 + b2) * precision * recall / (b2 * precision + recall + eps)
+
+
+def fbeta_from_probs(probs, targets, beta=2.0, thresh=MULTI_LABEL_THRESHOLD, eps=1e-9):
+    """Mean over items of each item's F-beta (as the Planet competition scored): probabilities in, tags
+    predicted where ``probs > thresh``; ``beta=2`` weighs recall four times as much as precision."""
+    return fbeta_per_item(probs, targets, beta, thresh, eps).mean()
 
 
 def fbeta(preds, targets, beta=2.0, thresh=MULTI_LABEL_THRESHOLD):

@@ -23,17 +23,6 @@ def fold_ids(n, n_folds=2, seed=0):
     return folds
 
 
-def fbeta_per_item(probs, targets, thresh, beta=2.0, eps=1e-9):
-    """(n,) F-beta of each item, tags predicted where ``probs > thresh`` (a number, or one per item)."""
-    thresh = torch.as_tensor(thresh, dtype=probs.dtype)
-    preds = (probs > (thresh[:, None] if thresh.dim() else thresh)).float()
-    targets = targets.float()
-    tp = (preds * targets).sum(dim=1)
-    precision, recall = tp / (preds.sum(dim=1) + eps), tp / (targets.sum(dim=1) + eps)
-    b2 = beta ** 2
-    return (1 + b2) * precision * recall / (b2 * precision + recall + eps)
-
-
 @dataclass
 class OutOfFold:
     """Thresholds chosen out of fold: ``thresholds[k]`` was searched on every fold but ``k``."""
@@ -50,7 +39,7 @@ class OutOfFold:
         other probabilities for the same items (TTA's) to score them with the same thresholds."""
         if len(probs) != len(self.folds):
             raise ValueError(f"{len(probs)} predictions, but the folds were made for {len(self.folds)} items.")
-        return fbeta_per_item(probs, targets, self.per_item(), self.beta).mean().item()
+        return metrics.fbeta_from_probs(probs, targets, self.beta, self.per_item()).item()
 
 
 def out_of_fold_thresholds(probs, targets, n_folds=2, beta=2.0, seed=0, thresholds=None):

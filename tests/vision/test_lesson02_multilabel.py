@@ -23,7 +23,7 @@ def test_fold_ids_reject_more_folds_than_items():
 def test_fbeta_per_item_averages_to_the_metric_of_the_library():
     gen = torch.Generator().manual_seed(0)
     probs, targets = torch.rand(20, 5, generator=gen), (torch.rand(20, 5, generator=gen) > 0.6).float()
-    per_item = multilabel.fbeta_per_item(probs, targets, 0.3)
+    per_item = metrics.fbeta_per_item(probs, targets, thresh=0.3)
     assert per_item.shape == (20,)
     assert per_item.mean().item() == pytest.approx(metrics.fbeta_from_probs(probs, targets, 2, 0.3).item(), abs=1e-6)
 
