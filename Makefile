@@ -15,7 +15,7 @@ SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 
-.PHONY: help run test unit real nbs pretrain lab bench lint clean-venv site browser
+.PHONY: help run test unit real nbs pretrain lab bench lint format clean-venv site browser
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,8 +76,12 @@ browser: $(STAMP)  ## JupyterLab in a real browser (Chromium): lesson 1's first 
 bench: $(STAMP) .bench-site/.installed  ## every benchmark, each printing its figures (long)
 	cd benchmarks && for b in bench_*.py; do echo "== $$b"; ../$(PY) $$b || exit 1; done
 
-lint: $(STAMP)  ## ruff: pycodestyle and pyflakes over the package, tests, benchmarks and notebooks
+lint: $(STAMP)  ## ruff: pycodestyle and pyflakes over the package, tests, benchmarks and notebooks; the format check
 	$(PY) -m ruff check coursekit tests benchmarks nbs
+	$(PY) -m ruff format --check coursekit tests benchmarks || { echo "Run '$(PY) -m ruff format coursekit tests benchmarks' to lay the files out."; exit 1; }
+
+format: $(STAMP)  ## ruff format: lay out the package, tests and benchmarks as the format check wants them
+	$(PY) -m ruff format coursekit tests benchmarks
 
 clean-venv:  ## delete .venv (the next command rebuilds it)
 	rm -rf $(VENV)

@@ -15,6 +15,7 @@
     .venv/bin/python benchmarks/bench_char_rnn.py [--repeats 3] [--chars 60000] [--threads 1]
     .venv/bin/python benchmarks/bench_char_rnn.py --nietzsche --minutes 10 [--other-minutes 2]
 """
+
 import argparse
 import copy
 import itertools
@@ -57,24 +58,27 @@ def plain_fit(model, dls, lr, clip=0.5):
 
 
 def learner_fit(model, dls, lr, clip=0.5):
-    learn = Learner(model, dls, training.LMLoss(), lr=lr, device="cpu",
-                    cbs=[stateful.StatefulRNN(), training.GradientClip(clip)])
+    learn = Learner(
+        model, dls, training.LMLoss(), lr=lr, device="cpu", cbs=[stateful.StatefulRNN(), training.GradientClip(clip)]
+    )
     learn.fit(1)
     return learn.recorder.values[-1][2]
 
 
 def bench_throughput(args):
-    text = chars.read_chars(datasets.get_data("nietzsche", mode="sample") / "nietzsche.txt")[:args.chars]
+    text = chars.read_chars(datasets.get_data("nietzsche", mode="sample") / "nietzsche.txt")[: args.chars]
     vocab = chars.CharVocab.build(text)
     dls = chars.stateful_dls(text, vocab, bs=args.bs, bptt=args.bptt)
     seed_everything(0)
     start_model = stateful.CharModel(len(vocab), 42, args.hid, 2, "lstm", dropout=0.3)
     n_chars = dls.train.batch_size * dls.train.row_len
     times, losses = {"coursekit": [], "plain": []}, {}
-    print(f"{n_chars:,} training characters, {len(dls.train)} batches of {args.bs}x{args.bptt}; "
-          f"LSTM 2x{args.hid}; {args.repeats} alternating repeats, {torch.get_num_threads()} thread(s)")
+    print(
+        f"{n_chars:,} training characters, {len(dls.train)} batches of {args.bs}x{args.bptt}; "
+        f"LSTM 2x{args.hid}; {args.repeats} alternating repeats, {torch.get_num_threads()} thread(s)"
+    )
     for name, fit in (("coursekit", learner_fit), ("plain", plain_fit)):  # untimed warm-up: the first fit in
-        fit(copy.deepcopy(start_model), dls, args.lr)                     # a process pays for allocator set-up
+        fit(copy.deepcopy(start_model), dls, args.lr)  # a process pays for allocator set-up
     for _ in range(args.repeats):
         for name, fit in (("coursekit", learner_fit), ("plain", plain_fit)):
             model = copy.deepcopy(start_model)
@@ -85,10 +89,14 @@ def bench_throughput(args):
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
     for name in times:
-        print(f"  {name:<10} median {med[name]:.2f} s, fastest {best[name]:.2f} s "
-              f"({n_chars / med[name]:,.0f} chars/s median); valid loss {losses[name]:.4f} nats/char")
-    print(f"ratio coursekit / plain: {med['coursekit'] / med['plain']:.3f} of medians, "
-          f"{best['coursekit'] / best['plain']:.3f} of fastest runs (target <= 1.05)")
+        print(
+            f"  {name:<10} median {med[name]:.2f} s, fastest {best[name]:.2f} s "
+            f"({n_chars / med[name]:,.0f} chars/s median); valid loss {losses[name]:.4f} nats/char"
+        )
+    print(
+        f"ratio coursekit / plain: {med['coursekit'] / med['plain']:.3f} of medians, "
+        f"{best['coursekit'] / best['plain']:.3f} of fastest runs (target <= 1.05)"
+    )
 
 
 class TimeBudget(Callback):
@@ -97,6 +105,7 @@ class TimeBudget(Callback):
 
     ``clock`` is ``time.process_time`` (this process's CPU time: on a CPU shared with other jobs, the time a
     quiet machine would take with the same threads) or ``time.perf_counter`` (wall time)."""
+
     order = 100  # after the Recorder, which must see the last epoch before CancelFitException
 
     def __init__(self, seconds, lr_max, clock=time.process_time):
@@ -135,7 +144,7 @@ class Char3(nn.Module):
         self.emb, self.l_in = nn.Embedding(vocab_sz, n_fac), nn.Linear(n_fac, n_hid)
         self.l_hidden, self.l_out = nn.Linear(n_hid, n_hid), nn.Linear(n_hid, vocab_sz)
 
-    def forward(self, x):                       # x (bs, 3)
+    def forward(self, x):  # x (bs, 3)
         h = torch.zeros(x.size(0), self.l_hidden.in_features)
         for i in range(3):
             h = torch.tanh(self.l_hidden(h + F.relu(self.l_in(self.emb(x[:, i])))))
@@ -150,9 +159,11 @@ def train_for(name, model, dls, loss_func, minutes, lr, stateful_model, clock):
     learn.fit(1000)
     values = learn.recorder.values
     epochs = len(values)  # the last one is usually partial
-    print(f"  {name}: valid loss per epoch {[round(v[2], 4) for v in values]}; training {cbs[0].used:.0f} s by the "
-          f"budget's clock, {cbs[0].wall:.0f} s wall ({time.perf_counter() - start:.0f} s wall with validation)",
-          flush=True)
+    print(
+        f"  {name}: valid loss per epoch {[round(v[2], 4) for v in values]}; training {cbs[0].used:.0f} s by the "
+        f"budget's clock, {cbs[0].wall:.0f} s wall ({time.perf_counter() - start:.0f} s wall with validation)",
+        flush=True,
+    )
     return values[-1][2], cbs[0].used, cbs[0].wall, epochs
 
 
@@ -164,13 +175,21 @@ def bench_nietzsche(args):
     text = chars.read_chars(path)
     vocab = chars.CharVocab.build(text)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    print(f"{path}: {len(text):,} characters, {vocab}; {torch.get_num_threads()} thread(s), float32; "
-          f"time budgets in {args.clock} time")
+    print(
+        f"{path}: {len(text):,} characters, {vocab}; {torch.get_num_threads()} thread(s), float32; "
+        f"time budgets in {args.clock} time"
+    )
     rows = []
     seed_everything(0)
     dls3 = chars.char_window_dls(text, vocab, n=3, step=1, bs=512)
-    rows.append(("3-char model (256)", *train_for("3-char", Char3(len(vocab)), dls3, nn.CrossEntropyLoss(),
-                                                  args.other_minutes, 3e-3, False, clock)))
+    rows.append(
+        (
+            "3-char model (256)",
+            *train_for(
+                "3-char", Char3(len(vocab)), dls3, nn.CrossEntropyLoss(), args.other_minutes, 3e-3, False, clock
+            ),
+        )
+    )
     dls = chars.stateful_dls(text, vocab, bs=64, bptt=16)
     for kind, name in (("rnn", "stateful RNN (256)"), ("gru", "stateful GRU (256)")):
         seed_everything(0)
@@ -178,16 +197,24 @@ def bench_nietzsche(args):
         rows.append((name, *train_for(kind, model, dls, training.LMLoss(), args.other_minutes, 3e-3, True, clock)))
     seed_everything(0)
     lstm = stateful.CharModel(len(vocab), 42, 512, 2, "lstm", dropout=args.dropout)
-    rows.append((f"LSTM (2x512, dropout {args.dropout})",
-                 *train_for("lstm", lstm, dls, training.LMLoss(), args.minutes, args.lstm_lr, True, clock)))
-    print(f"\n| model | training ({args.clock} time) | wall time | epochs (last partial) | valid loss (nats/char) |\n"
-          "| --- | --- | --- | --- | --- |")
+    rows.append(
+        (
+            f"LSTM (2x512, dropout {args.dropout})",
+            *train_for("lstm", lstm, dls, training.LMLoss(), args.minutes, args.lstm_lr, True, clock),
+        )
+    )
+    print(
+        f"\n| model | training ({args.clock} time) | wall time | epochs (last partial) | valid loss (nats/char) |\n"
+        "| --- | --- | --- | --- | --- |"
+    )
     for name, loss, used, wall, epochs in rows:
         print(f"| {name} | {used / 60:.1f} min | {wall / 60:.1f} min | {epochs} | {loss:.4f} |")
     lstm_loss = rows[-1][1]
-    print(f"\nLSTM {lstm_loss:.4f} nats/char after {args.minutes} min: {'ok' if lstm_loss <= 1.45 else 'MISSED'} "
-          "(target <= 1.45); ordered as the lesson claims (3-char > RNN > GRU > LSTM): "
-          f"{all(a[1] > b[1] for a, b in itertools.pairwise(rows))}")
+    print(
+        f"\nLSTM {lstm_loss:.4f} nats/char after {args.minutes} min: {'ok' if lstm_loss <= 1.45 else 'MISSED'} "
+        "(target <= 1.45); ordered as the lesson claims (3-char > RNN > GRU > LSTM): "
+        f"{all(a[1] > b[1] for a, b in itertools.pairwise(rows))}"
+    )
 
 
 def main():
@@ -195,8 +222,12 @@ def main():
     parser.add_argument("--nietzsche", action="store_true", help="(2): validation loss of each model on Nietzsche")
     parser.add_argument("--minutes", type=float, default=10, help="(2): the LSTM's training time")
     parser.add_argument("--other-minutes", type=float, default=2, help="(2): each other model's training time")
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
-                        help="(2): budgets in this process's CPU time (fair on a shared CPU) or wall time")
+    parser.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        default="cpu",
+        help="(2): budgets in this process's CPU time (fair on a shared CPU) or wall time",
+    )
     parser.add_argument("--lstm-lr", type=float, default=2e-3)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--repeats", type=int, default=3)

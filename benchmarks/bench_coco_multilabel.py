@@ -11,6 +11,7 @@ themselves (an oracle). Prints all three.
 
     .venv/bin/python benchmarks/bench_coco_multilabel.py
 """
+
 import contextlib
 import io
 import itertools
@@ -56,8 +57,10 @@ def imagenet_scores(files, size=224):
 
 def best_constant(targets):
     """(F2, tag set) of the constant prediction that scores best on ``targets``."""
-    scores = {s: metrics.fbeta_from_probs(torch.tensor(s).float().expand_as(targets), targets, 2, 0.5).item()
-              for s in itertools.product([0, 1], repeat=targets.shape[1])}
+    scores = {
+        s: metrics.fbeta_from_probs(torch.tensor(s).float().expand_as(targets), targets, 2, 0.5).item()
+        for s in itertools.product([0, 1], repeat=targets.shape[1])
+    }
     best = max(scores, key=scores.get)
     return scores[best], best
 
@@ -71,8 +74,9 @@ def run(path, epochs=30, lr=1e-2, wd=0.1):
     scores, mirrored = imagenet_scores(files)
     train = TensorDataset(torch.cat([scores[train_idx], mirrored[train_idx]]), targets[train_idx].repeat(2, 1))
     dls = make_loaders(train, TensorDataset(scores[valid_idx], targets[valid_idx]), bs=32, seed=0)
-    learn = Learner(nn.Sequential(nn.Dropout(0.3), nn.Linear(scores.shape[1], len(classes))), dls,
-                    nn.BCEWithLogitsLoss(), wd=wd)
+    learn = Learner(
+        nn.Sequential(nn.Dropout(0.3), nn.Linear(scores.shape[1], len(classes))), dls, nn.BCEWithLogitsLoss(), wd=wd
+    )
     with contextlib.redirect_stdout(io.StringIO()):
         learn.fit_one_cycle(epochs, lr)
     probs, valid_targets = learn.get_preds()
@@ -81,21 +85,31 @@ def run(path, epochs=30, lr=1e-2, wd=0.1):
     constant = torch.tensor(train_set).float().expand_as(valid_targets)
     f2_fair = metrics.fbeta_from_probs(constant, valid_targets, 2, 0.5).item()
     f2_oracle, _ = best_constant(valid_targets)
-    return {"n_train": len(train_idx), "n_valid": len(valid_idx), "f2_model": f2_model, "threshold": threshold,
-            "f2_constant": f2_fair, "f2_constant_oracle": f2_oracle,
-            "constant_tags": [c for c, on in zip(classes, train_set) if on], "seconds": time.time() - start}
+    return {
+        "n_train": len(train_idx),
+        "n_valid": len(valid_idx),
+        "f2_model": f2_model,
+        "threshold": threshold,
+        "f2_constant": f2_fair,
+        "f2_constant_oracle": f2_oracle,
+        "constant_tags": [c for c, on in zip(classes, train_set) if on],
+        "seconds": time.time() - start,
+    }
 
 
 def main():
     from common import shared_data
+
     path = shared_data() / "coco_tiny"
     if not path.exists():
         sys.exit(f"skipped: {path} is absent (set COURSEKIT_SHARED_DATA to the shared/data folder)")
     r = run(path)
     print(f"coco_tiny multi-label ({r['n_train']} train / {r['n_valid']} held out), {r['seconds']:.0f} s")
     print(f"model F2 {r['f2_model']:.4f} (threshold {r['threshold']:.2f})")
-    print(f"constant {{{', '.join(r['constant_tags'])}}} chosen on train: F2 {r['f2_constant']:.4f}; "
-          f"best constant chosen on the held-out set: F2 {r['f2_constant_oracle']:.4f}")
+    print(
+        f"constant {{{', '.join(r['constant_tags'])}}} chosen on train: F2 {r['f2_constant']:.4f}; "
+        f"best constant chosen on the held-out set: F2 {r['f2_constant_oracle']:.4f}"
+    )
 
 
 if __name__ == "__main__":

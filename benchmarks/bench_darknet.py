@@ -7,6 +7,7 @@ CUDA GPU, bf16 on a CPU with native bf16 instructions). ``--minutes`` caps the w
 
     .venv/bin/python benchmarks/bench_darknet.py [--repeats 3] [--epochs 1] [--blocks 1 1 1] [--nf 16]
 """
+
 import argparse
 import copy
 import statistics
@@ -52,8 +53,9 @@ def plain_loop(model, dls, epochs, lr, device, amp):
 
 
 def learner_loop(model, dls, epochs, lr, device, amp):
-    learn = Learner(model, dls, nn.CrossEntropyLoss(), lr=lr, device=device, mixed_precision=amp or False,
-                    cbs=[], path="/tmp")
+    learn = Learner(
+        model, dls, nn.CrossEntropyLoss(), lr=lr, device=device, mixed_precision=amp or False, cbs=[], path="/tmp"
+    )
     learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == "ProgressCallback"])
     learn.fit(epochs)
     if device.type == "cuda":
@@ -94,10 +96,16 @@ def main():
         def prepared():
             model = copy.deepcopy(start_model)
             return model.to(memory_format=torch.channels_last) if channels_last else model
-        warm_up(device, *(lambda loop=loop: loop(prepared(), dls, args.epochs, 1e-3, device, amp)
-                          for loop in (learner_loop, plain_loop)))
+
+        warm_up(
+            device,
+            *(
+                lambda loop=loop: loop(prepared(), dls, args.epochs, 1e-3, device, amp)
+                for loop in (learner_loop, plain_loop)
+            ),
+        )
         for r in range(args.repeats):
-            for who, loop in (("coursekit", learner_loop), ("plain", plain_loop))[::1 if r % 2 == 0 else -1]:
+            for who, loop in (("coursekit", learner_loop), ("plain", plain_loop))[:: 1 if r % 2 == 0 else -1]:
                 model = prepared()
                 sync()
                 t = time.perf_counter()
@@ -108,9 +116,11 @@ def main():
                 print(f"--minutes {args.minutes} reached: stopping after {r + 1} repeats")
                 break
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"{name:>14}: coursekit {n_images / med['coursekit']:,.0f} img/s, plain loop "
-              f"{n_images / med['plain']:,.0f} img/s; ratio of medians {med['coursekit'] / med['plain']:.3f}, "
-              f"of fastest {min(times['coursekit']) / min(times['plain']):.3f} (target <= 1.05)")
+        print(
+            f"{name:>14}: coursekit {n_images / med['coursekit']:,.0f} img/s, plain loop "
+            f"{n_images / med['plain']:,.0f} img/s; ratio of medians {med['coursekit'] / med['plain']:.3f}, "
+            f"of fastest {min(times['coursekit']) / min(times['plain']):.3f} (target <= 1.05)"
+        )
         if time.time() > deadline:
             break
 

@@ -11,6 +11,7 @@ what the loop itself costs), final accuracies and peak memory.
 ``--mixed-precision fp16`` (or ``bf16``) needs a CUDA GPU: the Learner gets ``mixed_precision=``, and the plain
 loop the same ``torch.autocast`` (plus a ``GradScaler`` for fp16).
 """
+
 import argparse
 import copy
 import statistics
@@ -61,8 +62,9 @@ def plain_fit(model, dls, n_epochs, lr, device, mp=None):
 
 
 def coursekit_fit(model, dls, n_epochs, lr, device, mp=None):
-    learn = Learner(model, dls, nn.CrossEntropyLoss(), lr=lr, metrics=[accuracy], device=device,
-                    mixed_precision=mp or False)
+    learn = Learner(
+        model, dls, nn.CrossEntropyLoss(), lr=lr, metrics=[accuracy], device=device, mixed_precision=mp or False
+    )
     learn.fit(n_epochs, lr)
     return learn.recorder.last_metrics["accuracy"]
 
@@ -82,9 +84,20 @@ def main():
     start_model = cnn_model("efficientnet_lite0", n_out=2)
     times = {"coursekit": [], "plain": []}
     accs = {}
-    warm_up(device, *(lambda fit=fit: fit(copy.deepcopy(start_model), tensor_dls(train_ds, valid_ds, bs=32, seed=0),
-                                          1, args.lr, device, args.mixed_precision)
-                      for fit in (coursekit_fit, plain_fit)))
+    warm_up(
+        device,
+        *(
+            lambda fit=fit: fit(
+                copy.deepcopy(start_model),
+                tensor_dls(train_ds, valid_ds, bs=32, seed=0),
+                1,
+                args.lr,
+                device,
+                args.mixed_precision,
+            )
+            for fit in (coursekit_fit, plain_fit)
+        ),
+    )
     for _ in range(args.repeats):
         for name, fit in (("coursekit", coursekit_fit), ("plain", plain_fit)):
             seed_everything(0)
@@ -98,13 +111,19 @@ def main():
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
     ours, plain = statistics.median(times["coursekit"]), statistics.median(times["plain"])
-    print(f"\ndevice: {device}; {len(train_ds)} train / {len(valid_ds)} valid images at {args.size} px; "
-          f"{args.epochs} epochs; {args.repeats} alternating repeats; "
-          f"precision: {args.mixed_precision or 'float32'}")
-    print(f"coursekit fit : median {ours:.2f} s  runs {[round(t, 2) for t in times['coursekit']]}  "
-          f"accuracy {accs['coursekit']:.4f}")
-    print(f"plain loop    : median {plain:.2f} s  runs {[round(t, 2) for t in times['plain']]}  "
-          f"accuracy {accs['plain']:.4f}")
+    print(
+        f"\ndevice: {device}; {len(train_ds)} train / {len(valid_ds)} valid images at {args.size} px; "
+        f"{args.epochs} epochs; {args.repeats} alternating repeats; "
+        f"precision: {args.mixed_precision or 'float32'}"
+    )
+    print(
+        f"coursekit fit : median {ours:.2f} s  runs {[round(t, 2) for t in times['coursekit']]}  "
+        f"accuracy {accs['coursekit']:.4f}"
+    )
+    print(
+        f"plain loop    : median {plain:.2f} s  runs {[round(t, 2) for t in times['plain']]}  "
+        f"accuracy {accs['plain']:.4f}"
+    )
     fastest = min(times["coursekit"]) / min(times["plain"])
     print(f"time ratio coursekit/plain: {ours / plain:.3f} of medians, {fastest:.3f} of fastest runs (target <= 1.05)")
     kind = "GPU allocated" if device.type == "cuda" else "process RSS"

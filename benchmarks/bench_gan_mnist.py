@@ -9,6 +9,7 @@ the reason when ``../shared/data/mnist_tiny`` (``COURSEKIT_SHARED_DATA``) is abs
 
     .venv/bin/python benchmarks/bench_gan_mnist.py [--minutes 10] [--threads 1]
 """
+
 import argparse
 import time
 
@@ -52,19 +53,28 @@ def main():
     seed_everything(args.seed)
     start = time.time()
     dls = cifar_dls(path, size=32, bs=32, pad=2, flip=False, valid="valid", seed=args.seed)
-    clf = Learner(Darknet((1, 1), n_classes=2, nf=16), dls, nn.CrossEntropyLoss(), lr=1e-2, wd=1e-4,
-                  metrics=[accuracy], path="/tmp", device="cpu")
+    clf = Learner(
+        Darknet((1, 1), n_classes=2, nf=16),
+        dls,
+        nn.CrossEntropyLoss(),
+        lr=1e-2,
+        wd=1e-4,
+        metrics=[accuracy],
+        path="/tmp",
+        device="cpu",
+    )
     clf.fit_one_cycle(5, 1e-2)
-    print(f"3-vs-7 classifier: held-out accuracy {clf.recorder.last_metrics['accuracy']:.4f} "
-          f"({time.time() - start:.0f} s)")
+    print(
+        f"3-vs-7 classifier: held-out accuracy {clf.recorder.last_metrics['accuracy']:.4f} "
+        f"({time.time() - start:.0f} s)"
+    )
 
     plain = cifar_dls(path, size=32, bs=64, pad=0, flip=False, valid="valid", seed=args.seed)
     gdls = tensor_dls(preload(plain.train_ds), preload(plain.valid_ds), bs=64, seed=args.seed)
     gan = GAN(dcgan_generator(32, nz=64, ngf=args.nf), dcgan_critic(32, ndf=args.nf), nz=64)
     base_share, _ = confident_share(clf.model, gan)
     cb = WGANCallback(n_critic=args.n_critic, clip=args.clip, grid_every=50, seed=args.seed)
-    learn = Learner(gan, gdls, WGANLoss(gan), opt_func=rmsprop, lr=args.lr, wd=0.0, cbs=[cb], path="/tmp",
-                    device="cpu")
+    learn = Learner(gan, gdls, WGANLoss(gan), opt_func=rmsprop, lr=args.lr, wd=0.0, cbs=[cb], path="/tmp", device="cpu")
     gan_start = time.time()
     while time.time() - gan_start < args.minutes * 60:
         learn.fit(1)
@@ -72,12 +82,17 @@ def main():
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     from torchvision.utils import save_image
+
     cb.add_grid(gan)
     save_image(cb.grids[-1][1], out / "gan_mnist_grid.png")
-    print(f"GAN: {cb.gen_steps} generator steps, {len(cb.critic_losses)} critic steps in "
-          f"{time.time() - gan_start:.0f} s; lr {args.lr}, n_critic {args.n_critic}, clip {args.clip}")
-    print(f"samples with a class probability >= 0.9: {share:.3f} (untrained generator {base_share:.3f}); "
-          f"share called 7: {balance:.3f}; target >= 0.70: {'ok' if share >= 0.7 else 'MISSED'}")
+    print(
+        f"GAN: {cb.gen_steps} generator steps, {len(cb.critic_losses)} critic steps in "
+        f"{time.time() - gan_start:.0f} s; lr {args.lr}, n_critic {args.n_critic}, clip {args.clip}"
+    )
+    print(
+        f"samples with a class probability >= 0.9: {share:.3f} (untrained generator {base_share:.3f}); "
+        f"share called 7: {balance:.3f}; target >= 0.70: {'ok' if share >= 0.7 else 'MISSED'}"
+    )
     print(f"sample grid: {out / 'gan_mnist_grid.png'}")
 
 

@@ -9,6 +9,7 @@ mean and standard deviation of each, and the number of validation images (one im
 
     .venv/bin/python benchmarks/bench_lesson01_steps.py [--seeds 42 1 2] [--mode sample]
 """
+
 import argparse
 import statistics
 
@@ -73,16 +74,21 @@ def main():
     results = {}
     for seed in args.seeds:
         results[seed], n_valid, lr = run(path, seed, arch, size, bs=32)
-        print(f"seed {seed} (lr {lr:.1e}): " + "; ".join(f"{s} {a:.3f} / {loss:.3f}"
-                                                      for s, (a, loss) in results[seed].items()), flush=True)
+        print(
+            f"seed {seed} (lr {lr:.1e}): "
+            + "; ".join(f"{s} {a:.3f} / {loss:.3f}" for s, (a, loss) in results[seed].items()),
+            flush=True,
+        )
     print(f"\n{args.mode} mode, {arch} at {size} px, {n_valid} validation images (one image = {1 / n_valid:.4f})")
     print(f"{'step':<22} {'accuracy mean':>13} {'sd':>6} {'loss mean':>10} {'sd':>6}   per seed (accuracy)")
     for step in STEPS:
         accs = [results[s][step][0] for s in args.seeds]
         losses = [results[s][step][1] for s in args.seeds]
-        sd = (lambda v: statistics.stdev(v) if len(v) > 1 else 0.0)
-        print(f"{step:<22} {statistics.mean(accs):>13.4f} {sd(accs):>6.4f} {statistics.mean(losses):>10.4f} "
-              f"{sd(losses):>6.4f}   {' '.join(f'{a:.3f}' for a in accs)}")
+        sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
+        print(
+            f"{step:<22} {statistics.mean(accs):>13.4f} {sd(accs):>6.4f} {statistics.mean(losses):>10.4f} "
+            f"{sd(losses):>6.4f}   {' '.join(f'{a:.3f}' for a in accs)}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ ours, plain...) so machine noise hits both alike. The Learner also runs its vali
 
 ``--minutes`` (if above 0) keeps alternating runs until that much time has passed.
 """
+
 import argparse
 import copy
 import statistics
@@ -37,6 +38,7 @@ def scene_tensors(size, n_train, n_valid=64):
         ds = detection_data.DetectionDataset(items, classes, tfms, target="both")
         xs, bs, ls = zip(*(ds[i] for i in range(len(ds))))
         return TensorDataset(torch.stack(xs), torch.stack(bs), torch.stack(ls))
+
     return load(train[:n_train]), load(valid[:n_valid]), classes
 
 
@@ -67,8 +69,9 @@ def plain_fit(model, dls, n_epochs, lr, device):
 
 
 def coursekit_fit(model, dls, n_epochs, lr, device):
-    learn = Learner(model, dls, largest.DetectionLoss(), lr=lr, device=device,
-                    metrics=[largest.mean_iou, largest.class_accuracy])
+    learn = Learner(
+        model, dls, largest.DetectionLoss(), lr=lr, device=device, metrics=[largest.mean_iou, largest.class_accuracy]
+    )
     learn.fit(n_epochs, lr)
     return learn.recorder.last_metrics["mean_iou"]
 
@@ -92,8 +95,14 @@ def main():
         dls = tensor_dls(train_ds, valid_ds, bs=32, seed=0)
         dls.train.n_inp = dls.valid.n_inp = 1
         return dls
-    warm_up(device, *(lambda fit=fit: fit(copy.deepcopy(start_model), fresh(), args.epochs, args.lr, device)
-                      for fit in (coursekit_fit, plain_fit)))
+
+    warm_up(
+        device,
+        *(
+            lambda fit=fit: fit(copy.deepcopy(start_model), fresh(), args.epochs, args.lr, device)
+            for fit in (coursekit_fit, plain_fit)
+        ),
+    )
     began = time.perf_counter()
     while True:
         for name, fit in (("coursekit", coursekit_fit), ("plain", plain_fit)):
@@ -108,20 +117,27 @@ def main():
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
         done = len(times["plain"])
-        if (args.minutes and time.perf_counter() - began >= args.minutes * 60) or \
-                (not args.minutes and done >= args.repeats):
+        if (args.minutes and time.perf_counter() - began >= args.minutes * 60) or (
+            not args.minutes and done >= args.repeats
+        ):
             break
     n_images = args.epochs * len(dls.train) * dls.train.batch_size  # images trained on (last batch dropped)
     ours, plain = statistics.median(times["coursekit"]), statistics.median(times["plain"])
-    print(f"\ndevice: {device}; {len(train_ds)} train / {len(valid_ds)} valid scenes at {args.size} px; "
-          f"{args.epochs} epoch(s) + validation; {done} alternating runs each")
+    print(
+        f"\ndevice: {device}; {len(train_ds)} train / {len(valid_ds)} valid scenes at {args.size} px; "
+        f"{args.epochs} epoch(s) + validation; {done} alternating runs each"
+    )
     for name, t in (("coursekit fit", times["coursekit"]), ("plain loop", times["plain"])):
         med = statistics.median(t)
-        print(f"{name:<14}: {n_images / med:7.1f} training images/s (median {med:.2f} s; runs "
-              f"{[round(v, 2) for v in t]}); mean IoU {ious['coursekit' if 'course' in name else 'plain']:.4f}")
+        print(
+            f"{name:<14}: {n_images / med:7.1f} training images/s (median {med:.2f} s; runs "
+            f"{[round(v, 2) for v in t]}); mean IoU {ious['coursekit' if 'course' in name else 'plain']:.4f}"
+        )
     fastest = min(times["coursekit"]) / min(times["plain"])
-    print(f"images/s ratio plain/coursekit (= time ratio coursekit/plain): {ours / plain:.3f} of medians, "
-          f"{fastest:.3f} of fastest runs (target <= 1.05)")
+    print(
+        f"images/s ratio plain/coursekit (= time ratio coursekit/plain): {ours / plain:.3f} of medians, "
+        f"{fastest:.3f} of fastest runs (target <= 1.05)"
+    )
     kind = "GPU allocated" if device.type == "cuda" else "process RSS"
     print(f"peak memory: {peak_memory_mb(device):.0f} MB ({kind})")
 

@@ -6,6 +6,7 @@ training, then TTA. Prints accuracy with and without TTA, and wall time.
 
     .venv/bin/python benchmarks/bench_pets_real.py [--size 224] [--epochs 2]
 """
+
 import argparse
 import sys
 import time
@@ -37,14 +38,23 @@ def run(folder, size=224, epochs=2, lr=2e-3, seed=42):
     start = time.time()
     seed_everything(seed)
     dls = pets_dls(folder, size, seed=seed)
-    learn = Learner(models.cnn_model("efficientnet_lite0", n_out=2), dls, nn.CrossEntropyLoss(),
-                    metrics=[metrics.accuracy], train_bn=False)
+    learn = Learner(
+        models.cnn_model("efficientnet_lite0", n_out=2),
+        dls,
+        nn.CrossEntropyLoss(),
+        metrics=[metrics.accuracy],
+        train_bn=False,
+    )
     learn.freeze()
     learn.fit_one_cycle(epochs, lr)
     probs, targets = learn.tta(n=4)
-    return {"n_train": len(dls.train_ds), "n_valid": len(dls.valid_ds),
-            "accuracy": learn.recorder.last_metrics["accuracy"],
-            "accuracy_tta": metrics.accuracy(probs, targets).item(), "seconds": time.time() - start}
+    return {
+        "n_train": len(dls.train_ds),
+        "n_valid": len(dls.valid_ds),
+        "accuracy": learn.recorder.last_metrics["accuracy"],
+        "accuracy_tta": metrics.accuracy(probs, targets).item(),
+        "seconds": time.time() - start,
+    }
 
 
 def main():
@@ -54,12 +64,15 @@ def main():
     parser.add_argument("--data", default=None, help="the pets folder (default: $COURSEKIT_SHARED_DATA/pets)")
     args = parser.parse_args()
     from common import shared_data
+
     folder = Path(args.data) if args.data else shared_data() / "pets"
     if not folder.exists():
         sys.exit(f"skipped: {folder} is absent (set COURSEKIT_SHARED_DATA to the shared/data folder)")
     r = run(folder, args.size, args.epochs)
-    print(f"pets (Oxford-IIIT Pets, CC BY-SA 4.0, Parkhi et al. 2012): {r['n_train']} train / {r['n_valid']} "
-          f"held-out photos at {args.size} px, {args.epochs} epochs, EfficientNet-Lite0 head-only")
+    print(
+        f"pets (Oxford-IIIT Pets, CC BY-SA 4.0, Parkhi et al. 2012): {r['n_train']} train / {r['n_valid']} "
+        f"held-out photos at {args.size} px, {args.epochs} epochs, EfficientNet-Lite0 head-only"
+    )
     print(f"accuracy {r['accuracy']:.4f}, with TTA {r['accuracy_tta']:.4f}; wall time {r['seconds']:.1f} s")
 
 

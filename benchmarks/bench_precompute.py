@@ -7,6 +7,7 @@ activations took (the first fit pays it, a second fit on the same body and data 
 
     .venv/bin/python benchmarks/bench_precompute.py [--epochs 3] [--size 128] [--path FOLDER]
 """
+
 import argparse
 import time
 
@@ -26,8 +27,13 @@ def learner(path, size, seed):
     seed_everything(seed)
     dls = loaders.image_dls_from_folder(path, size=size, bs=32, tfms="side_on", seed=seed)
     dls.train.dataset.tfms = dls.valid.dataset.tfms  # no augmentation in either run: the same work
-    learn = Learner(models.cnn_model("efficientnet_lite0", n_out=dls.c), dls, nn.CrossEntropyLoss(),
-                    metrics=[accuracy], device=default_device())
+    learn = Learner(
+        models.cnn_model("efficientnet_lite0", n_out=dls.c),
+        dls,
+        nn.CrossEntropyLoss(),
+        metrics=[accuracy],
+        device=default_device(),
+    )
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, ProgressCallback)])
     learn.freeze()
     return learn
@@ -49,8 +55,10 @@ def main():
         learn.fit_one_cycle(args.epochs, 1e-2, cbs=[Precompute()] if cbs is None else cbs)
         results[name] = (time.perf_counter() - start, learn.recorder.values[-1][3])
     base = results["through the body"][0]
-    print(f"{len(learn.dls.train.dataset)} training images at {args.size} px, {args.epochs} epochs, "
-          f"device {default_device()}:")
+    print(
+        f"{len(learn.dls.train.dataset)} training images at {args.size} px, {args.epochs} epochs, "
+        f"device {default_device()}:"
+    )
     for name, (seconds, acc) in results.items():
         print(f"  {name:18s} {seconds:7.2f} s  ratio {seconds / base:5.3f}  accuracy {acc:.3f}")
     compute = results["precomputed"][0] - results["precomputed again"][0]

@@ -10,6 +10,7 @@ times (median over repeats) for a batch of ``--bs`` images.
 
     .venv/bin/python benchmarks/bench_ssd.py [--epochs 1] [--repeats 3] [--size 96] [--bs 32] [--minutes 10]
 """
+
 import argparse
 import copy
 import statistics
@@ -62,8 +63,9 @@ def main():
     args = parser.parse_args()
     device = default_device()
     path = datasets.get_data("pascal", mode="sample")
-    dls = detection_data.pascal_dls(path, datasets.layout("pascal", "sample"), size=args.size, bs=args.bs,
-                                    augment=False)
+    dls = detection_data.pascal_dls(
+        path, datasets.layout("pascal", "sample"), size=args.size, bs=args.bs, augment=False
+    )
     train_ds, valid_ds = preload(dls.train_ds), preload(dls.valid_ds)
     n_classes = len(dls.classes)
     seed_everything(0)
@@ -71,8 +73,10 @@ def main():
     freeze_body(start_model)
     anchors = start_model.anchors()
     loss_func = ssd.SSDLoss(anchors, focal=True)
-    print(f"device {device}; {len(train_ds)} training images at {args.size} px, bs {args.bs}, {len(anchors)} anchors; "
-          f"{args.epochs} epoch(s) x {args.repeats} repeats")
+    print(
+        f"device {device}; {len(train_ds)} training images at {args.size} px, bs {args.bs}, {len(anchors)} anchors; "
+        f"{args.epochs} epoch(s) x {args.repeats} repeats"
+    )
 
     def ours():
         seed_everything(0)
@@ -80,8 +84,7 @@ def main():
         for dl in (tdls.train, tdls.valid):
             dl.n_inp = 1
         model = copy.deepcopy(start_model)
-        learn = Learner(model, tdls, loss_func, lr=args.lr, device=device, train_bn=False,
-                        layer_groups=lambda m: [m])
+        learn = Learner(model, tdls, loss_func, lr=args.lr, device=device, train_bn=False, layer_groups=lambda m: [m])
         with learn.temporary_cbs(add=[SkipValid()]):
             learn.fit(args.epochs, args.lr)
 
@@ -102,13 +105,17 @@ def main():
             times[name].append(t)
     n_images = len(train_ds) * args.epochs
     for name, ts in times.items():
-        print(f"{name:>9}: {n_images / statistics.median(ts):7.1f} images/s (median of {len(ts)}), "
-              f"{n_images / min(ts):7.1f} fastest")
-    median = statistics.median(times['coursekit']) / statistics.median(times['plain'])
-    print(f"ratio coursekit / plain time: median {median:.3f}, "
-          f"fastest {min(times['coursekit']) / min(times['plain']):.3f} (target <= 1.05)")
+        print(
+            f"{name:>9}: {n_images / statistics.median(ts):7.1f} images/s (median of {len(ts)}), "
+            f"{n_images / min(ts):7.1f} fastest"
+        )
+    median = statistics.median(times["coursekit"]) / statistics.median(times["plain"])
+    print(
+        f"ratio coursekit / plain time: median {median:.3f}, "
+        f"fastest {min(times['coursekit']) / min(times['plain']):.3f} (target <= 1.05)"
+    )
 
-    xb, boxes, labels = valid_ds.tensors[0][:args.bs], valid_ds.tensors[1][:args.bs], valid_ds.tensors[2][:args.bs]
+    xb, boxes, labels = valid_ds.tensors[0][: args.bs], valid_ds.tensors[1][: args.bs], valid_ds.tensors[2][: args.bs]
     start_model.eval()
     with torch.no_grad():
         preds = start_model(xb)
@@ -116,14 +123,19 @@ def main():
     t_match, _, _ = timed(lambda: A.match_batch(anchors, boxes, labels), repeats=5)
     t_nms, _, dets = timed(lambda: ssd.predict_boxes(preds, anchors, score_thresh=0.05), repeats=5)
     n_in = int((torch.sigmoid(preds[..., 4:]) > 0.05).sum())
-    print(f"matching {len(anchors)} anchors to {int((labels >= 0).sum())} objects in {len(xb)} images: "
-          f"{1000 * t_match:.1f} ms per batch")
-    print(f"decoding + per-class NMS of {n_in} candidate boxes in {len(xb)} images: {1000 * t_nms:.1f} ms per batch "
-          f"({sum(len(d[0]) for d in dets)} kept)")
+    print(
+        f"matching {len(anchors)} anchors to {int((labels >= 0).sum())} objects in {len(xb)} images: "
+        f"{1000 * t_match:.1f} ms per batch"
+    )
+    print(
+        f"decoding + per-class NMS of {n_in} candidate boxes in {len(xb)} images: {1000 * t_nms:.1f} ms per batch "
+        f"({sum(len(d[0]) for d in dets)} kept)"
+    )
 
 
 class SkipValid:
     """Leaves the validation pass out of the timed fit (the plain loop has none)."""
+
     order = 0
 
     def before_valid(self, learn):

@@ -10,6 +10,7 @@
 
     .venv/bin/python benchmarks/bench_superres.py [--minutes 8] [--size 128] [--style] [--style-minutes 2]
 """
+
 import argparse
 import sys
 import time
@@ -63,8 +64,7 @@ def eval_psnr(model, loader, scale):
     return got / n, base / n
 
 
-def run_superres(folder, minutes=1.0, size=128, bs=8, nf=64, n_blocks=8, lr=1e-3, seed=42, valid_size=192,
-                 loss="mse"):
+def run_superres(folder, minutes=1.0, size=128, bs=8, nf=64, n_blocks=8, lr=1e-3, seed=42, valid_size=192, loss="mse"):
     """Train for ``minutes`` of CPU time with the ``loss`` ("mse" or "l1"); returns a dict of figures (PSNR of
     the model and of bicubic on the held-out photos' centre crops)."""
     seed_everything(seed)
@@ -75,9 +75,16 @@ def run_superres(folder, minutes=1.0, size=128, bs=8, nf=64, n_blocks=8, lr=1e-3
     start = time.time()
     steps = train_for(model, dls.train, F.mse_loss if loss == "mse" else F.l1_loss, minutes * 60, lr)
     model_psnr, bicubic = eval_psnr(model, valid_dl, 2)
-    return {"n_train": len(train), "n_valid": len(valid), "steps": steps, "cpu_minutes": minutes,
-            "wall_s": time.time() - start, "psnr_model": model_psnr, "psnr_bicubic": bicubic,
-            "gain_db": model_psnr - bicubic}
+    return {
+        "n_train": len(train),
+        "n_valid": len(valid),
+        "steps": steps,
+        "cpu_minutes": minutes,
+        "wall_s": time.time() - start,
+        "psnr_model": model_psnr,
+        "psnr_bicubic": bicubic,
+        "gain_db": model_psnr - bicubic,
+    }
 
 
 def run_fast_style(folder, minutes=1.0, size=96, bs=8, lbfgs_steps=10, style_weight=300.0, seed=42):
@@ -87,8 +94,9 @@ def run_fast_style(folder, minutes=1.0, size=96, bs=8, lbfgs_steps=10, style_wei
     net = style.feature_net("efficientnet_lite0")
     painting = style.image_tensor(datasets.get_data("style", mode="sample") / "style" / "swirls_00.jpg")
     loss = fast_style.PerceptualStyleLoss(net, painting, size, style_weight=style_weight)
-    loader = torch.utils.data.DataLoader(fast_style.ContentDataset(train, size, train=True), batch_size=bs,
-                                         shuffle=True, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        fast_style.ContentDataset(train, size, train=True), batch_size=bs, shuffle=True, drop_last=True
+    )
     snet = fast_style.StyleNet(width=32, n_res=5)
     steps = train_for(snet, loader, loss, minutes * 60, 1e-2)
     photo = fast_style.ContentDataset(valid, size, train=False)[0][0]
@@ -96,12 +104,23 @@ def run_fast_style(folder, minutes=1.0, size=96, bs=8, lbfgs_steps=10, style_wei
     st = style.StyleTransfer(net, photo, painting, style_weight=style_weight)
     (slow, history), t_slow = fast_style.timed(lambda: st.run(n_steps=lbfgs_steps, start="content"))
     with torch.no_grad():
-        (c_fast, s_fast), (c_slow, s_slow), (c_photo, s_photo) = [[v.item() for v in st.losses(i)]
-                                                                   for i in (painted, slow, photo)]
-    return {"steps": steps, "t_forward_s": t_fast, "t_lbfgs_s": t_slow, "speedup": t_slow / t_fast,
-            "style_fast": s_fast, "style_lbfgs": s_slow, "style_photo": s_photo, "style_ratio": s_fast / s_slow,
-            "content_fast": c_fast, "content_lbfgs": c_slow, "lbfgs_evals": history[-1][0],
-            "images": (painting, photo, painted, slow)}
+        (c_fast, s_fast), (c_slow, s_slow), (c_photo, s_photo) = [
+            [v.item() for v in st.losses(i)] for i in (painted, slow, photo)
+        ]
+    return {
+        "steps": steps,
+        "t_forward_s": t_fast,
+        "t_lbfgs_s": t_slow,
+        "speedup": t_slow / t_fast,
+        "style_fast": s_fast,
+        "style_lbfgs": s_slow,
+        "style_photo": s_photo,
+        "style_ratio": s_fast / s_slow,
+        "content_fast": c_fast,
+        "content_lbfgs": c_slow,
+        "lbfgs_evals": history[-1][0],
+        "images": (painting, photo, painted, slow),
+    }
 
 
 def main():
@@ -118,22 +137,28 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from common import shared_data
+
     folder = Path(args.data) if args.data else shared_data() / "pets"
     if not folder.exists():
         sys.exit(f"skipped: {folder} is absent (set COURSEKIT_SHARED_DATA to the shared/data folder)")
     r = run_superres(folder, args.minutes, args.size, lr=args.lr, loss=args.loss)
-    print(f"super resolution x2, {r['n_train']} training / {r['n_valid']} held-out pets photos, {args.size}-px crops, "
-          f"{args.minutes:g} CPU minutes ({r['steps']} steps, {r['wall_s']:.0f} s wall): PSNR model "
-          f"{r['psnr_model']:.2f} dB vs bicubic {r['psnr_bicubic']:.2f} dB: gain {r['gain_db']:+.2f} dB (target +1.2)")
+    print(
+        f"super resolution x2, {r['n_train']} training / {r['n_valid']} held-out pets photos, {args.size}-px crops, "
+        f"{args.minutes:g} CPU minutes ({r['steps']} steps, {r['wall_s']:.0f} s wall): PSNR model "
+        f"{r['psnr_model']:.2f} dB vs bicubic {r['psnr_bicubic']:.2f} dB: gain {r['gain_db']:+.2f} dB (target +1.2)"
+    )
     if args.style:
         s = run_fast_style(folder, args.style_minutes)
-        print(f"fast style ({args.style_minutes:g} CPU minutes, {s['steps']} steps): one forward pass "
-              f"{s['t_forward_s'] * 1000:.1f} ms vs L-BFGS {s['t_lbfgs_s']:.2f} s ({s['lbfgs_evals']} evaluations): "
-              f"{s['speedup']:.0f}x faster (target >= 100); style loss {s['style_fast']:.4f} vs {s['style_lbfgs']:.4f}"
-              f" (ratio {s['style_ratio']:.2f}, target <= 3; the photo's own {s['style_photo']:.4f})")
+        print(
+            f"fast style ({args.style_minutes:g} CPU minutes, {s['steps']} steps): one forward pass "
+            f"{s['t_forward_s'] * 1000:.1f} ms vs L-BFGS {s['t_lbfgs_s']:.2f} s ({s['lbfgs_evals']} evaluations): "
+            f"{s['speedup']:.0f}x faster (target >= 100); style loss {s['style_fast']:.4f} vs {s['style_lbfgs']:.4f}"
+            f" (ratio {s['style_ratio']:.2f}, target <= 3; the photo's own {s['style_photo']:.4f})"
+        )
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         from torchvision.utils import save_image
+
         painting, photo, painted, slow = s["images"]
         painting = F.interpolate(painting[None], size=photo.shape[-2:])[0]
         save_image(torch.stack([photo, painted, slow, painting]), out / "fast_style.png", nrow=4)

@@ -14,6 +14,7 @@ machine noise hits both alike; medians and fastest runs are both reported.
     .venv/bin/python benchmarks/bench_text.py [--repeats 3] [--tokens 60000] [--epochs 1] [--emb 100 --hid 200]
         [--threads 1]
 """
+
 import argparse
 import copy
 import statistics
@@ -48,12 +49,15 @@ def spacy_alone(nlp, texts, batch_size):
 
 def bench_tokenizer(texts, repeats):
     import spacy
+
     tok, nlp = Tokenizer(), spacy.blank("en")
     times = {"coursekit": [], "spacy": []}
     n_tokens = {}
     for _ in range(repeats):
-        for name, fn in (("coursekit", lambda: tok.tokenize(texts)),
-                         ("spacy", lambda: spacy_alone(nlp, texts, tok.batch_size))):
+        for name, fn in (
+            ("coursekit", lambda: tok.tokenize(texts)),
+            ("spacy", lambda: spacy_alone(nlp, texts, tok.batch_size)),
+        ):
             start = time.perf_counter()
             out = fn()
             times[name].append(time.perf_counter() - start)
@@ -94,8 +98,16 @@ def coursekit_lm_fit(model, train_dl, valid_dl, n_epochs, lr, device, ar_tar=Fal
     """The same through the Learner, with the callbacks as a lesson passes them."""
     cbs = [training.ResetState(), training.GradientClip(0.4)] + ([training.RNNRegularizer()] if ar_tar else [])
     from coursekit.data import DataLoaders
-    learn = Learner(model, DataLoaders(train_dl, valid_dl), training.LMLoss(), opt_func=pretrained.lm_adam, lr=lr,
-                    cbs=cbs, device=device)
+
+    learn = Learner(
+        model,
+        DataLoaders(train_dl, valid_dl),
+        training.LMLoss(),
+        opt_func=pretrained.lm_adam,
+        lr=lr,
+        cbs=cbs,
+        device=device,
+    )
     learn.fit(n_epochs, lr)
     return learn.recorder.last_metrics["valid_loss"]
 
@@ -119,8 +131,9 @@ def bench_lm(texts, args, device):
             for name, fit in (("coursekit", coursekit_lm_fit), ("plain", plain_lm_fit)):
                 seed_everything(0)  # the same dropout masks and the same batches for both
                 train_dl = loaders.LMLoader(train_ids, bs=args.bs, bptt=args.bptt, seed=0, vocab=vocab)
-                valid_dl = loaders.LMLoader(valid_ids, bs=args.bs, bptt=args.bptt, shuffle=False, vary_bptt=False,
-                                            seed=0, vocab=vocab)
+                valid_dl = loaders.LMLoader(
+                    valid_ids, bs=args.bs, bptt=args.bptt, shuffle=False, vary_bptt=False, seed=0, vocab=vocab
+                )
                 model = copy.deepcopy(start_model)
                 if device.type == "cuda":
                     torch.cuda.synchronize()
@@ -136,10 +149,14 @@ def bench_lm(texts, args, device):
 def show(label, times, n, unit, ours="coursekit", bare="plain"):
     med = {k: statistics.median(v) for k, v in times.items()}
     for k in (ours, bare):
-        print(f"  {k:<10}: median {med[k]:.2f} s ({n[k] / med[k]:,.0f} {unit}/s), fastest {min(times[k]):.2f} s, "
-              f"runs {[round(t, 2) for t in times[k]]}")
-    print(f"  {label} ratio {ours}/{bare}: {med[ours] / med[bare]:.3f} of medians, "
-          f"{min(times[ours]) / min(times[bare]):.3f} of fastest runs")
+        print(
+            f"  {k:<10}: median {med[k]:.2f} s ({n[k] / med[k]:,.0f} {unit}/s), fastest {min(times[k]):.2f} s, "
+            f"runs {[round(t, 2) for t in times[k]]}"
+        )
+    print(
+        f"  {label} ratio {ours}/{bare}: {med[ours] / med[bare]:.3f} of medians, "
+        f"{min(times[ours]) / min(times[bare]):.3f} of fastest runs"
+    )
 
 
 def main():
@@ -152,8 +169,9 @@ def main():
     parser.add_argument("--bs", type=int, default=32)
     parser.add_argument("--bptt", type=int, default=70)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's); 1 on a CPU shared with other work")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's); 1 on a CPU shared with other work"
+    )
     parser.add_argument("--skip-tokenizer", action="store_true")
     parser.add_argument("--skip-lm", action="store_true")
     args = parser.parse_args()
@@ -164,17 +182,23 @@ def main():
     print(f"texts: {len(texts):,} reviews from {source}; device: {device}; torch threads: {torch.get_num_threads()}")
     if not args.skip_tokenizer:
         times, n_tokens = bench_tokenizer(texts, args.repeats)
-        print(f"\n(a) tokenizing {len(texts):,} reviews, no cache, {args.repeats} alternating repeats "
-              f"(coursekit: {n_tokens['coursekit']:,} tokens with the markers; spaCy alone: {n_tokens['spacy']:,})")
+        print(
+            f"\n(a) tokenizing {len(texts):,} reviews, no cache, {args.repeats} alternating repeats "
+            f"(coursekit: {n_tokens['coursekit']:,} tokens with the markers; spaCy alone: {n_tokens['spacy']:,})"
+        )
         show("tokenizer", times, n_tokens, "tokens", bare="spacy")
     if not args.skip_lm:
         rows, n_vocab, n_train, n_valid = bench_lm(texts, args, device)
-        print(f"\n(b) language model (AWD-LSTM emb {args.emb}, hid {args.hid}, 3 layers, vocab {n_vocab:,}) on "
-              f"{n_train} reviews, validated on {n_valid}; bs {args.bs}, bptt {args.bptt}, {args.epochs} epoch(s), "
-              f"{args.repeats} alternating repeats; tokens/s = training tokens / time of fit incl. validation")
+        print(
+            f"\n(b) language model (AWD-LSTM emb {args.emb}, hid {args.hid}, 3 layers, vocab {n_vocab:,}) on "
+            f"{n_train} reviews, validated on {n_valid}; bs {args.bs}, bptt {args.bptt}, {args.epochs} epoch(s), "
+            f"{args.repeats} alternating repeats; tokens/s = training tokens / time of fit incl. validation"
+        )
         for ar_tar, (times, losses, n) in rows.items():
-            print(f" callbacks ResetState + GradientClip{' + RNNRegularizer (AR/TAR)' if ar_tar else ''}: "
-                  f"valid loss coursekit {losses['coursekit']:.4f} vs plain {losses['plain']:.4f}")
+            print(
+                f" callbacks ResetState + GradientClip{' + RNNRegularizer (AR/TAR)' if ar_tar else ''}: "
+                f"valid loss coursekit {losses['coursekit']:.4f} vs plain {losses['plain']:.4f}"
+            )
             show("training", times, {"coursekit": n, "plain": n}, "tokens")
         print("target: training ratio <= 1.05")
 

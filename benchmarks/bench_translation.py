@@ -15,6 +15,7 @@ bf16 reached about 35 in 14 minutes; without attention about 34).
 
     .venv/bin/python benchmarks/bench_translation.py [--minutes 15] [--emb 256 --hid 256 --bs 128 --lr 3e-3 --threads 1]
 """
+
 import argparse
 import math
 import sys
@@ -37,6 +38,7 @@ ATTRIBUTION = "Tatoeba Project (www.tatoeba.org) English-French pairs, CC BY 2.0
 class TimeBudget(Callback):
     """Stops training after ``seconds``; the learning rate follows a one-cycle shape over that time and the
     teacher-forcing ratio decays from 1 to 0 with it (the fraction of the time used stands for "pct")."""
+
     order = -5  # before TeacherForcing reads pct
 
     def __init__(self, seconds, lr_max, pct_start=0.25, clock=time.perf_counter):
@@ -75,11 +77,19 @@ def main(argv=None):
     parser.add_argument("--hid", type=int, default=256)
     parser.add_argument("--bs", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (0: torch's default); on a shared 2-core CPU more threads spin and wait")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (0: torch's default); on a shared 2-core CPU more threads spin and wait",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="what --minutes counts: wall time, or this process's CPU time (fairer on a busy machine)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="what --minutes counts: wall time, or this process's CPU time (fairer on a busy machine)",
+    )
     args = parser.parse_args(argv)
     path = shared_data() / "eng_fra" / "fra.txt"
     if not path.exists():
@@ -97,14 +107,20 @@ def main(argv=None):
     fr_vocab = Vocab.build([tgt[i] for i in train_idx], min_freq=2)
 
     def make(idx):
-        return seq2seq.Seq2SeqDataset([seq2seq.source_ids(src[i], en_vocab) for i in idx],
-                                      [seq2seq.target_ids(tgt[i], fr_vocab) for i in idx], en_vocab, fr_vocab)
+        return seq2seq.Seq2SeqDataset(
+            [seq2seq.source_ids(src[i], en_vocab) for i in idx],
+            [seq2seq.target_ids(tgt[i], fr_vocab) for i in idx],
+            en_vocab,
+            fr_vocab,
+        )
 
     train_ds, valid_ds = make(train_idx), make(valid_idx)
     dls = seq2seq.seq2seq_dls(train_ds, valid_ds, bs=args.bs, seed=args.seed)
-    print(f"{len(raw):,} pairs, {len(kept):,} kept (<= 30 tokens); train {len(train_ds):,}, held out "
-          f"{len(valid_ds):,}; vocabularies {len(en_vocab):,} en / {len(fr_vocab):,} fr; "
-          f"prepared in {time.perf_counter() - t0:.0f} s; torch threads {torch.get_num_threads()}")
+    print(
+        f"{len(raw):,} pairs, {len(kept):,} kept (<= 30 tokens); train {len(train_ds):,}, held out "
+        f"{len(valid_ds):,}; vocabularies {len(en_vocab):,} en / {len(fr_vocab):,} fr; "
+        f"prepared in {time.perf_counter() - t0:.0f} s; torch threads {torch.get_num_threads()}"
+    )
     valid_src = seq2seq.pad_batch([valid_ds[i][0] for i in range(len(valid_ds))])
     refs = [tgt[i] for i in valid_idx]
     words = [pairs.n_words(raw[kept[i]][0]) for i in valid_idx]
@@ -113,37 +129,71 @@ def main(argv=None):
     rows = {}
     for name, att in (("attention", True), ("no attention", False)):
         seed_everything(args.seed)
-        model = attention.Seq2Seq(len(en_vocab), len(fr_vocab), emb_sz=args.emb, n_hid=args.hid, bidirectional=True,
-                                  attention=att, max_src_len=30, max_out_len=32, dropout=0.1,
-                                  tie_weights=True)
-        budget = TimeBudget(args.minutes * 60, args.lr,
-                            clock=time.process_time if args.clock == "cpu" else time.perf_counter)
-        learn = Learner(model, dls, seq2seq.MaskedSeqLoss(), lr=args.lr, device="cpu",
-                        cbs=[budget, seq2seq.TeacherForcing(schedule=lambda _, b=budget: 1.0 - b.pct())])
+        model = attention.Seq2Seq(
+            len(en_vocab),
+            len(fr_vocab),
+            emb_sz=args.emb,
+            n_hid=args.hid,
+            bidirectional=True,
+            attention=att,
+            max_src_len=30,
+            max_out_len=32,
+            dropout=0.1,
+            tie_weights=True,
+        )
+        budget = TimeBudget(
+            args.minutes * 60, args.lr, clock=time.process_time if args.clock == "cpu" else time.perf_counter
+        )
+        learn = Learner(
+            model,
+            dls,
+            seq2seq.MaskedSeqLoss(),
+            lr=args.lr,
+            device="cpu",
+            cbs=[budget, seq2seq.TeacherForcing(schedule=lambda _, b=budget: 1.0 - b.pct())],
+        )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         learn.fit(1000, lr=args.lr / 25)
         train_wall, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         t1 = time.perf_counter()
         hyps = [[fr_vocab.itos[i] for i in ids] for ids in decoding.greedy_decode(model, valid_src, bs=256)]
         by_len = decoding.bleu_by_length(hyps, refs, words, bins)
-        rows[name] = dict(bleu=decoding.corpus_bleu(hyps, refs), **by_len, batches=budget.n_batches,
-                          epochs=budget.n_batches / len(dls.train), train_wall_s=train_wall, train_cpu_s=train_cpu,
-                          decode_s=time.perf_counter() - t1)
-        print(f"{name}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                                      for k, v in rows[name].items()), flush=True)
+        rows[name] = dict(
+            bleu=decoding.corpus_bleu(hyps, refs),
+            **by_len,
+            batches=budget.n_batches,
+            epochs=budget.n_batches / len(dls.train),
+            train_wall_s=train_wall,
+            train_cpu_s=train_cpu,
+            decode_s=time.perf_counter() - t1,
+        )
+        print(
+            f"{name}: "
+            + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[name].items()),
+            flush=True,
+        )
         for i in range(3):
-            print(f"   {raw[kept[valid_idx[i]]][0]!r} -> {decoding.detokenize(hyps[i], 'fr')!r} "
-                  f"(reference {decoding.detokenize(refs[i], 'fr')!r})")
-    print(f"\nheld-out corpus BLEU (sacrebleu) after {args.minutes:g} min ({args.clock} time) of training per model on "
-          "this CPU (float32):")
+            print(
+                f"   {raw[kept[valid_idx[i]]][0]!r} -> {decoding.detokenize(hyps[i], 'fr')!r} "
+                f"(reference {decoding.detokenize(refs[i], 'fr')!r})"
+            )
+    print(
+        f"\nheld-out corpus BLEU (sacrebleu) after {args.minutes:g} min ({args.clock} time) of training per model on "
+        "this CPU (float32):"
+    )
     print(f"{'model':<14}{'all':>8}" + "".join(f"{f'{lo}-{hi} w':>10}" for lo, hi in bins) + f"{'epochs':>8}")
     for name, r in rows.items():
-        print(f"{name:<14}{r['bleu']:>8.2f}" + "".join(f"{r[f'{lo}-{hi}']:>10.2f}" for lo, hi in bins)
-              + f"{r['epochs']:>8.2f}")
+        print(
+            f"{name:<14}{r['bleu']:>8.2f}"
+            + "".join(f"{r[f'{lo}-{hi}']:>10.2f}" for lo, hi in bins)
+            + f"{r['epochs']:>8.2f}"
+        )
     target = 32.0
     ok = rows["attention"]["bleu"] >= target
-    print(f"target: attention >= {target:g} BLEU at 15 minutes: {'met' if ok else 'not met'}"
-          + ("" if args.minutes >= 15 else f" (this run trained {args.minutes:g} min per model, not 15)"))
+    print(
+        f"target: attention >= {target:g} BLEU at 15 minutes: {'met' if ok else 'not met'}"
+        + ("" if args.minutes >= 15 else f" (this run trained {args.minutes:g} min per model, not 15)")
+    )
     print(f"data: {ATTRIBUTION}")
     return 0
 

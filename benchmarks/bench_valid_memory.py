@@ -8,6 +8,7 @@ the pass, and how many bytes its metrics hold at the end.
 
     .venv/bin/python benchmarks/bench_valid_memory.py [--n 200] [--bs 8]
 """
+
 import argparse
 import json
 import subprocess
@@ -49,7 +50,7 @@ def held_bytes(metric):
     """Bytes of the tensors a metric object holds (directly or in lists)."""
     total = 0
     for v in vars(metric).values():
-        for t in (v if isinstance(v, (list, tuple)) else [v]):
+        for t in v if isinstance(v, (list, tuple)) else [v]:
             if isinstance(t, torch.Tensor):
                 total += t.numel() * t.element_size()
     return total
@@ -68,18 +69,23 @@ def one_variant(path, variant, bs):
     else:
         acc = segmentation.pixel_accuracy(void)
     iou = segmentation.SegmentationIoU(len(codes), void)
-    learn = Learner(nn.Conv2d(3, len(codes), 1), dls, nn.CrossEntropyLoss(ignore_index=void), metrics=[acc, iou],
-                    cbs=[ValidOnly()])
+    learn = Learner(
+        nn.Conv2d(3, len(codes), 1), dls, nn.CrossEntropyLoss(ignore_index=void), metrics=[acc, iou], cbs=[ValidOnly()]
+    )
     learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == "ProgressCallback"])
     learn.get_preds(dl=[next(iter(dls.valid))])  # warm up the model and the loader once
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS mark (Linux)
     before = status_kb("VmRSS")
     learn.fit(1)
     peak = status_kb("VmHWM")
-    return {"variant": variant, "rise_mb": (peak - before) / 1024,
-            "held_mb": sum(held_bytes(m) for m in learn.recorder.metrics) / 2**20,
-            "pixel_accuracy": learn.recorder.last_metrics["pixel_accuracy"], "mean_iou": iou.value,
-            "device": str(learn.device)}
+    return {
+        "variant": variant,
+        "rise_mb": (peak - before) / 1024,
+        "held_mb": sum(held_bytes(m) for m in learn.recorder.metrics) / 2**20,
+        "pixel_accuracy": learn.recorder.last_metrics["pixel_accuracy"],
+        "mean_iou": iou.value,
+        "device": str(learn.device),
+    }
 
 
 def main():
@@ -95,17 +101,27 @@ def main():
         make_camvid_sample(tmp, seed=0, n=args.n, size=SIZE[::-1])
         results = {}
         for variant in ("keep all outputs", "count batch by batch"):
-            out = subprocess.run([sys.executable, __file__, "--bs", str(args.bs), "--child", tmp, variant],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--bs", str(args.bs), "--child", tmp, variant],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             results[variant] = json.loads(out.strip().splitlines()[-1])
     old, new = results["keep all outputs"], results["count batch by batch"]
-    print(f"validation pass over {args.n} masks of {SIZE[0]}x{SIZE[1]}, 32 classes, batches of {args.bs}, "
-          f"on {old['device']}")
+    print(
+        f"validation pass over {args.n} masks of {SIZE[0]}x{SIZE[1]}, 32 classes, batches of {args.bs}, "
+        f"on {old['device']}"
+    )
     for r in (old, new):
-        print(f"  {r['variant']:<22} RSS rise {r['rise_mb']:8.1f} MB; metrics hold {r['held_mb']:8.2f} MB; "
-              f"pixel accuracy {r['pixel_accuracy']:.4f}, mean IoU {r['mean_iou']:.4f}")
-    print(f"  ratio (keep all / count): RSS rise {old['rise_mb'] / max(new['rise_mb'], 1e-9):.1f}x, "
-          f"held {old['held_mb'] / max(new['held_mb'], 1e-9):.0f}x")
+        print(
+            f"  {r['variant']:<22} RSS rise {r['rise_mb']:8.1f} MB; metrics hold {r['held_mb']:8.2f} MB; "
+            f"pixel accuracy {r['pixel_accuracy']:.4f}, mean IoU {r['mean_iou']:.4f}"
+        )
+    print(
+        f"  ratio (keep all / count): RSS rise {old['rise_mb'] / max(new['rise_mb'], 1e-9):.1f}x, "
+        f"held {old['held_mb'] / max(new['held_mb'], 1e-9):.0f}x"
+    )
     assert abs(old["pixel_accuracy"] - new["pixel_accuracy"]) < 1e-6, "both ways must give the same metric"
 
 

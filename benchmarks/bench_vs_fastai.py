@@ -5,6 +5,7 @@ does it). Runs alternate between the libraries; prints the time ratio and both a
 
     .venv/bin/python benchmarks/bench_vs_fastai.py [--epochs 3] [--repeats 3] [--size 96]
 """
+
 import argparse
 import copy
 import statistics
@@ -26,8 +27,13 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def fit_coursekit(model, train_ds, valid_ds, args, device, seed):
-    learn = Learner(model, tensor_dls(train_ds, valid_ds, bs=args.bs, seed=seed), nn.CrossEntropyLoss(),
-                    metrics=[accuracy], device=device)
+    learn = Learner(
+        model,
+        tensor_dls(train_ds, valid_ds, bs=args.bs, seed=seed),
+        nn.CrossEntropyLoss(),
+        metrics=[accuracy],
+        device=device,
+    )
     learn.fit_one_cycle(args.epochs, args.lr)
     return learn.recorder.last_metrics["accuracy"]
 
@@ -37,6 +43,7 @@ def fit_fastai(model, train_ds, valid_ds, args, device, seed):  # fastai shuffle
     from fastai.data.core import DataLoaders as FastaiDataLoaders
     from fastai.learner import Learner as FastaiLearner
     from fastai.metrics import accuracy as fastai_accuracy
+
     dls = FastaiDataLoaders.from_dsets(train_ds, valid_ds, bs=args.bs, device=device, num_workers=0)
     learn = FastaiLearner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=fastai_accuracy)
     learn.fit_one_cycle(args.epochs, args.lr)  # with its own progress display, as ours has
@@ -54,8 +61,10 @@ def main():
     try:
         import fastai
     except ImportError:
-        sys.exit("fastai is not installed for the benchmark: run `make bench` (it installs "
-                 "benchmarks/requirements-fastai.txt into .bench-site/).")
+        sys.exit(
+            "fastai is not installed for the benchmark: run `make bench` (it installs "
+            "benchmarks/requirements-fastai.txt into .bench-site/)."
+        )
     device = default_device()
     seed_everything(0)
     train_ds, valid_ds = sample_tensors(args.size)
@@ -74,12 +83,16 @@ def main():
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
     ours, theirs = statistics.median(times["coursekit"]), statistics.median(times["fastai"])
-    print(f"\nfastai {fastai.__version__}; device: {device}; {len(train_ds)} train / {len(valid_ds)} valid "
-          f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {args.repeats} alternating repeats")
+    print(
+        f"\nfastai {fastai.__version__}; device: {device}; {len(train_ds)} train / {len(valid_ds)} valid "
+        f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {args.repeats} alternating repeats"
+    )
     for name in times:
-        print(f"{name:<10}: median {statistics.median(times[name]):.2f} s  runs "
-              f"{[round(t, 2) for t in times[name]]}  accuracy mean {statistics.mean(accs[name]):.4f} "
-              f"{[round(a, 4) for a in accs[name]]}")
+        print(
+            f"{name:<10}: median {statistics.median(times[name]):.2f} s  runs "
+            f"{[round(t, 2) for t in times[name]]}  accuracy mean {statistics.mean(accs[name]):.4f} "
+            f"{[round(a, 4) for a in accs[name]]}"
+        )
     print(f"time ratio coursekit/fastai: {ours / theirs:.3f}")
     kind = "GPU allocated" if device.type == "cuda" else "process RSS"
     print(f"peak memory: {peak_memory_mb(device):.0f} MB ({kind})")

@@ -1,4 +1,5 @@
 """Shared set-up for the benchmarks: the lesson-1 sample images preloaded as tensors, and timing."""
+
 import os
 import resource
 import statistics

@@ -3,4 +3,5 @@
 Import modules by name (``from coursekit import learner, vision``) so every helper
 a notebook uses is visibly coursekit's.
 """
+
 __version__ = "0.1.0"

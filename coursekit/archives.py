@@ -1,5 +1,6 @@
 """Archives: check that a file is a zip or tar archive that can be read to its end, and extract one safely
 (no member may land outside the target folder; the target appears whole or not at all)."""
+
 import gzip
 import lzma
 import os
@@ -52,11 +53,15 @@ def list_archive(archive):
             return t.getnames()
     except DAMAGED as e:
         if kind is None:
-            raise ArchiveError(f"{archive} is neither a zip nor a tar archive: it begins with {_start(archive)!r} "
-                               "(a server may have sent an error page instead of the file).") from None
+            raise ArchiveError(
+                f"{archive} is neither a zip nor a tar archive: it begins with {_start(archive)!r} "
+                "(a server may have sent an error page instead of the file)."
+            ) from None
         why = str(e).splitlines()[0] if str(e) else ""
-        raise ArchiveError(f"{archive} is a damaged {kind} archive ({type(e).__name__}: {why}); it was probably "
-                           "cut short while downloading.") from None
+        raise ArchiveError(
+            f"{archive} is a damaged {kind} archive ({type(e).__name__}: {why}); it was probably "
+            "cut short while downloading."
+        ) from None
 
 
 def _check_members(names, root):

@@ -6,13 +6,18 @@ A callback is a small class whose methods are named after events and receive the
 The Recorder lives in ``recorder``, the progress bar in ``progress``, the lr finder in ``lr_finder``, the NaN
 check in ``divergence``, and the callbacks that gather and flip predictions in ``prediction``.
 """
+
 import torch
 
 from coursekit.core import to_device
 
 STAGES = ("fit", "epoch", "train", "valid", "batch")
 EVENTS = tuple(f"{when}_{stage}" for stage in STAGES for when in ("before", "after")) + (
-    "after_pred", "after_loss", "after_backward", "after_step")
+    "after_pred",
+    "after_loss",
+    "after_backward",
+    "after_step",
+)
 
 
 class CancelFitException(Exception):
@@ -35,8 +40,13 @@ class CancelBatchException(Exception):
     """Skip the rest of this batch (no loss/backward/step); ``after_batch`` still runs."""
 
 
-CANCEL = {"fit": CancelFitException, "epoch": CancelEpochException, "train": CancelTrainException,
-          "valid": CancelValidException, "batch": CancelBatchException}
+CANCEL = {
+    "fit": CancelFitException,
+    "epoch": CancelEpochException,
+    "train": CancelTrainException,
+    "valid": CancelValidException,
+    "batch": CancelBatchException,
+}
 
 
 class NaNLossError(FloatingPointError):
@@ -45,14 +55,16 @@ class NaNLossError(FloatingPointError):
 
 class Callback:
     """Base class: set ``order`` (lower runs first) and define methods named after events."""
+
     order = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for name in vars(cls):
             if name.startswith(("before_", "after_")) and name not in EVENTS:
-                raise AttributeError(f"{cls.__name__}.{name} is not a training event; the events are: "
-                                     + ", ".join(EVENTS))
+                raise AttributeError(
+                    f"{cls.__name__}.{name} is not a training event; the events are: " + ", ".join(EVENTS)
+                )
 
     def __repr__(self):
         return f"{type(self).__name__}(order={self.order})"
@@ -63,6 +75,7 @@ class DeviceCallback(Callback):
     was elsewhere) before fitting, the model again before a validation or prediction pass (a no-op when it is
     there already), a loss that is a module holding weights or buffers (a perceptual loss's feature network)
     with it, and each batch's inputs and targets before the batch."""
+
     order = -10
 
     def before_fit(self, learn):
@@ -93,6 +106,7 @@ def _optimizer_state_to_params(opt):
 
 class TrainEvalCallback(Callback):
     """Counts training steps and switches the model between ``train()`` and ``eval()`` mode."""
+
     order = -5
 
     def before_fit(self, learn):
@@ -120,6 +134,7 @@ def format_lr(lr):
 
 class ParamScheduler(Callback):
     """Sets each parameter group's lr (and optionally momentum) from schedules of the step number."""
+
     order = 10
 
     def __init__(self, lr_sched, mom_sched=None):
@@ -139,4 +154,3 @@ def _set_momentum(group, mom):
         group["betas"] = (mom, group["betas"][1])
     elif "momentum" in group:
         group["momentum"] = mom
-

@@ -1,5 +1,6 @@
 """Lowest layer: seeding, devices, moving batches around, and small general helpers. Imports nothing from
 coursekit."""
+
 import os
 import random
 from pathlib import Path
@@ -76,14 +77,20 @@ def check_path(path, what="data folder", kind=None):
     if not path.exists():
         blocker = next((p for p in path.parents if p.is_file()), None)  # data.csv/train: a file in the way
         why = f" ({blocker} is a file, not a folder)" if blocker else ""
-        raise FileNotFoundError(f"The {what} {path} does not exist{why}. Check the path, or run the notebook's "
-                                "data cell (datasets.get_data) first to download or generate it.")
+        raise FileNotFoundError(
+            f"The {what} {path} does not exist{why}. Check the path, or run the notebook's "
+            "data cell (datasets.get_data) first to download or generate it."
+        )
     if kind == "folder" and not path.is_dir():
-        raise NotADirectoryError(f"The {what} {path} is a file, but a folder is expected here. Pass the folder "
-                                 f"that holds it ({path.parent}?), or, if it is an archive, extract it first.")
+        raise NotADirectoryError(
+            f"The {what} {path} is a file, but a folder is expected here. Pass the folder "
+            f"that holds it ({path.parent}?), or, if it is an archive, extract it first."
+        )
     if kind == "file" and path.is_dir():
-        raise IsADirectoryError(f"The {what} {path} is a folder, but a file is expected here. Pass the file "
-                                "itself (a path ending in its name).")
+        raise IsADirectoryError(
+            f"The {what} {path} is a folder, but a file is expected here. Pass the file "
+            "itself (a path ending in its name)."
+        )
     return path
 
 
@@ -92,5 +99,5 @@ def ema(values, beta=0.98):
     out, avg = [], 0.0
     for i, v in enumerate(values, 1):
         avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta ** i))
+        out.append(avg / (1 - beta**i))
     return out

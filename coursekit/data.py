@@ -21,6 +21,7 @@ a CSV file (what it does with an empty, header-only, UTF-16 or non-UTF-8 file is
 ``CategoryMap``, the one value <-> index map (class names, category codes, user and movie ids); ``TableDataset``,
 rows of tensors that can ``encode`` one raw row.
 """
+
 import random
 import warnings
 
@@ -80,15 +81,23 @@ def make_loaders(train_ds, valid_ds, bs=64, test_ds=None, num_workers=0, seed=No
     An empty training or validation set is an error here, not NaN metrics and a crash later."""
     sizes = f"(training: {len(train_ds)} items, validation: {len(valid_ds)})"
     if len(train_ds) == 0:
-        raise ValueError(f"The training set is empty {sizes}: there is nothing to learn from. Check the "
-                         "training folder, list or table, and valid_pct (0.2 is usual).")
+        raise ValueError(
+            f"The training set is empty {sizes}: there is nothing to learn from. Check the "
+            "training folder, list or table, and valid_pct (0.2 is usual)."
+        )
     if len(valid_ds) == 0:
-        raise ValueError(f"The validation set is empty {sizes}: every metric would be NaN. Give it items: a "
-                         "valid_pct above 0 (0.2 is usual), or a validation folder, list or table that is not empty.")
+        raise ValueError(
+            f"The validation set is empty {sizes}: every metric would be NaN. Give it items: a "
+            "valid_pct above 0 (0.2 is usual), or a validation folder, list or table that is not empty."
+        )
     gen = torch.Generator()
     gen.manual_seed(torch.initial_seed() if seed is None else seed)
-    common = dict(num_workers=num_workers, collate_fn=collate_fn, pin_memory=torch.cuda.is_available(),
-                  persistent_workers=num_workers > 0)
+    common = dict(
+        num_workers=num_workers,
+        collate_fn=collate_fn,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=num_workers > 0,
+    )
     train = DataLoader(train_ds, bs, shuffle=True, drop_last=len(train_ds) > bs, generator=gen, **common)
     valid = DataLoader(valid_ds, bs * 2, shuffle=False, **common)
     test = DataLoader(test_ds, bs * 2, shuffle=False, **common) if test_ds is not None else None
@@ -111,30 +120,39 @@ def read_csv(path, what="CSV file", expect="a header line naming the columns, th
     A UTF-16 file with its byte-order mark (what Windows PowerShell's ``>`` and Excel's "Unicode Text"
     write) is read as UTF-16; UTF-16 without the mark is an error saying to save the file as UTF-8."""
     import pandas as pd
+
     path = check_path(path, what, kind="file")
     with open(path, "rb") as f:
         head = f.read(4096)
     utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")  # the mark tells the byte order: reading it is safe
     if not utf16 and b"\x00" in head:
-        raise ValueError(f"The {what} {path} is not UTF-8 text: it has zero bytes, as UTF-16 without a byte-order "
-                         "mark (or a binary file) has. Save it as UTF-8 (in Excel: Save As, 'CSV UTF-8').")
+        raise ValueError(
+            f"The {what} {path} is not UTF-8 text: it has zero bytes, as UTF-16 without a byte-order "
+            "mark (or a binary file) has. Save it as UTF-8 (in Excel: Save As, 'CSV UTF-8')."
+        )
     kwargs.setdefault("encoding", "utf-16" if utf16 else "utf-8")
     try:
         df = pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         size = path.stat().st_size
-        raise ValueError(f"The {what} {path} is empty ({size} bytes{' of blank lines' if size else ''}): it needs "
-                         f"{expect}.") from None
+        raise ValueError(
+            f"The {what} {path} is empty ({size} bytes{' of blank lines' if size else ''}): it needs {expect}."
+        ) from None
     except UnicodeDecodeError as e:
-        raise ValueError(f"The {what} {path} is not UTF-8 text (byte {e.object[e.start]:#04x}: {e.reason}; "
-                         "Windows-1252 and Latin-1 files have such bytes). Save it as UTF-8 (in Excel: Save As, "
-                         "'CSV UTF-8').") from None
+        raise ValueError(
+            f"The {what} {path} is not UTF-8 text (byte {e.object[e.start]:#04x}: {e.reason}; "
+            "Windows-1252 and Latin-1 files have such bytes). Save it as UTF-8 (in Excel: Save As, "
+            "'CSV UTF-8')."
+        ) from None
     except pd.errors.ParserError as e:
-        raise ValueError(f"The {what} {path} cannot be read as CSV ({e}). Check that line: each needs as many "
-                         "commas as the header, and a value with a comma in it needs quotes.") from None
+        raise ValueError(
+            f"The {what} {path} cannot be read as CSV ({e}). Check that line: each needs as many "
+            "commas as the header, and a value with a comma in it needs quotes."
+        ) from None
     if len(df) == 0:
-        raise ValueError(f"The {what} {path} has a header ({', '.join(map(str, df.columns))}) but no rows: it needs "
-                         f"{expect}.")
+        raise ValueError(
+            f"The {what} {path} has a header ({', '.join(map(str, df.columns))}) but no rows: it needs {expect}."
+        )
     return df
 
 
@@ -157,6 +175,7 @@ def row_name(df, i, source="the table"):
     plus the line of the file when ``df`` was read from the CSV file ``source`` with the default index:
     ``'train.csv line 7 (row 5; the header is line 1)'``, else ``'row 5 of the training table'``."""
     import pandas as pd
+
     label = df.index[i]
     label = label.item() if hasattr(label, "item") else label  # numpy int64 -> int, for a plain message
     from_file = not isinstance(source, str)  # a Path: the table was read from that file
@@ -176,9 +195,11 @@ def strip_columns(df, cols, source="the table"):
         changed = [i for i, (a, b) in enumerate(zip(values, df[c])) if isinstance(a, str) and a != b]
         if changed:
             i = changed[0]
-            warnings.warn(f"Removed the spaces around {len(changed)} value(s) in column {c!r} of {source}, the "
-                          f"first on {row_name(df, i, source)}: {values.iloc[i]!r} -> {df[c].iloc[i]!r}. Remove "
-                          "them from the file to silence this warning.")
+            warnings.warn(
+                f"Removed the spaces around {len(changed)} value(s) in column {c!r} of {source}, the "
+                f"first on {row_name(df, i, source)}: {values.iloc[i]!r} -> {df[c].iloc[i]!r}. Remove "
+                "them from the file to silence this warning."
+            )
     return df
 
 
@@ -190,6 +211,7 @@ class CategoryMap:
     error: what class names need. ``encode`` maps values to indices; ``cmap[i]`` and ``cmap.items`` map
     back; ``value in cmap`` asks whether a value was seen; ``cmap.index`` is the value -> index dict.
     """
+
     UNKNOWN = "#unknown#"
 
     def __init__(self, values, unknown=False, sort=True):
@@ -222,7 +244,7 @@ class CategoryMap:
 
     def shown(self, n=8):
         """The first ``n`` values, for messages."""
-        values = self.items[int(self.unknown):]
+        values = self.items[int(self.unknown) :]
         return ", ".join(map(str, values[:n])) + (", ..." if len(values) > n else "")
 
     def __repr__(self):

@@ -10,6 +10,7 @@ Only the first process (rank 0) shows progress and writes files (``learn.save``,
 On GPUs the backend is NCCL and process ``i`` uses GPU ``LOCAL_RANK``; on CPUs it is gloo, which is how the tests
 check it on a machine without GPUs.
 """
+
 import os
 
 import torch
@@ -33,16 +34,20 @@ def unwrap(model):
 def check_devices(local_world_size, n_gpus):
     """Refuse more processes per machine than GPUs, before a process tries to use a GPU that is not there."""
     if n_gpus and local_world_size > n_gpus:
-        raise RuntimeError(f"torchrun started {local_world_size} processes on this machine, but it has {n_gpus} "
-                           f"GPU(s): one process per GPU. Run torchrun --nproc_per_node={n_gpus} (or fewer).")
+        raise RuntimeError(
+            f"torchrun started {local_world_size} processes on this machine, but it has {n_gpus} "
+            f"GPU(s): one process per GPU. Run torchrun --nproc_per_node={n_gpus} (or fewer)."
+        )
 
 
 def setup(backend=None):
     """Join the process group that torchrun describes in the environment; returns this process's device: the
     local GPU with ``nccl`` (the default where there are GPUs), else the CPU with ``gloo``."""
     if "RANK" not in os.environ:
-        raise RuntimeError("coursekit.distributed.setup() runs under torchrun, which sets RANK, WORLD_SIZE and "
-                           "LOCAL_RANK: torchrun --nproc_per_node=2 your_script.py. For one process, leave it out.")
+        raise RuntimeError(
+            "coursekit.distributed.setup() runs under torchrun, which sets RANK, WORLD_SIZE and "
+            "LOCAL_RANK: torchrun --nproc_per_node=2 your_script.py. For one process, leave it out."
+        )
     n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     backend = backend or ("nccl" if n_gpus else "gloo")
@@ -63,6 +68,7 @@ def cleanup():
 
 class DistributedTrainer(Callback):
     """Wrap the model in DistributedDataParallel and split the training set across processes for a fit."""
+
     order = -15  # after nothing, before the device callback moves the model (the wrapper goes with it)
 
     def __init__(self, seed=0):
@@ -70,14 +76,21 @@ class DistributedTrainer(Callback):
 
     def before_fit(self, learn):
         if not dist.is_initialized():
-            raise RuntimeError("DistributedTrainer needs the process group: call coursekit.distributed.setup() "
-                               "first, under torchrun.")
+            raise RuntimeError(
+                "DistributedTrainer needs the process group: call coursekit.distributed.setup() first, under torchrun."
+            )
         world, rank, train = dist.get_world_size(), dist.get_rank(), learn.dls.train
         self.sampler = DistributedSampler(train.dataset, world, rank, shuffle=True, seed=self.seed, drop_last=True)
         self.saved = (learn.model, train)
-        learn.dls.train = DataLoader(train.dataset, train.batch_size, sampler=self.sampler, drop_last=train.drop_last,
-                                     collate_fn=train.collate_fn, num_workers=train.num_workers,
-                                     pin_memory=train.pin_memory)
+        learn.dls.train = DataLoader(
+            train.dataset,
+            train.batch_size,
+            sampler=self.sampler,
+            drop_last=train.drop_last,
+            collate_fn=train.collate_fn,
+            num_workers=train.num_workers,
+            pin_memory=train.pin_memory,
+        )
         model = learn.model.to(learn.device)
         ids = [learn.device.index] if learn.device.type == "cuda" else None
         learn.model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)

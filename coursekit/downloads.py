@@ -6,6 +6,7 @@ Only a complete file whose checksum matches is moved into place with ``os.replac
 so ``dest`` is either absent, the old good file, or the new good file. A file already in place with
 the right checksum is returned without any request. Archives are checked and extracted by ``archives``.
 """
+
 import hashlib
 import http.client
 import os
@@ -108,12 +109,24 @@ def _mirror_source(url, mirror):
     name = Path(urlparse(url).path).name
     if "://" in mirror and not mirror.startswith("file://"):
         return mirror.rstrip("/") + "/" + name
-    folder = Path(mirror[len("file://"):] if mirror.startswith("file://") else mirror)
+    folder = Path(mirror[len("file://") :] if mirror.startswith("file://") else mirror)
     return folder / name
 
 
-def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, timeout=30, retries=3,
-                 mirror=None, force=False, check=None):
+def download_url(
+    url,
+    dest,
+    *,
+    sha256=None,
+    md5=None,
+    size=None,
+    progress=True,
+    timeout=30,
+    retries=3,
+    mirror=None,
+    force=False,
+    check=None,
+):
     """Download ``url`` to ``dest`` (verified, atomic, resumable); returns ``dest`` as a Path.
 
     ``mirror`` (or the ``COURSEKIT_MIRROR`` environment variable) is a base URL or a local folder
@@ -138,8 +151,10 @@ def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, 
             print(f"{part.name}: no checksum would prove a resumed file, so the download starts from zero.")
     if isinstance(source, Path):
         if not source.is_file():
-            raise DownloadError(f"The mirror folder has no {source.name} (looked for {source}); copy it "
-                                "there, or unset COURSEKIT_MIRROR to download from the original host.")
+            raise DownloadError(
+                f"The mirror folder has no {source.name} (looked for {source}); copy it "
+                "there, or unset COURSEKIT_MIRROR to download from the original host."
+            )
         shutil.copyfile(source, part)
         resumed = False
     else:
@@ -159,7 +174,8 @@ def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, 
             f"Checksum mismatch for {source}: expected {what} {expected}, got {actual}. The download was "
             "deleted, nothing was cached. Call again to retry (the server may have sent an error page or a "
             "truncated file); if it keeps happening the file has changed upstream and the registry entry "
-            "needs updating, or put a good copy in place by hand.")
+            "needs updating, or put a good copy in place by hand."
+        )
     if check is not None:
         try:
             check(part)
@@ -168,7 +184,8 @@ def download_url(url, dest, *, sha256=None, md5=None, size=None, progress=True, 
             raise DownloadError(
                 f"The download of {source} is unusable: {e} It was deleted, nothing was cached. Call again to "
                 f"retry; if it keeps happening, fetch the file another way and put it at {dest}, or set "
-                "COURSEKIT_MIRROR to a folder or server that has it.") from None
+                "COURSEKIT_MIRROR to a folder or server that has it."
+            ) from None
     if not checksum:
         print(f"{dest.name}: no checksum is recorded; its sha256 is {file_hash(part)} (pin it in the registry).")
     os.replace(part, dest)
@@ -206,13 +223,15 @@ def _fetch(url, part, dest, size, progress, timeout):
             return True
         if e.code >= 500 or e.code == 429:
             raise _BrokenTransfer(f"{url} answered HTTP {e.code} {e.reason}.") from None
-        raise DownloadError(f"{url} answered HTTP {e.code} {e.reason}; check the URL, or use a mirror "
-                            "(COURSEKIT_MIRROR).") from None
+        raise DownloadError(
+            f"{url} answered HTTP {e.code} {e.reason}; check the URL, or use a mirror (COURSEKIT_MIRROR)."
+        ) from None
     except TimeoutError:  # urlopen wraps errors while connecting in URLError, not the wait for an answer
         raise DownloadTimeout(
             f"{host} accepted the connection but sent no answer within {timeout} s (downloading {url}). The "
             "network is up; that server is slow or stuck. Call again later, or set COURSEKIT_MIRROR to a "
-            "local folder or a server that has the same file names.") from None
+            "local folder or a server that has the same file names."
+        ) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise OfflineError(
@@ -220,7 +239,8 @@ def _fetch(url, part, dest, size, progress, timeout):
             "- Without a network, use the offline sample data: set mode = 'sample' in the notebook's "
             "parameters cell, or COURSEKIT_MODE=sample in the environment.\n"
             f"- Or put the file there by hand (it is checksum-verified): {dest}\n"
-            "- Or set COURSEKIT_MIRROR to a local folder or a server that has the same file names.") from None
+            "- Or set COURSEKIT_MIRROR to a local folder or a server that has the same file names."
+        ) from None
     with response:
         resumed = response.status == 206
         length = response.headers.get("Content-Length")
@@ -235,14 +255,15 @@ def _fetch(url, part, dest, size, progress, timeout):
                     if bar:
                         bar.update(done)
             except TimeoutError:  # the socket's timeout applies to each read: a stall, not a slow download
-                raise _Stalled(f"The download of {url} stalled: {host} sent nothing for {timeout} s after "
-                               f"{format_size(done)}.") from None
+                raise _Stalled(
+                    f"The download of {url} stalled: {host} sent nothing for {timeout} s after {format_size(done)}."
+                ) from None
             except (OSError, http.client.HTTPException) as e:  # reset, IncompleteRead
-                raise _BrokenTransfer(f"The download of {url} broke off after {format_size(done)} "
-                                      f"({type(e).__name__}).") from None
+                raise _BrokenTransfer(
+                    f"The download of {url} broke off after {format_size(done)} ({type(e).__name__})."
+                ) from None
         if bar:
             bar.update(done, final=True)
     if expected is not None and done < expected:
-        raise _BrokenTransfer(f"The download of {url} stopped after {format_size(done)} of "
-                              f"{format_size(expected)}.")
+        raise _BrokenTransfer(f"The download of {url} stopped after {format_size(done)} of {format_size(expected)}.")
     return resumed

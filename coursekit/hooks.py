@@ -4,6 +4,7 @@
 ``hooks.stored`` (same order as ``modules``). Leaving the block removes every hook, also when the block
 raises, so a model never keeps hooks (and the memory they hold) after use.
 """
+
 from torch import nn
 
 
@@ -12,8 +13,10 @@ class Hook:
 
     def __init__(self, module, detach=False):
         if not isinstance(module, nn.Module):
-            raise TypeError(f"Hook needs an nn.Module, got {type(module).__name__}; pick a layer of the model, "
-                            f"e.g. model[3] or dict(model.named_modules())['name'].")
+            raise TypeError(
+                f"Hook needs an nn.Module, got {type(module).__name__}; pick a layer of the model, "
+                f"e.g. model[3] or dict(model.named_modules())['name']."
+            )
         self.module, self.detach, self.stored = module, detach, None
         self.handle = module.register_forward_hook(self._keep)
 

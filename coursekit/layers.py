@@ -1,4 +1,5 @@
 """Small layers that models of several domains share."""
+
 import torch
 from torch import nn
 

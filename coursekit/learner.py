@@ -9,6 +9,7 @@ gradients: every callback that shapes the model's behaviour applies to it as to 
 
 What the Learner expects of datasets, loaders and models is written once, in ``coursekit.data``'s docstring.
 """
+
 import contextlib
 import math
 import warnings
@@ -25,8 +26,16 @@ from coursekit.distributed import unwrap
 from coursekit.divergence import NaNCheck
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
-from coursekit.prediction import (FlipTTA, GatherPreds, OneBatch, OutputSizeCheck, activation_for, decode_output,
-                                  output_kind, per_item_loss)
+from coursekit.prediction import (
+    FlipTTA,
+    GatherPreds,
+    OneBatch,
+    OutputSizeCheck,
+    activation_for,
+    decode_output,
+    output_kind,
+    per_item_loss,
+)
 from coursekit.progress import ProgressCallback
 from coursekit.recorder import Recorder
 from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
@@ -43,9 +52,23 @@ def adamw(params, lr, weight_decay=0.01):
 class Learner:
     """Trains ``model`` on ``dls`` with ``loss_func``; ``cbs`` are extra callbacks kept for every fit."""
 
-    def __init__(self, model, dls, loss_func, opt_func=adamw, lr=1e-3, wd=0.01, metrics=(), cbs=(),
-                 layer_groups=None, path=".", model_dir="models", device=None, mixed_precision="auto",
-                 train_bn=True):
+    def __init__(
+        self,
+        model,
+        dls,
+        loss_func,
+        opt_func=adamw,
+        lr=1e-3,
+        wd=0.01,
+        metrics=(),
+        cbs=(),
+        layer_groups=None,
+        path=".",
+        model_dir="models",
+        device=None,
+        mixed_precision="auto",
+        train_bn=True,
+    ):
         self.model, self.dls, self.loss_func, self.opt_func = model, dls, loss_func, opt_func
         self.lr, self.wd, self.train_bn = lr, wd, train_bn
         self.path, self.model_dir = Path(path), model_dir
@@ -58,8 +81,9 @@ class Learner:
         self.sync_every = 1 if self.device.type == "cpu" else 8  # batches between reads of the loss (a GPU waits)
         self.recorder = Recorder(metrics)
         self.cbs = []
-        self.add_cbs([DeviceCallback(), TrainEvalCallback(), OutputSizeCheck(), NaNCheck(), self.recorder,
-                      ProgressCallback()])
+        self.add_cbs(
+            [DeviceCallback(), TrainEvalCallback(), OutputSizeCheck(), NaNCheck(), self.recorder, ProgressCallback()]
+        )
         self.add_cbs(cbs)
         self.opt, self.epoch, self.n_epochs, self.training = None, 0, 0, False
 
@@ -150,8 +174,9 @@ class Learner:
             return [lr.start * (lr.stop / lr.start) ** (i / (n - 1)) for i in range(n)]
         if isinstance(lr, (list, tuple)):
             if len(lr) != n:
-                raise ValueError(f"Got {len(lr)} learning rates for {n} layer groups; give one per group "
-                                 f"or a slice(lo, hi).")
+                raise ValueError(
+                    f"Got {len(lr)} learning rates for {n} layer groups; give one per group or a slice(lo, hi)."
+                )
             return [float(x) for x in lr]
         return [float(lr)] * n
 
@@ -193,9 +218,11 @@ class Learner:
             try:
                 self._run_stage("fit", self._do_fit)
             except KeyboardInterrupt:
-                print(f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {getattr(self, 'iter', 0)}. "
-                      "The model keeps the weights of the last completed step; learn.save('name') keeps them "
-                      "on disk, and fit can be called again to carry on.")
+                print(
+                    f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {getattr(self, 'iter', 0)}. "
+                    "The model keeps the weights of the last completed step; learn.save('name') keeps them "
+                    "on disk, and fit can be called again to carry on."
+                )
                 raise
 
     def _do_fit(self):
@@ -268,26 +295,33 @@ class Learner:
             return False
         if self.device.type == "cpu" and mp == "bf16":
             if not cpu_has_bf16():
-                warnings.warn("This CPU has no native bfloat16 instructions: bf16 autocast runs, but slower "
-                              "than float32. Leave mixed_precision off here.")
+                warnings.warn(
+                    "This CPU has no native bfloat16 instructions: bf16 autocast runs, but slower "
+                    "than float32. Leave mixed_precision off here."
+                )
             return "bf16"
         if self.device.type != "cuda":
-            warnings.warn(f"mixed_precision={mp!r} needs a CUDA GPU (on a CPU only 'bf16' works); training in "
-                          f"full precision on {self.device.type}.")
+            warnings.warn(
+                f"mixed_precision={mp!r} needs a CUDA GPU (on a CPU only 'bf16' works); training in "
+                f"full precision on {self.device.type}."
+            )
             return False
         return "bf16" if mp == "bf16" else "fp16"
 
     # -- schedules --------------------------------------------------------------------------------
-    def fit_one_cycle(self, n_epochs, lr_max=None, pct_start=0.3, div=25.0, final_div=1e4,
-                      moms=(0.95, 0.85), cbs=None):
+    def fit_one_cycle(self, n_epochs, lr_max=None, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85), cbs=None):
         """One cycle: lr warms up to ``lr_max`` then anneals far below it; momentum mirrors it."""
         n_steps = n_epochs * len(self.dls.train)
         shape = one_cycle_schedule(n_steps, 1.0, pct_start, div, final_div)  # relative to each group's lr
         maxes = self.group_lrs(lr_max)
         mom = one_cycle_momentum(n_steps, pct_start, *moms) if moms else None
         sched = ParamScheduler(lambda step: [m * shape(step) for m in maxes], mom)
-        self.fit(n_epochs, lr_max, cbs=listify(cbs) + [sched],
-                 call=f"fit_one_cycle({n_epochs}, lr_max={format_lr(self.lr if lr_max is None else lr_max)})")
+        self.fit(
+            n_epochs,
+            lr_max,
+            cbs=listify(cbs) + [sched],
+            call=f"fit_one_cycle({n_epochs}, lr_max={format_lr(self.lr if lr_max is None else lr_max)})",
+        )
 
     def fit_sgdr(self, n_cycles, lr=None, cycle_len=1, cycle_mult=1, cbs=None):
         """SGDR: ``n_cycles`` cosine annealings with warm restarts, cycle ``i`` lasting
@@ -296,8 +330,10 @@ class Learner:
         shape = sgdr_schedule(n_cycles, 1.0, len(self.dls.train), cycle_len, cycle_mult)
         tops = self.group_lrs(lr)
         sched = ParamScheduler(lambda step: [t * shape(step) for t in tops])
-        call = (f"fit_sgdr({n_cycles}, lr={format_lr(self.lr if lr is None else lr)}, cycle_len={cycle_len}, "
-                f"cycle_mult={cycle_mult})")
+        call = (
+            f"fit_sgdr({n_cycles}, lr={format_lr(self.lr if lr is None else lr)}, cycle_len={cycle_len}, "
+            f"cycle_mult={cycle_mult})"
+        )
         self.fit(n_epochs, lr, cbs=listify(cbs) + [sched], call=call)
 
     def lr_find(self, start_lr=1e-7, end_lr=10, num_it=100, show_plot=True):
@@ -324,8 +360,9 @@ class Learner:
         It runs the validation stage of the loop without the Recorder and the progress bar, so the metrics and
         history of the last fit stay as they were.
         """
-        gather = GatherPreds(activation_for(self.loss_func) if act is None else act,
-                             per_item_loss(self.loss_func) if with_loss else None)
+        gather = GatherPreds(
+            activation_for(self.loss_func) if act is None else act, per_item_loss(self.loss_func) if with_loss else None
+        )
         quiet = [cb for cb in self.cbs if isinstance(cb, (Recorder, ProgressCallback))]
         with self.temporary_cbs(add=listify(cbs) + [gather], remove=quiet):
             self._valid_stage(self.dls.valid if dl is None else dl)
@@ -343,16 +380,22 @@ class Learner:
         ds = dl.dataset
         kind = getattr(ds, "tta_kind", None)
         if kind not in ("augment", "flip"):
-            raise TypeError(f"TTA does not know how to augment a {type(ds).__name__} (its tta_kind is {kind!r}). "
-                            "Give the dataset class tta_kind = 'augment' when its targets do not move with the "
-                            "pixels (classification; it then needs with_tfms()), or 'flip' for per-pixel "
-                            "outputs such as masks; or use learn.get_preds() without TTA.")
+            raise TypeError(
+                f"TTA does not know how to augment a {type(ds).__name__} (its tta_kind is {kind!r}). "
+                "Give the dataset class tta_kind = 'augment' when its targets do not move with the "
+                "pixels (classification; it then needs with_tfms()), or 'flip' for per-pixel "
+                "outputs such as masks; or use learn.get_preds() without TTA."
+            )
         preds, targets = self.get_preds(dl)
         if kind == "flip":
             return (preds + self.get_preds(dl, cbs=[FlipTTA()])[0]) / 2, targets
-        aug_dl = torch.utils.data.DataLoader(ds.with_tfms(self.dls.train_ds.tfms), batch_size=dl.batch_size,
-                                             shuffle=False, num_workers=dl.num_workers,
-                                             collate_fn=dl.collate_fn)
+        aug_dl = torch.utils.data.DataLoader(
+            ds.with_tfms(self.dls.train_ds.tfms),
+            batch_size=dl.batch_size,
+            shuffle=False,
+            num_workers=dl.num_workers,
+            collate_fn=dl.collate_fn,
+        )
         total = preds.clone()
         for _ in range(n):
             total += self.get_preds(aug_dl)[0]
@@ -377,8 +420,10 @@ class Learner:
 
     def save(self, name, with_opt=True):
         """Save model (and optimizer) weights to ``<path>/<model_dir>/<name>.pth``; returns the path."""
-        state = {"model": unwrap(self.model).state_dict(),
-                 "opt": self.opt.state_dict() if (with_opt and self.opt is not None) else None}
+        state = {
+            "model": unwrap(self.model).state_dict(),
+            "opt": self.opt.state_dict() if (with_opt and self.opt is not None) else None,
+        }
         return write_checkpoint(self._file(name), state)
 
     def load(self, name, with_opt=True, strict=True):
@@ -405,6 +450,8 @@ class Learner:
         total = sum(p.numel() for p in self.model.parameters())
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         loss = getattr(self.loss_func, "__name__", type(self.loss_func).__name__)
-        return (f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
-                f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
-                f"metrics={self.recorder.metric_names[3:-1]})")
+        return (
+            f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
+            f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
+            f"metrics={self.recorder.metric_names[3:-1]})"
+        )

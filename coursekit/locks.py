@@ -9,6 +9,7 @@ The pattern (``datasets`` uses it for samples and full datasets)::
         ... build into tmp = dest.with_name(f"{dest.name}.generating-{os.getpid()}") ...
         swap_into_place(tmp, dest)
 """
+
 import contextlib
 import os
 import shutil
@@ -68,7 +69,7 @@ def remove_leftovers(folder, tag, since=None):
     removed = []
     prefix = f"{folder.name}.{tag}-"
     for path in folder.parent.iterdir() if folder.parent.is_dir() else []:
-        pid = path.name[len(prefix):]
+        pid = path.name[len(prefix) :]
         if not path.name.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
             continue
         if not pid_alive(int(pid)) or (since is not None and fcntl is not None and path.stat().st_mtime < since):

@@ -1,5 +1,6 @@
 """The learning-rate finder: a callback that sweeps the lr upwards during a short fit, and the result that
 plots the sweep and suggests a rate. ``Learner.lr_find`` runs it and puts the weights back."""
+
 import copy
 import math
 
@@ -14,6 +15,7 @@ class LRFinder(Callback):
     The learner's weights and optimizer state are saved before and put back by ``restore``, so running it
     never changes the model.
     """
+
     order = 20
 
     def __init__(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
@@ -72,8 +74,11 @@ class LRFindResult:
         self.lr_min = self.lrs[i_min] / 10
         w = max(1, n // 10)  # window for the slope
         start = min(n // 10, max(i_min - w, 0))
-        slopes = {i: (self.smoothed[i + w] - self.smoothed[i]) / math.log(self.lrs[i + w] / self.lrs[i])
-                  for i in range(start, max(i_min - w + 1, start + 1)) if i + w < n}
+        slopes = {
+            i: (self.smoothed[i + w] - self.smoothed[i]) / math.log(self.lrs[i + w] / self.lrs[i])
+            for i in range(start, max(i_min - w + 1, start + 1))
+            if i + w < n
+        }
         i_steep = min(slopes, key=slopes.get) + w // 2 if slopes else 0
         self.lr_steep = self.lrs[i_steep]
         self.suggestion = min(self.lr_steep, self.lr_min)
@@ -81,6 +86,7 @@ class LRFindResult:
     def plot(self, ax=None):
         """Loss against learning rate on a log axis, with the suggestion marked."""
         import matplotlib.pyplot as plt
+
         ax = ax or plt.subplots(figsize=(6, 4))[1]
         ax.plot(self.lrs, self.losses, alpha=0.3, label="loss")
         ax.plot(self.lrs, self.smoothed, label="smoothed")
@@ -95,11 +101,14 @@ class LRFindResult:
     def plot_lr(self, ax=None):
         """The learning rate at each step of the sweep: it grows exponentially, a straight line on a log axis."""
         import matplotlib.pyplot as plt
+
         ax = ax or plt.subplots(figsize=(6, 3))[1]
         ax.plot(range(1, len(self.lrs) + 1), self.lrs)
         ax.set_yscale("log"), ax.set_xlabel("step (one batch each)"), ax.set_ylabel("learning rate (log scale)")
         return ax
 
     def __repr__(self):
-        return (f"LRFindResult({len(self.lrs)} steps; minimum/10 = {self.lr_min:.2e}, "
-                f"steepest = {self.lr_steep:.2e}; suggestion = {self.suggestion:.2e})")
+        return (
+            f"LRFindResult({len(self.lrs)} steps; minimum/10 = {self.lr_min:.2e}, "
+            f"steepest = {self.lr_steep:.2e}; suggestion = {self.suggestion:.2e})"
+        )

@@ -7,6 +7,7 @@ a per-item mean (RMSE, exp-RMSPE) says so with ``@whole_pass``; the Learner then
 on the CPU and calls it once (``AccumulatedMetric``), which costs memory. Outputs too big to keep (masks)
 have their own streaming ``Metric``, built from counts (``confusion``).
 """
+
 import copy
 
 import torch
@@ -20,6 +21,7 @@ class Metric:
     ``reset`` assigns fresh state, so calling a metric on full tensors, ``metric(preds, targets)``, works on a
     fresh copy and leaves a running pass untouched.
     """
+
     name = None
 
     def reset(self):
@@ -108,7 +110,7 @@ def confusion(pred_labels, targets, n_classes, ignore_index=None):
     """(n_classes, n_classes) counts ``cm[actual, predicted]`` over items or pixels, ``ignore_index`` left out."""
     keep = targets != ignore_index if ignore_index is not None else torch.ones_like(targets, dtype=torch.bool)
     flat = targets[keep] * n_classes + pred_labels[keep]
-    return torch.bincount(flat.flatten(), minlength=n_classes ** 2).reshape(n_classes, n_classes)
+    return torch.bincount(flat.flatten(), minlength=n_classes**2).reshape(n_classes, n_classes)
 
 
 def accuracy(preds, targets):
@@ -130,7 +132,7 @@ def fbeta_per_item(probs, targets, beta=2.0, thresh=MULTI_LABEL_THRESHOLD, eps=1
     tp = (preds * targets).sum(dim=1)
     precision = tp / (preds.sum(dim=1) + eps)
     recall = tp / (targets.sum(dim=1) + eps)
-    b2 = beta ** 2
+    b2 = beta**2
     return (1 + b2) * precision * recall / (b2 * precision + recall + eps)
 
 

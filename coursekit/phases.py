@@ -12,6 +12,7 @@ A phase with its own ``dls`` must start at an epoch boundary (data are swapped b
 learner's own data are put back after the fit. A phase with its own ``opt_func`` gets a fresh optimizer
 when it starts (the learner keeps the last one). A phase of zero or negative length is an error naming it.
 """
+
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -28,6 +29,7 @@ class Phase:
     """``n_epochs`` of training with ``lr`` (a value, or ``(start, end)`` annealed by ``anneal``) and ``mom`` (None:
     left as the optimizer has it) annealed by ``mom_anneal`` (default: ``anneal``). A value is a number, a list
     (one per layer group) or a ``slice`` (differential rates), as ``Learner.group_lrs`` takes it."""
+
     n_epochs: float
     lr: Any = None
     anneal: str = "constant"
@@ -56,8 +58,10 @@ def check_phases(phases):
         if not isinstance(ph, Phase):
             raise TypeError(f"{where} is a {type(ph).__name__}, not a Phase: write Phase(n_epochs, lr=...).")
         if not ph.n_epochs > 0:
-            raise ValueError(f"{where} has length {ph.n_epochs} epochs: every phase must last more than zero "
-                             f"epochs; remove it from the list or give it a positive length.")
+            raise ValueError(
+                f"{where} has length {ph.n_epochs} epochs: every phase must last more than zero "
+                f"epochs; remove it from the list or give it a positive length."
+            )
         for kind, value in (("anneal", ph.anneal), ("mom_anneal", ph.mom_anneal or ph.anneal)):
             if kind == "mom_anneal" and ph.mom is None:
                 continue
@@ -114,6 +118,7 @@ def schedule_of(phases, steps_per_epoch, group_lrs=lambda v: listify(v)):
 
 class PhaseScheduler(Callback):
     """Sets every training step's lrs and momentum from its phase; swaps data and optimizer between phases."""
+
     order = 10  # where ParamScheduler runs: after the step counter, before the batch
 
     def __init__(self, phases, bounds, n_steps):
@@ -165,8 +170,10 @@ def fit(learn, phases, cbs=None):
         n_epochs, step = n_epochs + 1, step + spe(phases[k].dls)
     for k, ph in enumerate(phases):  # new data may only come in at the start of an epoch
         if k and ph.dls is not phases[k - 1].dls and not _starts_epoch(bounds[k][0], bounds, phases, spe):
-            raise ValueError(f"phase {k} of {len(phases)} ({ph}) brings its own data but starts in the middle of "
-                             f"an epoch (step {bounds[k][0]:g}): make the phases before it whole epochs.")
+            raise ValueError(
+                f"phase {k} of {len(phases)} ({ph}) brings its own data but starts in the middle of "
+                f"an epoch (step {bounds[k][0]:g}): make the phases before it whole epochs."
+            )
     names = ", ".join(str(ph) for ph in phases)
     learn.fit(n_epochs, cbs=listify(cbs) + [PhaseScheduler(phases, bounds, n_steps)], call=f"phases.fit([{names}])")
 
@@ -182,7 +189,7 @@ def _starts_epoch(step, bounds, phases, spe):
 def sgdr_phases(n_cycles, lr, cycle_len=1, cycle_mult=1):
     """``Learner.fit_sgdr`` as phases: cycle ``i`` anneals ``lr`` -> 0 by cosine over ``cycle_len*cycle_mult**i``
     epochs (no momentum schedule)."""
-    return [Phase(cycle_len * cycle_mult ** i, lr=(lr, 0.0), anneal="cos", name=f"cycle {i}") for i in range(n_cycles)]
+    return [Phase(cycle_len * cycle_mult**i, lr=(lr, 0.0), anneal="cos", name=f"cycle {i}") for i in range(n_cycles)]
 
 
 def one_cycle_phases(n_epochs, steps_per_epoch, lr_max, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85)):
@@ -193,7 +200,12 @@ def one_cycle_phases(n_epochs, steps_per_epoch, lr_max, pct_start=0.3, div=25.0,
     peak, lo, end = pct_start * n - 1, lr_max / div, lr_max / div / final_div
     hi_mom, lo_mom = moms if moms else (None, None)
     warm = Phase(peak / steps_per_epoch, lr=(lo, lr_max), anneal="cos", mom=moms and (hi_mom, lo_mom), name="warm-up")
-    down = Phase((n - 1 - peak) / steps_per_epoch, lr=(lr_max, end), anneal="cos", mom=moms and (lo_mom, hi_mom),
-                 name="annealing")
+    down = Phase(
+        (n - 1 - peak) / steps_per_epoch,
+        lr=(lr_max, end),
+        anneal="cos",
+        mom=moms and (lo_mom, hi_mom),
+        name="annealing",
+    )
     last = Phase(1 / steps_per_epoch, lr=end, mom=hi_mom, name="last step")
     return [ph for ph in (warm, down, last) if ph.n_epochs > 0]  # a peak at step 0 has no warm-up

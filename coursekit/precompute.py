@@ -17,6 +17,7 @@ other transforms or image size) computes them afresh. The body runs in evaluatio
 statistics do not adapt as they would with ``train_bn`` (as in 2018); fit without ``Precompute`` for that, and for
 augmentation.
 """
+
 import hashlib
 from collections import OrderedDict
 
@@ -27,7 +28,7 @@ from coursekit.callbacks import Callback
 from coursekit.data import DataLoaders
 
 BN_NAMES = ("BatchNorm",)  # parameters of these may be trainable in a frozen body (train_bn): they are not used here
-CACHE = OrderedDict()      # key -> (activations, targets), the newest last
+CACHE = OrderedDict()  # key -> (activations, targets), the newest last
 CACHE_SIZE = 4
 
 
@@ -37,8 +38,11 @@ def weights_fingerprint(module):
     for name, value in module.state_dict().items():
         if isinstance(value, torch.Tensor):
             digest.update(name.encode())
-            digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
-                          if value.dim() else str(value.item()).encode())
+            digest.update(
+                value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+                if value.dim()
+                else str(value.item()).encode()
+            )
     return digest.hexdigest()
 
 
@@ -77,27 +81,39 @@ def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
 
 class Precompute(Callback):
     """Train the head alone on the frozen body's activations, computed once per body, data and transforms."""
+
     order = -20  # before the device callback moves the model: the head is what trains
     hits = misses = 0  # counted over all instances, for tests and curious students
 
     def before_fit(self, learn):
         model = learn.model
         if not (hasattr(model, "body") and hasattr(model, "head")):
-            raise TypeError(f"Precompute needs a model with a body and a head (forward = head(body(x))), such as "
-                            f"vision.models.cnn_model; {type(model).__name__} has no 'body' or 'head'.")
+            raise TypeError(
+                f"Precompute needs a model with a body and a head (forward = head(body(x))), such as "
+                f"vision.models.cnn_model; {type(model).__name__} has no 'body' or 'head'."
+            )
         training = [n for n, p in model.body.named_parameters() if p.requires_grad and not self.is_bn(model, n)]
         if training:
-            raise ValueError(f"Precompute trains the head on the body's activations, so the body must be frozen, "
-                             f"but {len(training)} of its tensors train ({training[0]}, ...). Call learn.freeze() "
-                             "first, or fit without Precompute once the body is unfrozen.")
+            raise ValueError(
+                f"Precompute trains the head on the body's activations, so the body must be frozen, "
+                f"but {len(training)} of its tensors train ({training[0]}, ...). Call learn.freeze() "
+                "first, or fit without Precompute once the body is unfrozen."
+            )
         train_ds, valid_ds = learn.dls.train.dataset, learn.dls.valid.dataset
         if not hasattr(train_ds, "with_tfms"):
-            raise TypeError(f"Precompute computes the training activations through the validation transforms "
-                            f"(dataset.with_tfms), which {type(train_ds).__name__} does not have.")
+            raise TypeError(
+                f"Precompute computes the training activations through the validation transforms "
+                f"(dataset.with_tfms), which {type(train_ds).__name__} does not have."
+            )
         plain = train_ds.with_tfms(valid_ds.tfms)
         body = model.body.to(learn.device)
-        train = DataLoader(TensorDataset(*self.activations(body, plain, learn)), learn.dls.train.batch_size,
-                           shuffle=True, drop_last=learn.dls.train.drop_last, generator=learn.dls.train.generator)
+        train = DataLoader(
+            TensorDataset(*self.activations(body, plain, learn)),
+            learn.dls.train.batch_size,
+            shuffle=True,
+            drop_last=learn.dls.train.drop_last,
+            generator=learn.dls.train.generator,
+        )
         valid = DataLoader(TensorDataset(*self.activations(body, valid_ds, learn)), learn.dls.valid.batch_size)
         # The body passes its (precomputed) input through for this fit: the model keeps every weight, so saving
         # and loading (SaveBestModel, Checkpoints) see the whole model.

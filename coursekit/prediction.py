@@ -1,6 +1,7 @@
 """Prediction: what the validation loop needs to give answers instead of a loss. Callbacks that gather and
 flip predictions, the activation read from the loss, per-item losses, a one-batch loader for a single item,
 and decoding one output into a label or a value."""
+
 import copy
 
 import torch
@@ -59,6 +60,7 @@ class GatherPreds(Callback):
 
     It reads ``learn.preds`` after the batch, so whatever other callbacks did to them is what it keeps.
     """
+
     order = 95
 
     def __init__(self, act=None, item_loss=None):
@@ -80,8 +82,10 @@ class GatherPreds(Callback):
     def result(self, with_loss=False):
         """``(preds, targets)``, or ``(preds, targets, losses)``; targets are None when the loader had none."""
         if not self.preds:
-            raise RuntimeError("No batch was predicted: the loader is empty, or a callback cancelled the "
-                               "validation stage or every batch.")
+            raise RuntimeError(
+                "No batch was predicted: the loader is empty, or a callback cancelled the "
+                "validation stage or every batch."
+            )
         targets = [torch.cat(col) for col in zip(*self.targets)] if self.targets else [None]
         out = (torch.cat(self.preds), targets[0] if len(targets) == 1 else tuple(targets))
         return out + (torch.cat(self.losses),) if with_loss else out
@@ -92,6 +96,7 @@ class OutputSizeCheck(Callback):
     class: the model's outputs (dimension 1) against the dataset's ``classes``, when the loss is cross-entropy
     or binary cross-entropy on logits. A mismatch otherwise shows up as an index error deep in the loss, a
     CUDA assert, or silently wasted outputs."""
+
     order = 5
 
     def before_train(self, learn):
@@ -114,9 +119,11 @@ class OutputSizeCheck(Callback):
         n_out, n_classes = learn.preds.shape[1], len(classes)
         if n_out != n_classes:
             loss = getattr(learn.loss_func, "__name__", type(learn.loss_func).__name__)
-            raise ValueError(f"The model gives {n_out} outputs per item but the {type(ds).__name__} has {n_classes} "
-                             f"classes; with {loss} it needs one output per class. Build the model with "
-                             f"n_out=dls.c ({n_classes}), e.g. models.cnn_model(arch, n_out=dls.c).")
+            raise ValueError(
+                f"The model gives {n_out} outputs per item but the {type(ds).__name__} has {n_classes} "
+                f"classes; with {loss} it needs one output per class. Build the model with "
+                f"n_out=dls.c ({n_classes}), e.g. models.cnn_model(arch, n_out=dls.c)."
+            )
 
 
 class FlipTTA(Callback):

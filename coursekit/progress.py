@@ -4,6 +4,7 @@ callback that feeds it during ``fit``.
 In a notebook one display handle is updated in place (at most every ``refresh`` seconds), so an
 executed notebook keeps only the final bar and table, whatever the number of batches.
 """
+
 import sys
 import time
 
@@ -75,8 +76,10 @@ class ProgressDisplay:
         comment = comment() if callable(comment) else comment
         pct = done / max(total, 1)
         if self.notebook:
-            self.bar = (f'<progress value="{done}" max="{total}" style="width:300px;height:12px"></progress> '
-                        f"{done}/{total} {comment}")
+            self.bar = (
+                f'<progress value="{done}" max="{total}" style="width:300px;height:12px"></progress> '
+                f"{done}/{total} {comment}"
+            )
             self._show()
         elif self.tty:
             filled = int(30 * pct)
@@ -97,14 +100,16 @@ class ProgressDisplay:
         if self.header:
             head = "".join(f"<th>{h}</th>" for h in self.header)
             body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in self.rows)
-            parts.append(f'<table class="dataframe" border="1"><thead><tr>{head}</tr></thead>'
-                         f"<tbody>{body}</tbody></table>")
+            parts.append(
+                f'<table class="dataframe" border="1"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            )
         if self.bar:
             parts.append(f"<div>{self.bar}</div>")
         return "".join(parts)
 
     def _show(self):
         from IPython.display import HTML, display
+
         html = HTML(self._html())
         if self.handle is None:
             self.handle = display(html, display_id=True)
@@ -123,6 +128,7 @@ class ProgressDisplay:
 
 class ProgressCallback(Callback):
     """Live progress bar and a per-epoch table of losses, metrics and time."""
+
     order = 100
 
     def before_fit(self, learn):
@@ -143,6 +149,7 @@ class ProgressCallback(Callback):
         def comment():  # read the loss only when the bar is redrawn: .item() waits for the GPU
             loss = f"loss {learn.loss.item():.4f}" if getattr(learn, "loss", None) is not None else ""
             return f"epoch {learn.epoch + 1}/{learn.n_epochs} {self.phase} {loss}"
+
         self.display.update(learn.iter + 1, self.total, comment)
 
     def after_epoch(self, learn):

@@ -1,4 +1,5 @@
 """The Recorder: per-batch training loss and learning rate, per-epoch losses, metrics and time, and plots."""
+
 import time
 
 import torch
@@ -10,6 +11,7 @@ from coursekit.metrics import as_metric
 
 class Recorder(Callback):
     """Records per-batch loss and learning rate, and per-epoch losses, metrics and time."""
+
     order = 90
 
     def __init__(self, metrics=()):
@@ -81,11 +83,13 @@ class Recorder(Callback):
     def history(self):
         """Per-epoch results as a pandas DataFrame."""
         import pandas as pd
+
         return pd.DataFrame(self.values, columns=self.metric_names).set_index("epoch")
 
     def plot_loss(self, skip_start=0, ax=None):
         """Training loss per batch (raw and smoothed) with validation loss at each epoch's end."""
         import matplotlib.pyplot as plt
+
         ax = ax or plt.subplots(figsize=(6, 4))[1]
         losses = self.losses[skip_start:]
         ax.plot(range(skip_start, len(self.losses)), losses, alpha=0.35, label="train (batch)")
@@ -100,6 +104,7 @@ class Recorder(Callback):
     def plot_lr(self, ax=None):
         """The learning rate (of the last layer group) at every training batch."""
         import matplotlib.pyplot as plt
+
         ax = ax or plt.subplots(figsize=(6, 3))[1]
         ax.plot(self.lrs)
         ax.set_xlabel("batch"), ax.set_ylabel("learning rate")
@@ -108,6 +113,7 @@ class Recorder(Callback):
     def plot_sched(self):
         """Learning rate and momentum at every training batch, side by side (one-cycle moves them oppositely)."""
         import matplotlib.pyplot as plt
+
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3))
         self.plot_lr(left)
         right.plot(self.moms)

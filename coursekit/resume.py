@@ -14,6 +14,7 @@ A checkpoint of another schedule (another call, another number of batches per ep
 refused before anything is loaded. What the trackers (``SaveBestModel``, ``EarlyStopping``) remembered before the
 interruption is not kept: they start again from the resumed epoch.
 """
+
 import random
 import re
 
@@ -30,8 +31,11 @@ HISTORY = ("losses", "lrs", "moms", "values")
 def rng_states(learn):
     """Every random number generator a training loop draws from, as tensors and plain values."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    states = {"torch": torch.get_rng_state(), "python": random.getstate(),
-              "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss]}
+    states = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+    }
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
     gen = getattr(learn.dls.train, "generator", None)  # the training loader's shuffles come from its own generator
@@ -57,6 +61,7 @@ def set_rng_states(learn, states):
 class Checkpoints(Callback):
     """Save everything needed to carry on after every epoch (keeping the newest ``keep``); with ``resume=True``,
     carry on from the newest checkpoint named ``name`` when there is one."""
+
     order = 120  # after the Recorder (90), the progress display (100) and the trackers (110) are done with an epoch
 
     def __init__(self, name="run", keep=2, resume=False):
@@ -69,20 +74,27 @@ class Checkpoints(Callback):
         """This run's checkpoint files, newest (highest epoch) first."""
         folder = learn.path / learn.model_dir
         pattern = re.compile(rf"{re.escape(self.name)}-epoch(\d+)\.pth")
-        found = [(int(m.group(1)), p) for p in folder.glob(f"{self.name}-epoch*.pth")
-                 if (m := pattern.fullmatch(p.name))]
+        found = [
+            (int(m.group(1)), p) for p in folder.glob(f"{self.name}-epoch*.pth") if (m := pattern.fullmatch(p.name))
+        ]
         return [p for _, p in sorted(found, reverse=True)]
 
     def schedule(self, learn):
         return {"call": learn.fit_call, "n_epochs": learn.n_epochs, "batches_per_epoch": len(learn.dls.train)}
 
     def after_epoch(self, learn):
-        state = {"model": unwrap(learn.model).state_dict(), "opt": learn.opt.state_dict(),
-                 "scaler": learn.scaler.state_dict() if learn.scaler else None,
-                 "schedule": self.schedule(learn), "epoch": learn.epoch, "n_iter": learn.n_iter,
-                 "history": {k: getattr(learn.recorder, k) for k in HISTORY}, "rng": rng_states(learn)}
+        state = {
+            "model": unwrap(learn.model).state_dict(),
+            "opt": learn.opt.state_dict(),
+            "scaler": learn.scaler.state_dict() if learn.scaler else None,
+            "schedule": self.schedule(learn),
+            "epoch": learn.epoch,
+            "n_iter": learn.n_iter,
+            "history": {k: getattr(learn.recorder, k) for k in HISTORY},
+            "rng": rng_states(learn),
+        }
         write_checkpoint(learn.path / learn.model_dir / f"{self.name}-epoch{learn.epoch + 1}.pth", state)
-        for old in self.files(learn)[self.keep:]:
+        for old in self.files(learn)[self.keep :]:
             old.unlink(missing_ok=True)
 
     def before_fit(self, learn):
@@ -91,8 +103,9 @@ class Checkpoints(Callback):
             return
         state, file = self.newest_readable(learn)
         if state is None:
-            print(f"No checkpoint {self.name}-epoch*.pth in {learn.path / learn.model_dir}: starting from the "
-                  "beginning.")
+            print(
+                f"No checkpoint {self.name}-epoch*.pth in {learn.path / learn.model_dir}: starting from the beginning."
+            )
             return
         self.check(learn, file, state)
         unwrap(learn.model).load_state_dict(state["model"])
@@ -105,9 +118,14 @@ class Checkpoints(Callback):
         set_rng_states(learn, state["rng"])
         self.resumed_from = file
         done = learn.start_epoch >= learn.n_epochs
-        print(f"Resumed from {file.name}: {learn.start_epoch} of {learn.n_epochs} epochs were done"
-              + ("; the fit had finished, so these are its final weights." if done else
-                 f", carrying on with epoch {learn.start_epoch + 1}."))
+        print(
+            f"Resumed from {file.name}: {learn.start_epoch} of {learn.n_epochs} epochs were done"
+            + (
+                "; the fit had finished, so these are its final weights."
+                if done
+                else f", carrying on with epoch {learn.start_epoch + 1}."
+            )
+        )
 
     def newest_readable(self, learn):
         """(state, file) of the newest checkpoint that reads, saying which damaged ones it passed over."""
@@ -118,8 +136,10 @@ class Checkpoints(Callback):
                 print(f"Skipping {file.name}: it cannot be read ({first_line(e, 200)}).")
                 continue
             if not (isinstance(state, dict) and "schedule" in state and "rng" in state):
-                raise ValueError(f"{file} is not a checkpoint that Checkpoints wrote (no schedule or random "
-                                 "states in it): name the run's checkpoints differently from learn.save's files.")
+                raise ValueError(
+                    f"{file} is not a checkpoint that Checkpoints wrote (no schedule or random "
+                    "states in it): name the run's checkpoints differently from learn.save's files."
+                )
             return state, file
         return None, None
 
@@ -127,9 +147,11 @@ class Checkpoints(Callback):
         """Refuse a checkpoint of another schedule or model before anything is loaded."""
         saved, now = state["schedule"], self.schedule(learn)
         if saved != now:
-            raise ValueError(f"{file} was written by {saved['call']} with {saved['batches_per_epoch']} batches per "
-                             f"epoch, but this fit is {now['call']} with {now['batches_per_epoch']}: resuming would "
-                             "not end as the interrupted run would have. Run the same call on the same data to "
-                             f"resume, or start afresh with another name (or resume=False).")
+            raise ValueError(
+                f"{file} was written by {saved['call']} with {saved['batches_per_epoch']} batches per "
+                f"epoch, but this fit is {now['call']} with {now['batches_per_epoch']}: resuming would "
+                "not end as the interrupted run would have. Run the same call on the same data to "
+                f"resume, or start afresh with another name (or resume=False)."
+            )
         check_model_state(file, unwrap(learn.model), state["model"])
         check_opt_state(file, learn.opt, state["opt"])

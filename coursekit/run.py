@@ -4,6 +4,7 @@
 A notebook reports its final metrics by printing a line ``FINAL METRICS: {json}``, and checks them against the
 floors it expects (``expect=``), so that a lesson whose model quietly falls to chance fails under nbval.
 """
+
 import argparse
 import json
 import re
@@ -34,12 +35,16 @@ def report_final_metrics(metrics, expect=None):
     for name, rule in (expect or {}).items():
         op, bound = parse_expectation(name, rule)
         if name not in metrics:
-            raise KeyError(f"expect names {name!r}, but the metrics reported are {sorted(metrics)}; fix the name "
-                           f"in report_final_metrics(..., expect=...).")
+            raise KeyError(
+                f"expect names {name!r}, but the metrics reported are {sorted(metrics)}; fix the name "
+                f"in report_final_metrics(..., expect=...)."
+            )
         value = float(metrics[name])
         ok = value >= bound if op == ">=" else value <= bound  # False for NaN, as it should be
-        print(f"expected in {CHECKED_MODE} mode: {name} = {value:.4f} {op} {bound:g}: "
-              f"{'ok' if ok else 'MISSED'}{'' if mode == CHECKED_MODE else f' (not enforced in {mode} mode)'}")
+        print(
+            f"expected in {CHECKED_MODE} mode: {name} = {value:.4f} {op} {bound:g}: "
+            f"{'ok' if ok else 'MISSED'}{'' if mode == CHECKED_MODE else f' (not enforced in {mode} mode)'}"
+        )
         if not ok:
             missed.append(f"{name} = {value:.4f}, but this lesson expects {op} {bound:g}")
     if missed and mode == CHECKED_MODE:
@@ -47,7 +52,8 @@ def report_final_metrics(metrics, expect=None):
             "The lesson's results are worse than they should be: " + "; ".join(missed) + ". These bounds leave a "
             "clear margin beyond what every seed reaches, so training has gone wrong (a changed parameter, "
             "learning rate, model or data): compare the parameters cell and your changes with the lesson as "
-            "shipped (git diff nbs/).")
+            "shipped (git diff nbs/)."
+        )
 
 
 def parse_expectation(name, rule):
@@ -71,7 +77,7 @@ def final_metrics(nb):
         for out in cell.get("outputs", []):
             for line in out.get("text", "").splitlines():
                 if line.startswith(MARKER):
-                    found = json.loads(line[len(MARKER):])
+                    found = json.loads(line[len(MARKER) :])
     return found
 
 
@@ -80,8 +86,10 @@ def execute(nb, path, timeout):
     ``nb``; ``None``, or the error that stopped it: a failing cell, a cell over ``timeout`` seconds, a dead kernel."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
+
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
+    )
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as e:
@@ -98,8 +106,10 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = parser.parse_args(argv)
     if not args.notebook.exists():
-        sys.exit(f"No notebook {args.notebook}; the lessons are: "
-                 + ", ".join(sorted(p.name for p in Path("nbs").glob("*.ipynb"))))
+        sys.exit(
+            f"No notebook {args.notebook}; the lessons are: "
+            + ", ".join(sorted(p.name for p in Path("nbs").glob("*.ipynb")))
+        )
     nb = nbformat.read(args.notebook, as_version=4)
     args.out.mkdir(parents=True, exist_ok=True)
     out_file = args.out / args.notebook.name

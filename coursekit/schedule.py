@@ -4,6 +4,7 @@ Each ``*_schedule`` (and ``one_cycle_momentum``) returns ``f(step) -> lr or mome
 ``range(n_steps)``, so the same curve can be plotted, tested against PyTorch's schedulers, and fed to the
 Learner; the number of steps is the caller's (``sgdr_lengths`` gives SGDR's epochs).
 """
+
 import math
 
 
@@ -35,6 +36,7 @@ def two_phase_cos(n_steps, pct_start, start, middle, end):
         if step <= warm_end:
             return cos_anneal(start, middle, step / warm_end if warm_end > 0 else 1.0)
         return cos_anneal(middle, end, (step - warm_end) / max(last - warm_end, 1e-12))
+
     return f
 
 
@@ -50,7 +52,7 @@ def one_cycle_momentum(n_steps, pct_start=0.3, mom_max=0.95, mom_min=0.85):
 
 def sgdr_lengths(n_cycles, cycle_len=1, cycle_mult=1):
     """Epochs in each SGDR cycle: ``cycle_len * cycle_mult**i``."""
-    return [cycle_len * cycle_mult ** i for i in range(n_cycles)]
+    return [cycle_len * cycle_mult**i for i in range(n_cycles)]
 
 
 def sgdr_schedule(n_cycles, lr, steps_per_epoch, cycle_len=1, cycle_mult=1, lr_min=0.0):
@@ -68,6 +70,7 @@ def sgdr_schedule(n_cycles, lr, steps_per_epoch, cycle_len=1, cycle_mult=1, lr_m
             if step < first + length:
                 return cos_anneal(lr, lr_min, (step - first) / length)
         return lr_min
+
     return f
 
 

@@ -5,6 +5,7 @@ run in the data mode ``COURSEKIT_MODE`` names, else sample on a CPU and full on 
 and progress tables. A lesson that fails still gets its page (up to the error) and is marked in the index with its
 error, the rest of the site is built, and the command exits non-zero.
 """
+
 import argparse
 import html
 import json
@@ -19,9 +20,12 @@ from coursekit.run import execute as run_notebook, final_metrics
 REPO = Path(__file__).resolve().parents[1]
 NAV_STYLE = """nav.course{display:flex;justify-content:space-between;padding:.6em 1em;border-bottom:1px solid #ddd;
 font-family:system-ui,sans-serif}p.error,.error{color:#b00020;padding:0 1em}"""
-STYLE = NAV_STYLE + """body{font-family:system-ui,sans-serif;max-width:1100px;margin:0 auto;padding:0 1em}
+STYLE = (
+    NAV_STYLE
+    + """body{font-family:system-ui,sans-serif;max-width:1100px;margin:0 auto;padding:0 1em}
 table.lessons{border-collapse:collapse;width:100%}table.lessons td,table.lessons th{border-bottom:1px solid #ddd;
 padding:.4em;text-align:left;vertical-align:top}tr.failed{background:#fdecea}pre{background:#f6f6f6;padding:.5em}"""
+)
 
 
 class Lesson:
@@ -47,8 +51,11 @@ class Lesson:
         """``name = value`` of the headline metric (the first one ``expect=`` checks), else every metric."""
         if not self.metrics:
             return ""
-        shown = {self.headline: self.metrics[self.headline]} if self.headline in self.metrics else {
-            k: v for k, v in self.metrics.items() if isinstance(v, (int, float))}
+        shown = (
+            {self.headline: self.metrics[self.headline]}
+            if self.headline in self.metrics
+            else {k: v for k, v in self.metrics.items() if isinstance(v, (int, float))}
+        )
         return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in shown.items())
 
 
@@ -91,10 +98,14 @@ def plain_html(nb):
 
 def nav(lessons, i):
     """Previous / index / next links for lesson ``i``."""
-    prev = (f'<a href="{lessons[i - 1].page}">&larr; {html.escape(lessons[i - 1].title)}</a>' if i > 0
-            else "<span></span>")
-    nxt = (f'<a href="{lessons[i + 1].page}">{html.escape(lessons[i + 1].title)} &rarr;</a>'
-           if i + 1 < len(lessons) else "<span></span>")
+    prev = (
+        f'<a href="{lessons[i - 1].page}">&larr; {html.escape(lessons[i - 1].title)}</a>' if i > 0 else "<span></span>"
+    )
+    nxt = (
+        f'<a href="{lessons[i + 1].page}">{html.escape(lessons[i + 1].title)} &rarr;</a>'
+        if i + 1 < len(lessons)
+        else "<span></span>"
+    )
     return f'<nav class="course">{prev}<a href="index.html">All lessons</a>{nxt}</nav>'
 
 
@@ -105,8 +116,10 @@ def lesson_page(lessons, i, nb):
         top += f'<p class="error">This lesson failed: {html.escape(lesson.error)}. Its page stops at the error.</p>'
     page, body = render_body(nb)
     if page is None:
-        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(lesson.title)}</title>"
-                f"<style>{STYLE}</style></head><body>{top}{body}{nav(lessons, i)}</body></html>")
+        return (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(lesson.title)}</title>"
+            f"<style>{STYLE}</style></head><body>{top}{body}{nav(lessons, i)}</body></html>"
+        )
     page = page.replace("</head>", f"<style>{NAV_STYLE}</style></head>", 1)
     page = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + top, page, count=1)
     head, tail = page.rsplit("</body>", 1)
@@ -117,25 +130,34 @@ def index_page(lessons, mode):
     """The course's front page: one row per lesson, a failed lesson marked with its error."""
     rows = []
     for n, lesson in enumerate(lessons, 1):
-        status = (f'<span class="error">failed: {html.escape(lesson.error)}</span>' if lesson.error
-                  else html.escape(lesson.metric_text()))
+        status = (
+            f'<span class="error">failed: {html.escape(lesson.error)}</span>'
+            if lesson.error
+            else html.escape(lesson.metric_text())
+        )
         run = "" if lesson.seconds is None else f"{lesson.seconds:.0f} s"
-        rows.append(f'<tr class="{"failed" if lesson.error else "ok"}"><td>{n}</td>'
-                    f'<td><a href="{lesson.page}">{html.escape(lesson.title)}</a></td>'
-                    f"<td>{html.escape(lesson.teaches)}</td><td>{html.escape(', '.join(lesson.data))}</td>"
-                    f"<td>{run}</td><td>{status}</td></tr>")
+        rows.append(
+            f'<tr class="{"failed" if lesson.error else "ok"}"><td>{n}</td>'
+            f'<td><a href="{lesson.page}">{html.escape(lesson.title)}</a></td>'
+            f"<td>{html.escape(lesson.teaches)}</td><td>{html.escape(', '.join(lesson.data))}</td>"
+            f"<td>{run}</td><td>{status}</td></tr>"
+        )
     failed = sum(1 for lesson in lessons if lesson.error)
     summary = f"{len(lessons)} lessons, run in {mode} mode" + (f"; {failed} failed" if failed else "")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>The course</title><style>{STYLE}</style>"
-            f"</head><body><h1>The course</h1><p>{summary}.</p><table class=lessons><tr><th>#</th><th>Lesson</th>"
-            "<th>What it teaches</th><th>Data</th><th>Run time</th><th>Headline metric</th></tr>"
-            + "\n".join(rows) + "</table></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>The course</title><style>{STYLE}</style>"
+        f"</head><body><h1>The course</h1><p>{summary}.</p><table class=lessons><tr><th>#</th><th>Lesson</th>"
+        "<th>What it teaches</th><th>Data</th><th>Run time</th><th>Headline metric</th></tr>"
+        + "\n".join(rows)
+        + "</table></body></html>"
+    )
 
 
 def build(notebooks, out, mode, timeout=1800, run=None, log=print):
     """Execute (with ``run``, default ``execute``) and render ``notebooks`` into ``out``; the lessons, each with its
     error (or ``None``)."""
     import nbformat
+
     run = run or execute
     out.mkdir(parents=True, exist_ok=True)
     lessons = [Lesson(p) for p in notebooks]
@@ -152,20 +174,37 @@ def build(notebooks, out, mode, timeout=1800, run=None, log=print):
         lesson.seconds, lesson.metrics = time.time() - start, final_metrics(nb)
         if lesson.error is None and lesson.metrics is None:
             lesson.error = "no FINAL METRICS line: the notebook's last cell should call report_final_metrics"
-        log(f"  {'FAILED: ' + lesson.error if lesson.error else 'ok'} ({lesson.seconds:.0f} s) "
-            f"{lesson.metric_text()}", flush=True)
+        log(
+            f"  {'FAILED: ' + lesson.error if lesson.error else 'ok'} ({lesson.seconds:.0f} s) {lesson.metric_text()}",
+            flush=True,
+        )
         executed.append(nb)
     for i, nb in enumerate(executed):
         (out / lessons[i].page).write_text(lesson_page(lessons, i, nb), encoding="utf-8")
     (out / "index.html").write_text(index_page(lessons, mode), encoding="utf-8")
-    (out / "lessons.json").write_text(json.dumps([
-        {"notebook": str(lesson.path), "page": lesson.page, "title": lesson.title, "seconds": lesson.seconds,
-         "metrics": lesson.metrics, "error": lesson.error} for lesson in lessons], indent=1) + "\n")
+    (out / "lessons.json").write_text(
+        json.dumps(
+            [
+                {
+                    "notebook": str(lesson.path),
+                    "page": lesson.page,
+                    "title": lesson.title,
+                    "seconds": lesson.seconds,
+                    "metrics": lesson.metrics,
+                    "error": lesson.error,
+                }
+                for lesson in lessons
+            ],
+            indent=1,
+        )
+        + "\n"
+    )
     return lessons
 
 
 def main(argv=None):
     from coursekit import datasets
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in nbs/")
     parser.add_argument("--out", type=Path, default=Path("site"))

@@ -3,6 +3,7 @@
 Forward hooks on every layer that has parameters of its own or no sub-layers record the shape of what it
 returns; the batch runs in evaluation mode without gradients, so BatchNorm statistics are not changed.
 """
+
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +15,7 @@ from coursekit.data import split_batch
 @dataclass
 class LayerRow:
     """One layer: its name in the model, its class, its output shape, its parameters."""
+
     name: str
     kind: str
     shape: tuple
@@ -30,17 +32,31 @@ class ModelSummary:
 
     def __repr__(self):
         head = ("layer", "type", "output shape", "params", "trainable")
-        lines = [head] + [(r.name, r.kind, " x ".join(map(str, r.shape)), f"{r.params:,}",
-                           ("yes" if r.trainable else "no") if r.params else "") for r in self.rows]
+        lines = [head] + [
+            (
+                r.name,
+                r.kind,
+                " x ".join(map(str, r.shape)),
+                f"{r.params:,}",
+                ("yes" if r.trainable else "no") if r.params else "",
+            )
+            for r in self.rows
+        ]
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-        fmt = lambda line: "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in
-                                     enumerate(zip(line, widths))).rstrip()
+        fmt = lambda line: "  ".join(
+            c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))
+        ).rstrip()
         rule = "-" * len(fmt(head))
         inputs = ", ".join(" x ".join(map(str, s)) for s in self.input_shapes)
-        return "\n".join([f"{self.model_name} on input {inputs}", rule, fmt(head), rule]
-                         + [fmt(line) for line in lines[1:]]
-                         + [rule, f"total parameters: {self.total:,}; trainable: {self.trainable:,}; "
-                                  f"frozen: {self.total - self.trainable:,}"])
+        return "\n".join(
+            [f"{self.model_name} on input {inputs}", rule, fmt(head), rule]
+            + [fmt(line) for line in lines[1:]]
+            + [
+                rule,
+                f"total parameters: {self.total:,}; trainable: {self.trainable:,}; "
+                f"frozen: {self.total - self.trainable:,}",
+            ]
+        )
 
 
 def _shape(out):
@@ -64,6 +80,7 @@ def model_summary(model, xb):
 
             def hook(mod, inp, out, name=name, n=n, trainable=trainable):
                 rows.append(LayerRow(name, type(mod).__name__, _shape(out), n, trainable))
+
             hooks.append(m.register_forward_hook(hook))
     was_training = model.training
     try:

@@ -4,6 +4,7 @@
 better follows from the name (losses, errors, RMSE and perplexity go down; the rest go up) unless ``mode`` says.
 They run after the Recorder has the epoch's values and the progress table has shown them.
 """
+
 import math
 
 from coursekit.callbacks import Callback, CancelFitException
@@ -13,6 +14,7 @@ LOWER_IS_BETTER = ("loss", "error", "rmse", "rmspe", "perplexity", "mae", "mse")
 
 class TrackerCallback(Callback):
     """Keeps the best value of ``monitor`` seen in this fit (``best``, ``best_epoch``)."""
+
     order = 110  # after the Recorder (90) and the progress display (100)
 
     def __init__(self, monitor="valid_loss", mode="auto", min_delta=0.0):
@@ -25,8 +27,10 @@ class TrackerCallback(Callback):
     def before_fit(self, learn):
         names = learn.recorder.metric_names[1:-1]
         if self.monitor not in names:
-            raise KeyError(f"{type(self).__name__} monitors {self.monitor!r}, but this Learner records {names}: "
-                           "pass one of those as monitor= (a metric's name is its function's name).")
+            raise KeyError(
+                f"{type(self).__name__} monitors {self.monitor!r}, but this Learner records {names}: "
+                "pass one of those as monitor= (a metric's name is its function's name)."
+            )
         self.best, self.best_epoch = None, None
 
     def improved(self, value):
@@ -74,8 +78,10 @@ class EarlyStopping(TrackerCallback):
         self.wait += 1
         if self.wait >= self.patience and learn.epoch < learn.n_epochs - 1:
             self.stopped_epoch = learn.epoch
-            print(f"No improvement in {self.monitor} for {self.wait} epoch(s) (best {self.best:.4f} after epoch "
-                  f"{self.best_epoch + 1}): stopping early after epoch {learn.epoch + 1} of {learn.n_epochs}.")
+            print(
+                f"No improvement in {self.monitor} for {self.wait} epoch(s) (best {self.best:.4f} after epoch "
+                f"{self.best_epoch + 1}): stopping early after epoch {learn.epoch + 1} of {learn.n_epochs}."
+            )
             raise CancelFitException()
 
 

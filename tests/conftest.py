@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny synthetic learner that trains in milliseconds on the CPU, and a local HTTP server."""
+
 import http.server
 import os
 import threading
@@ -52,12 +53,14 @@ def synthetic_dls(n=256, n_in=4, n_out=3, bs=32, seed=0):
 @pytest.fixture
 def synth_learner(tmp_path):
     """Factory for a fresh seeded synthetic learner (``synth_learner(bs=32, **learner_kwargs)``)."""
+
     def make(bs=32, **kwargs):
         seed_everything(0)
         kwargs.setdefault("lr", 1e-2)
         kwargs.setdefault("path", tmp_path)
         kwargs.setdefault("device", "cpu")
         return Learner(TinyNet(), synthetic_dls(bs=bs), nn.CrossEntropyLoss(), **kwargs)
+
     return make
 
 

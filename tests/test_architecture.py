@@ -10,6 +10,7 @@
   except ``samples/__init__.py``, which registers the generators explicitly.
 - A module stays under ``MAX_LINES`` lines, except those named in ``LONG_MODULES`` with the reason.
 """
+
 import ast
 import shutil
 from pathlib import Path
@@ -18,10 +19,12 @@ import coursekit
 
 PACKAGE = Path(coursekit.__file__).parent
 SAMPLES = "samples"
-MAX_LINES = 250
+# Lines as ``ruff format`` lays them out (a call too long for one line gets one argument per line): 300 of them
+# hold about what 250 hand-packed lines did.
+MAX_LINES = 300
 LONG_MODULES = {  # "path/relative/to/coursekit.py": "why it is one module"
     "learner.py": "the Learner is read in one pass: loop, schedules, freezing, prediction and saving (its "
-                  "callbacks, recorder, lr finder and prediction helpers live in their own modules)",
+    "callbacks, recorder, lr finder and prediction helpers live in their own modules)",
 }
 INIT_IMPORTS_ALLOWED = {"samples/__init__.py": "the explicit registry of sample generators"}
 
@@ -75,8 +78,10 @@ def violations(package=PACKAGE):
             elif here == SAMPLES and not dotted.startswith("coursekit.core"):
                 found.append(f"{rel}:{line}: samples import {dotted}; generators may use only coursekit.core")
             elif here not in ("core", SAMPLES) and there != "core":
-                found.append(f"{rel}:{line}: the domain package {here!r} imports {there!r} ({dotted}); "
-                             "domains do not import each other: move what both need into the core")
+                found.append(
+                    f"{rel}:{line}: the domain package {here!r} imports {there!r} ({dotted}); "
+                    "domains do not import each other: move what both need into the core"
+                )
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 if any(alias.name == "*" for alias in node.names):
@@ -96,12 +101,15 @@ def violations(package=PACKAGE):
         if path.name == "__init__.py" and rel not in INIT_IMPORTS_ALLOWED:
             imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
             if imports:
-                found.append(f"{rel}:{imports[0].lineno}: a package __init__ imports (no re-exports: notebooks "
-                             "import the modules themselves)")
+                found.append(
+                    f"{rel}:{imports[0].lineno}: a package __init__ imports (no re-exports: notebooks "
+                    "import the modules themselves)"
+                )
         n_lines = len(source.splitlines())
         if n_lines > MAX_LINES and rel not in LONG_MODULES:
-            found.append(f"{rel}: {n_lines} lines (over {MAX_LINES}); split it, or name it in LONG_MODULES "
-                         "with the reason")
+            found.append(
+                f"{rel}: {n_lines} lines (over {MAX_LINES}); split it, or name it in LONG_MODULES with the reason"
+            )
     return found
 
 
@@ -138,17 +146,27 @@ def test_the_core_importing_a_domain_is_caught(tmp_path):
 
 
 def test_an_import_by_string_is_caught(tmp_path):
-    copy = planted(tmp_path, "vision/sneaky.py",
-                   '"""Plant."""\nimport importlib\n\nmod = importlib.import_module("coursekit.tabular.collab")\n')
+    copy = planted(
+        tmp_path,
+        "vision/sneaky.py",
+        '"""Plant."""\nimport importlib\n\nmod = importlib.import_module("coursekit.tabular.collab")\n',
+    )
     found = violations(copy)
     assert any("vision/sneaky.py:4: import by string" in v for v in found), found
 
 
 def test_a_private_import_a_star_import_and_a_long_module_are_caught(tmp_path):
-    copy = planted(tmp_path, "vision/bad.py", '"""Plant."""\nfrom coursekit.core import _hidden\n'
-                   'from coursekit.data import *\n' + "x = 1\n" * MAX_LINES)
+    copy = planted(
+        tmp_path,
+        "vision/bad.py",
+        '"""Plant."""\nfrom coursekit.core import _hidden\nfrom coursekit.data import *\n' + "x = 1\n" * MAX_LINES,
+    )
     found = "\n".join(violations(copy))
-    assert "imports private ['_hidden']" in found and "star import" in found and "vision/bad.py: 253 lines" in found
+    assert (
+        "imports private ['_hidden']" in found
+        and "star import" in found
+        and f"vision/bad.py: {MAX_LINES + 3} lines" in found
+    )
 
 
 def test_a_re_export_in_a_package_init_is_caught(tmp_path):

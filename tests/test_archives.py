@@ -1,4 +1,5 @@
 """Archives: listing one to its end tells an archive from a page or a truncated file; extraction is safe."""
+
 import hashlib
 import io
 import tarfile
@@ -44,7 +45,7 @@ def test_archive_escaping_its_folder_is_refused(tmp_path, name):
 def test_a_truncated_tgz_is_a_clear_error_naming_it_not_a_bare_eof(tmp_path):
     make_tgz(tmp_path / "whole.tgz", {"top/a.bin": NOISE, "top/b.bin": NOISE[::-1]})
     data = (tmp_path / "whole.tgz").read_bytes()
-    (tmp_path / "cut.tgz").write_bytes(data[:len(data) // 2])
+    (tmp_path / "cut.tgz").write_bytes(data[: len(data) // 2])
     with pytest.raises(ArchiveError) as e:
         extract_archive(tmp_path / "cut.tgz", tmp_path / "out")
     assert str(e.value).startswith(f"{tmp_path / 'cut.tgz'} is a damaged gzip archive (EOFError: Compressed file ended")
@@ -53,8 +54,10 @@ def test_a_truncated_tgz_is_a_clear_error_naming_it_not_a_bare_eof(tmp_path):
     assert list_archive(tmp_path / "whole.tgz") == ["top/a.bin", "top/b.bin"]
 
 
-@pytest.mark.parametrize("content, begins", [
-    (b"<!DOCTYPE html>\n<html><title>404 Not Found</title>", "<!DOCTYPE html> <html>"), (b"", "(empty)")])
+@pytest.mark.parametrize(
+    "content, begins",
+    [(b"<!DOCTYPE html>\n<html><title>404 Not Found</title>", "<!DOCTYPE html> <html>"), (b"", "(empty)")],
+)
 def test_a_file_that_is_no_archive_says_how_it_begins(tmp_path, content, begins):
     (tmp_path / "data.tgz").write_bytes(content)
     with pytest.raises(ArchiveError, match="is neither a zip nor a tar archive: it begins with") as e:
@@ -66,6 +69,6 @@ def test_a_truncated_zip_is_damaged(tmp_path):
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
         z.writestr("top/a.bin", NOISE)
     data = (tmp_path / "a.zip").read_bytes()
-    (tmp_path / "a.zip").write_bytes(data[:len(data) // 2])
+    (tmp_path / "a.zip").write_bytes(data[: len(data) // 2])
     with pytest.raises(ArchiveError, match="a.zip is a damaged zip archive"):
         extract_archive(tmp_path / "a.zip", tmp_path / "out")

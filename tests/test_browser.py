@@ -7,6 +7,7 @@ JupyterLab serves a copy of the lesson from a temporary folder (so no output is 
 127.0.0.1, a free port and a random token, with the course's settings (``jupyter-config/``, as ``make lab``), and
 is shut down however the test ends. Without Chromium, chromium-driver or Selenium the test skips and says why.
 """
+
 import json
 import os
 import re
@@ -53,8 +54,14 @@ def browser():
         pytest.skip(f"Chromium or chromium-driver is not installed ({INSTALL})")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--disable-gpu", "--no-first-run"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-gpu",
+        "--no-first-run",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
@@ -82,13 +89,28 @@ def lab(tmp_path_factory):
     work = tmp_path_factory.mktemp("lab")
     shutil.copy(LESSON, work / LESSON.name)
     port, token = free_port(), secrets.token_hex(16)
-    config = os.pathsep.join([str(REPO / "jupyter-config")] + ([os.environ["JUPYTER_CONFIG_PATH"]]
-                                                                if os.environ.get("JUPYTER_CONFIG_PATH") else []))
-    env = {**os.environ, "JUPYTER_CONFIG_PATH": config, "COURSEKIT_MODE": "sample",
-           "JUPYTER_RUNTIME_DIR": str(work / ".runtime"), "PYTHONUNBUFFERED": "1"}
-    cmd = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={work}", f"--LabApp.workspaces_dir={work / '.workspaces'}"]
+    config = os.pathsep.join(
+        [str(REPO / "jupyter-config")]
+        + ([os.environ["JUPYTER_CONFIG_PATH"]] if os.environ.get("JUPYTER_CONFIG_PATH") else [])
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_PATH": config,
+        "COURSEKIT_MODE": "sample",
+        "JUPYTER_RUNTIME_DIR": str(work / ".runtime"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        f"--LabApp.workspaces_dir={work / '.workspaces'}",
+    ]
     cmd += ["--allow-root"] if os.getuid() == 0 else []
     log = open(work / "jupyterlab.log", "w")
     server = subprocess.Popen(cmd, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -108,8 +130,9 @@ def lab(tmp_path_factory):
         yield url, token
     finally:
         try:  # the server stops its kernels and exits
-            req = urllib.request.Request(f"{url}/api/shutdown", method="POST",
-                                         headers={"Authorization": f"token {token}"})
+            req = urllib.request.Request(
+                f"{url}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
+            )
             urllib.request.urlopen(req, timeout=10).close()
             server.wait(timeout=20)
         except Exception:
@@ -149,6 +172,7 @@ def run_cell(driver, i):
     """Select cell ``i`` (click its prompt, in command mode) and press Shift+Enter, as a student does."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
+
     driver.execute_script(CELL + ".scrollIntoView({block: 'center'})", i)
     prompt = driver.execute_script(CELL + ".querySelector('.jp-InputPrompt')", i)  # not the collapser beside it
     ActionChains(driver).move_to_element(prompt).click().perform()
@@ -157,8 +181,13 @@ def run_cell(driver, i):
 
 def done(driver, i, timeout, what):
     """Wait until code cell ``i`` has run: its prompt shows ``[n]:`` (not ``[*]:``)."""
-    wait_for(driver, "const p = " + PROMPT[len("return "):] + "; return /\\[\\d+\\]/.test(p || '')", timeout,
-             f"{what} (cell {i}) finishing", i)
+    wait_for(
+        driver,
+        "const p = " + PROMPT[len("return ") :] + "; return /\\[\\d+\\]/.test(p || '')",
+        timeout,
+        f"{what} (cell {i}) finishing",
+        i,
+    )
 
 
 def console_errors(driver):
@@ -174,13 +203,19 @@ def test_lesson1_runs_in_jupyterlab_in_chromium(browser, lab):
     browser.get(f"{url}/lab/tree/{LESSON.name}?token={token}")
     wait_for(browser, CELL + " && true", 90, "the notebook's cells", len(cells) - 1)
     # the kernel starts: the kernel name in the toolbar, and the status bar says the kernel is idle
-    wait_for(browser, "return document.body.innerText.includes('Python 3 (ipykernel)') && "
-                      "/\\|\\s*Idle/.test(document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')"
-                      "?.innerText || document.body.innerText)", 90, "the kernel starting (Python 3, Idle)")
+    wait_for(
+        browser,
+        "return document.body.innerText.includes('Python 3 (ipykernel)') && "
+        "/\\|\\s*Idle/.test(document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')"
+        "?.innerText || document.body.innerText)",
+        90,
+        "the kernel starting (Python 3, Idle)",
+    )
     shot(browser, "01_lesson1_opened.png")
     run_cell(browser, 0)  # the title; then Shift+Enter down to the first training, one cell at a time
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
+
     for _ in range(train):
         time.sleep(0.1)
         ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
@@ -188,8 +223,13 @@ def test_lesson1_runs_in_jupyterlab_in_chromium(browser, lab):
     done(browser, mode_cell, 120, "the imports and data mode")
     assert "data mode: sample" in browser.execute_script(CELL + ".innerText", mode_cell)
     # the progress display, live: a progress bar in the training cell's one output, replaced in place
-    saw_bar = wait_for(browser, "const h = " + OUTPUT_HTML[len("return "):] + "; return h.includes('<progress')",
-                       240, "the live progress bar of the first training", train)
+    saw_bar = wait_for(
+        browser,
+        "const h = " + OUTPUT_HTML[len("return ") :] + "; return h.includes('<progress')",
+        240,
+        "the live progress bar of the first training",
+        train,
+    )
     shot(browser, "02_training_progress.png")
     done(browser, train, 300, "the first training")
     outputs = browser.execute_script(CELL + ".querySelectorAll('.jp-OutputArea-child').length", train)
@@ -201,8 +241,13 @@ def test_lesson1_runs_in_jupyterlab_in_chromium(browser, lab):
     for i in (interp, upload):  # the interpretation it needs, then "classify your own photo"
         run_cell(browser, i)
         done(browser, i, 120, "the upload cell's inputs" if i == interp else "the upload cell")
-    wait_for(browser, CELL + ".querySelector('.widget-upload, .jupyter-widget-FileUpload, input[type=file]')",
-             30, "the upload widget", upload)
+    wait_for(
+        browser,
+        CELL + ".querySelector('.widget-upload, .jupyter-widget-FileUpload, input[type=file]')",
+        30,
+        "the upload widget",
+        upload,
+    )
     text = browser.execute_script(CELL + ".querySelector('.jp-OutputArea').innerText", upload)
     assert "Classify your own photo" in text and "Your photo" in text, text
     shot(browser, "04_upload_widget.png")

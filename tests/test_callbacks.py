@@ -4,8 +4,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit import callbacks
-from coursekit.callbacks import (Callback, CancelBatchException, CancelEpochException, CancelFitException,
-                                 CancelTrainException, CancelValidException, NaNLossError)
+from coursekit.callbacks import (
+    Callback,
+    CancelBatchException,
+    CancelEpochException,
+    CancelFitException,
+    CancelTrainException,
+    CancelValidException,
+    NaNLossError,
+)
 from coursekit.learner import Learner
 
 
@@ -33,8 +40,13 @@ def test_events_fire_in_order(synth_learner):
     learn, log = synth_learner(), EventLog()
     learn.fit(1, cbs=[log])
     n_train, n_valid = len(learn.dls.train), len(learn.dls.valid)
-    expected = (["before_fit", "before_epoch", "before_train"] + batch_events(n_train) + ["after_train"]
-                + valid_events(n_valid) + ["after_epoch", "after_fit"])
+    expected = (
+        ["before_fit", "before_epoch", "before_train"]
+        + batch_events(n_train)
+        + ["after_train"]
+        + valid_events(n_valid)
+        + ["after_epoch", "after_fit"]
+    )
     assert log.events == expected
 
 
@@ -52,6 +64,7 @@ def test_prediction_is_the_validation_stage_alone(synth_learner, capsys):
 
 def test_misspelled_event_fails_when_the_class_is_defined():
     with pytest.raises(AttributeError, match="after_bacth"):
+
         class Typo(Callback):
             def after_bacth(self, learn):
                 pass
@@ -66,13 +79,16 @@ class Raiser(Callback):
         raise self.exc()
 
 
-@pytest.mark.parametrize("event, exc, missing, present", [
-    ("before_fit", CancelFitException, ["before_epoch"], ["after_fit"]),
-    ("before_epoch", CancelEpochException, ["before_train", "before_valid"], ["after_epoch", "after_fit"]),
-    ("before_train", CancelTrainException, ["after_step"], ["after_train", "before_valid", "after_valid"]),
-    ("before_valid", CancelValidException, [], ["after_valid", "after_epoch"]),
-    ("before_batch", CancelBatchException, ["after_pred", "after_step"], ["after_batch", "after_epoch"]),
-])
+@pytest.mark.parametrize(
+    "event, exc, missing, present",
+    [
+        ("before_fit", CancelFitException, ["before_epoch"], ["after_fit"]),
+        ("before_epoch", CancelEpochException, ["before_train", "before_valid"], ["after_epoch", "after_fit"]),
+        ("before_train", CancelTrainException, ["after_step"], ["after_train", "before_valid", "after_valid"]),
+        ("before_valid", CancelValidException, [], ["after_valid", "after_epoch"]),
+        ("before_batch", CancelBatchException, ["after_pred", "after_step"], ["after_batch", "after_epoch"]),
+    ],
+)
 def test_each_cancel_exception_skips_exactly_its_stage(synth_learner, event, exc, missing, present):
     learn, log = synth_learner(), EventLog()
     raiser = Raiser(event, exc)
@@ -210,8 +226,11 @@ def test_show_training_loop_lists_the_callbacks_of_each_event(synth_learner, cap
 
 def test_a_diverging_fit_stops_and_names_the_fit(synth_learner):
     learn = synth_learner()
-    with pytest.raises(NaNLossError, match=r"exploded to .* in this fit \(fit_one_cycle\(3, lr_max=1.0e\+03\), "
-                                           r"epoch 1/3, batch \d/6; learning rates .*lr_find"):
+    with pytest.raises(
+        NaNLossError,
+        match=r"exploded to .* in this fit \(fit_one_cycle\(3, lr_max=1.0e\+03\), "
+        r"epoch 1/3, batch \d/6; learning rates .*lr_find",
+    ):
         learn.fit_one_cycle(3, 1e3)  # finite but absurd losses (1e8 and more): no NaN, yet training is lost
 
 
@@ -219,14 +238,20 @@ def test_a_later_fit_is_not_blamed_for_what_an_earlier_fit_broke(synth_learner):
     learn = synth_learner()
     with pytest.raises(NaNLossError):
         learn.fit_one_cycle(3, 1e3)
-    with pytest.raises(NaNLossError, match=r"already .* at the first batch of this fit \(fit\(1, lr=1.0e-03\)\).*"
-                                           r"fit_one_cycle\(3, lr_max=1.0e\+03\) diverged.*not to blame.*learn.load"):
+    with pytest.raises(
+        NaNLossError,
+        match=r"already .* at the first batch of this fit \(fit\(1, lr=1.0e-03\)\).*"
+        r"fit_one_cycle\(3, lr_max=1.0e\+03\) diverged.*not to blame.*learn.load",
+    ):
         learn.fit(1, lr=1e-3)
     learn = synth_learner()
     with torch.no_grad():
         learn.model[1].weight[0, 0] = float("nan")  # what a step with infinite gradients leaves behind
-    with pytest.raises(NaNLossError, match=r"The weight 1.weight is already NaN or infinite before this fit "
-                                           r"\(fit\(1, lr=1.0e-03\)\) starts.*not to blame"):
+    with pytest.raises(
+        NaNLossError,
+        match=r"The weight 1.weight is already NaN or infinite before this fit "
+        r"\(fit\(1, lr=1.0e-03\)\) starts.*not to blame",
+    ):
         learn.fit(1, lr=1e-3)
 
 
@@ -245,7 +270,10 @@ class InfInEval(nn.Module):
 def test_an_infinite_validation_loss_stops_the_fit(synth_learner):
     learn = synth_learner()
     learn.model = InfInEval()
-    with pytest.raises(NaNLossError, match=r"validation loss became (inf|nan) in this fit \(fit\(2, lr=1.0e-02\), "
-                                           r"epoch 1/2; .*too high"):
+    with pytest.raises(
+        NaNLossError,
+        match=r"validation loss became (inf|nan) in this fit \(fit\(2, lr=1.0e-02\), "
+        r"epoch 1/2; .*too high",
+    ):
         learn.fit(2)
     assert len(learn.get_preds()[0]) == len(learn.dls.valid_ds)  # prediction itself does not judge the loss

@@ -1,4 +1,5 @@
 """Saving and loading a Learner's weights: round trip, all-or-nothing checks, errors that name the file."""
+
 import re
 
 import pytest
@@ -36,10 +37,13 @@ def test_load_names_a_damaged_file_and_what_to_do(synth_learner, damage):
     learn = synth_learner()
     file = learn.save("stage-1")
     data = file.read_bytes()
-    file.write_bytes(data[:len(data) // 2] if damage == "truncated" else b"")
+    file.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
     before = weights(learn.model)
-    with pytest.raises(ValueError, match=rf"{file}.* is damaged or is not a PyTorch checkpoint.*"
-                                         rf"learn.save\('stage-1'\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{file}.* is damaged or is not a PyTorch checkpoint.*"
+        rf"learn.save\('stage-1'\)",
+    ):
         learn.load("stage-1")
     assert same_weights(before, weights(learn.model))
 
@@ -54,8 +58,11 @@ def test_load_takes_a_plain_state_dict_as_model_weights(synth_learner, capsys):
     assert same_weights(weights(source.model), weights(learn.model))
     assert "plain.pth holds model weights alone (a plain state_dict" in capsys.readouterr().out
     torch.save({"epoch": 3, "state_dict": source.model.state_dict()}, folder / "other.pth")
-    with pytest.raises(ValueError, match=r"other.pth is not a checkpoint coursekit can read: it holds a dict with "
-                                         r"keys \['epoch', 'state_dict'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"other.pth is not a checkpoint coursekit can read: it holds a dict with "
+        r"keys \['epoch', 'state_dict'\]",
+    ):
         learn.load("other")
 
 
@@ -69,8 +76,11 @@ def test_load_checks_everything_before_it_replaces_anything(synth_learner):
     with pytest.raises(ValueError) as error:
         learn.load("one-group")
     assert same_weights(before, weights(learn.model))  # the model's weights were not replaced on the way
-    assert re.search(r"one-group.pth was saved from a learner with other layer groups.*1 parameter group.*has 2.*"
-                     r"Nothing was loaded.*with_opt=False", str(error.value))
+    assert re.search(
+        r"one-group.pth was saved from a learner with other layer groups.*1 parameter group.*has 2.*"
+        r"Nothing was loaded.*with_opt=False",
+        str(error.value),
+    )
     learn.load("one-group", with_opt=False)
     assert same_weights(weights(one_group.model), weights(learn.model))
 
@@ -79,27 +89,38 @@ def test_load_checks_everything_before_it_replaces_anything(synth_learner):
     with pytest.raises(RuntimeError) as error:
         learn.load("five-classes", with_opt=False)
     assert same_weights(weights(one_group.model), weights(learn.model))  # not even the body, whose shapes match
-    assert re.search(r"five-classes.pth does not fit this model.*nothing was loaded.*\n  1.weight: \(5, 16\) in "
-                     r"the file, \(3, 16\) in the model", str(error.value), re.S)
+    assert re.search(
+        r"five-classes.pth does not fit this model.*nothing was loaded.*\n  1.weight: \(5, 16\) in "
+        r"the file, \(3, 16\) in the model",
+        str(error.value),
+        re.S,
+    )
 
 
 def test_save_where_model_dir_is_a_file_names_it(synth_learner):
     learn = synth_learner()
     (learn.path / "models").write_text("not a folder")
-    with pytest.raises(NotADirectoryError, match=rf"Cannot save {learn.path / 'models' / 'x.pth'}: "
-                                                 rf"{learn.path / 'models'} is a file, not a folder.*model_dir"):
+    with pytest.raises(
+        NotADirectoryError,
+        match=rf"Cannot save {learn.path / 'models' / 'x.pth'}: "
+        rf"{learn.path / 'models'} is a file, not a folder.*model_dir",
+    ):
         learn.save("x")
 
 
 def test_save_into_an_unwritable_folder_names_the_file(synth_learner, monkeypatch):
     def refuse(obj, f, *args, **kwargs):  # what torch.save says for a read-only folder: no file name
-        raise RuntimeError("[enforce fail at inline_container.cc:747] . open file failed with strerror: "
-                           "Permission denied")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:747] . open file failed with strerror: Permission denied"
+        )
 
     learn = synth_learner()
     monkeypatch.setattr(torch, "save", refuse)
     folder = learn.path / "models"
-    with pytest.raises(OSError, match=rf"Could not save {folder / 'stage-1.pth'} \(RuntimeError: .*Permission "
-                                      rf"denied\). Check that the folder {folder} is writable"):
+    with pytest.raises(
+        OSError,
+        match=rf"Could not save {folder / 'stage-1.pth'} \(RuntimeError: .*Permission "
+        rf"denied\). Check that the folder {folder} is writable",
+    ):
         learn.save("stage-1")
     assert not list(folder.iterdir())  # no half-written file left behind

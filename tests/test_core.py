@@ -54,11 +54,15 @@ def test_check_path_says_a_file_is_not_a_folder_and_a_folder_is_not_a_file(tmp_p
     csv = tmp_path / "labels.csv"
     csv.write_text("a,b\n")
     assert check_path(csv, kind="file") == csv and check_path(tmp_path, kind="folder") == tmp_path
-    with pytest.raises(NotADirectoryError, match=r"The data folder .*labels\.csv is a file, but a folder is expected "
-                                                 r"here\. Pass the folder that holds it"):
+    with pytest.raises(
+        NotADirectoryError,
+        match=r"The data folder .*labels\.csv is a file, but a folder is expected "
+        r"here\. Pass the folder that holds it",
+    ):
         check_path(csv, kind="folder")
     with pytest.raises(IsADirectoryError, match=r"The labels file .* is a folder, but a file is expected"):
         check_path(tmp_path, "labels file", kind="file")
-    with pytest.raises(FileNotFoundError,
-                       match=r"labels\.csv/train does not exist \(.*labels\.csv is a file, not a folder\)"):
+    with pytest.raises(
+        FileNotFoundError, match=r"labels\.csv/train does not exist \(.*labels\.csv is a file, not a folder\)"
+    ):
         check_path(csv / "train", "training folder")

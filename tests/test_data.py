@@ -20,8 +20,10 @@ def test_dataloaders_report_sizes_and_classes():
     names = [f"class{i}" for i in range(12)]
     dls = data.make_loaders(Named(40, names), Named(10, names), bs=8, test_ds=Named(5, names))
     assert dls.classes == names and dls.c == 12 and dls.bs == 8 and len(dls.valid_ds) == 10
-    assert repr(dls) == ("DataLoaders(bs=8; train: 40 items; valid: 10 items; test: 5 items; classes (12): "
-                         "class0, class1, class2, class3, class4, class5, class6, class7, class8, class9, ...)")
+    assert repr(dls) == (
+        "DataLoaders(bs=8; train: 40 items; valid: 10 items; test: 5 items; classes (12): "
+        "class0, class1, class2, class3, class4, class5, class6, class7, class8, class9, ...)"
+    )
     plain = data.make_loaders(TensorDataset(torch.zeros(4, 2)), TensorDataset(torch.zeros(2, 2)), bs=2)
     assert plain.classes is None and plain.c is None and "classes" not in repr(plain)
 
@@ -79,8 +81,12 @@ def test_category_map_without_unknown_is_strict_and_can_keep_an_order():
 
 
 def test_table_dataset_items_and_encode():
-    ds = data.TableDataset(torch.tensor([1, 2]), torch.tensor([[0.5], [1.5]]), torch.tensor([3.0, 4.0]),
-                           encode=lambda row: (torch.tensor(row[0]), torch.tensor([row[1]])))
+    ds = data.TableDataset(
+        torch.tensor([1, 2]),
+        torch.tensor([[0.5], [1.5]]),
+        torch.tensor([3.0, 4.0]),
+        encode=lambda row: (torch.tensor(row[0]), torch.tensor([row[1]])),
+    )
     x, cont, y = ds[1]
     assert (x.item(), cont.tolist(), y.item()) == (2, [1.5], 4.0) and len(ds) == 2
     one = ds.encode((7, 0.25))
@@ -90,8 +96,11 @@ def test_table_dataset_items_and_encode():
 
 def test_make_loaders_refuses_an_empty_training_or_validation_set():
     ds, empty = TensorDataset(torch.zeros(4, 2)), TensorDataset(torch.zeros(0, 2))
-    with pytest.raises(ValueError, match=r"The validation set is empty \(training: 4 items, validation: 0\): every "
-                                         r"metric would be NaN\. Give it items: a valid_pct above 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"The validation set is empty \(training: 4 items, validation: 0\): every "
+        r"metric would be NaN\. Give it items: a valid_pct above 0",
+    ):
         data.make_loaders(ds, empty, bs=2)
     with pytest.raises(ValueError, match=r"The training set is empty \(training: 0 items, validation: 4\)"):
         data.make_loaders(empty, ds, bs=2)
@@ -130,6 +139,7 @@ def test_strip_columns_removes_spaces_around_text_and_says_where():
         "Removed the spaces around 1 value(s) in column 'name' of labels.csv, the first on labels.csv line 3 (row 1; "
         "the header is line 1): ' b.jpg' -> 'b.jpg'. Remove them from the file to silence this warning.",
         "Removed the spaces around 1 value(s) in column 'label' of labels.csv, the first on labels.csv line 2 (row 0; "
-        "the header is line 1): 'cat ' -> 'cat'. Remove them from the file to silence this warning."]
+        "the header is line 1): 'cat ' -> 'cat'. Remove them from the file to silence this warning.",
+    ]
     assert out["name"].tolist() == ["a.jpg", "b.jpg"] and out["label"].tolist() == ["cat", "cat"]
     assert df["label"][0] == "cat "  # the caller's table is left alone

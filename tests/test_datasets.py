@@ -1,4 +1,5 @@
 """Data modes, the sample cache and the full-data path (against a server on 127.0.0.1 only)."""
+
 import hashlib
 import io
 import socket
@@ -51,7 +52,11 @@ def test_sample_is_generated_once_then_cached(data, sample):
     datasets.get_data("tiny_test", mode="sample", force=True)
     assert sample == [0, 3, 0]
     assert sorted(p.name for p in (data / "sample").iterdir()) == [  # no temporary folders; a lock file each
-        "tiny_test", "tiny_test-seed3", "tiny_test-seed3.lock", "tiny_test.lock"]
+        "tiny_test",
+        "tiny_test-seed3",
+        "tiny_test-seed3.lock",
+        "tiny_test.lock",
+    ]
 
 
 def test_a_changed_generator_version_regenerates(data, sample, monkeypatch):
@@ -116,8 +121,9 @@ def test_full_mode_downloads_verifies_extracts_once(data, server, monkeypatch, c
     base, files, log = server
     archive = make_tgz({"toy/train/cats/1.txt": b"meow", "toy/train/dogs/1.txt": b"woof"})
     files["/toy.tgz"] = archive
-    info = registry.DatasetInfo("toy", f"{base}/toy.tgz", size=len(archive), md5=hashlib.md5(archive).hexdigest(),
-                                folder="toy", lesson=1)
+    info = registry.DatasetInfo(
+        "toy", f"{base}/toy.tgz", size=len(archive), md5=hashlib.md5(archive).hexdigest(), folder="toy", lesson=1
+    )
     monkeypatch.setitem(datasets.DATASETS, "toy", info)
     path = datasets.get_data("toy", mode="full")
     assert path == data / "toy" and (path / "train" / "dogs" / "1.txt").read_bytes() == b"woof"

@@ -1,5 +1,6 @@
 """The data cache shared by several processes (a lock per dataset folder, leftovers of killed runs), and a
 cache folder that cannot be used (``COURSEKIT_DATA`` a file, or read-only)."""
+
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from coursekit import datasets, samples
 N_FILES = 300
 
 # A process that asks for a slow sample once told to go, then lists the folder it got for a while.
-RACER = f'''
+RACER = f"""
 import os, sys, time
 from pathlib import Path
 from coursekit import datasets, samples
@@ -39,18 +40,29 @@ while time.time() < end:
     except FileNotFoundError:
         seen.add(-1)
 print(sorted(seen), flush=True)
-'''
+"""
 
 
 def test_two_processes_asking_at_once_generate_once_and_never_see_a_partial_folder(data, tmp_path):
     script, go, log = tmp_path / "racer.py", tmp_path / "go", tmp_path / "generations.log"
     script.write_text(RACER)
     # The children import the same coursekit as this test (the checkout under test, not an installed copy).
-    env = dict(os.environ, RACE_LOG=str(log),
-               PYTHONPATH=os.pathsep.join([str(Path(coursekit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        RACE_LOG=str(log),
+        PYTHONPATH=os.pathsep.join([str(Path(coursekit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
+    )
     # The second asks 0.1 s after the first, while the first is still generating (300 files take > 0.3 s).
-    racers = [subprocess.Popen([sys.executable, str(script), str(go), delay], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for delay in ("0", "0.1")]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(go), delay],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for delay in ("0", "0.1")
+    ]
     try:
         for racer in racers:
             assert racer.stdout.readline().strip() == "ready", racer.stderr.read()
@@ -78,6 +90,7 @@ def dead_pid():
 @pytest.fixture
 def sample(monkeypatch):
     """Register a tiny sample generator."""
+
     def make(dest, seed):
         (dest / "a.txt").write_text("a")
 
@@ -87,8 +100,11 @@ def sample(monkeypatch):
 def test_temporary_folders_of_killed_generations_are_removed(data, sample, capsys):
     folder = data / "sample"
     folder.mkdir(parents=True)
-    stale = [folder / f"tiny_test.generating-{dead_pid()}", folder / f"tiny_test.old-{dead_pid()}",
-             folder / f"tiny_test.generating-{os.getppid()}"]  # alive, but made before we held the lock
+    stale = [
+        folder / f"tiny_test.generating-{dead_pid()}",
+        folder / f"tiny_test.old-{dead_pid()}",
+        folder / f"tiny_test.generating-{os.getppid()}",
+    ]  # alive, but made before we held the lock
     for path in stale:
         path.mkdir()
         (path / "half.png").write_bytes(b"half")
@@ -122,8 +138,13 @@ def test_a_read_only_cache_is_a_clear_error_when_something_must_be_written(data,
     try:
         if os.geteuid() == 0:
             real_access = os.access
-            monkeypatch.setattr(os, "access", lambda path, mode, **kw: (
-                False if mode & os.W_OK and Path(path).is_relative_to(data) else real_access(path, mode, **kw)))
+            monkeypatch.setattr(
+                os,
+                "access",
+                lambda path, mode, **kw: (
+                    False if mode & os.W_OK and Path(path).is_relative_to(data) else real_access(path, mode, **kw)
+                ),
+            )
         assert datasets.get_data("tiny_test", mode="sample") == data / "sample" / "tiny_test"  # reading: fine
         with pytest.raises(PermissionError) as e:
             datasets.get_data("tiny_test", mode="sample", seed=1)  # must be generated: cannot be

@@ -1,4 +1,5 @@
 """Full mode for a dataset that is one plain file, not an archive (lesson 7's nietzsche.txt), server on 127.0.0.1."""
+
 import hashlib
 
 import pytest
@@ -11,8 +12,9 @@ TEXT = b"PREFACE\n\nSUPPOSING that Truth is a woman--what then?\n"
 def test_a_plain_file_is_downloaded_verified_and_kept_as_is(data, server, monkeypatch, capsys):
     base, files, log = server
     files["/words.txt"] = TEXT
-    info = registry.DatasetInfo("words", f"{base}/words.txt", size=len(TEXT), sha256=hashlib.sha256(TEXT).hexdigest(),
-                                lesson=7)
+    info = registry.DatasetInfo(
+        "words", f"{base}/words.txt", size=len(TEXT), sha256=hashlib.sha256(TEXT).hexdigest(), lesson=7
+    )
     monkeypatch.setitem(datasets.DATASETS, "words", info)
     path = datasets.get_data("words", mode="full")
     assert path == data / "words" and (path / "words.txt").read_bytes() == TEXT

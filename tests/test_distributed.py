@@ -1,5 +1,6 @@
 """Data-parallel training: two gloo processes under torchrun end with the weights of one process trained on the
 same global batches, and only the first process writes files."""
+
 import socket
 import subprocess
 import sys
@@ -63,9 +64,21 @@ def free_port():
 def test_two_gloo_processes_train_as_one_process_on_the_same_global_batches(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(tests=str(Path(__file__).parent)))
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                          "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(script), str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            f"--master_port={free_port()}",
+            str(script),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     w0, w1 = torch.load(tmp_path / "weights0.pt"), torch.load(tmp_path / "weights1.pt")
     assert all(torch.equal(w0[k], w1[k]) for k in w0)  # every process holds the same weights
@@ -81,7 +94,7 @@ def test_two_gloo_processes_train_as_one_process_on_the_same_global_batches(tmp_
             sampler.set_epoch(epoch)
             parts.append(list(sampler))
         for k in range(len(parts[0]) // BS):
-            idx = parts[0][k * BS:(k + 1) * BS] + parts[1][k * BS:(k + 1) * BS]
+            idx = parts[0][k * BS : (k + 1) * BS] + parts[1][k * BS : (k + 1) * BS]
             loss = nn.functional.cross_entropy(ref(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()

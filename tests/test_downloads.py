@@ -1,4 +1,5 @@
 """Downloads against a real HTTP server on 127.0.0.1 (no other network)."""
+
 import hashlib
 import http.server
 import io
@@ -18,6 +19,7 @@ MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 class Handler(http.server.BaseHTTPRequestHandler):
     """Serves ``files``; ``mode`` switches on misbehaviour: no ranges, dropping connections."""
+
     files, log, mode = {}, [], {}
 
     def do_GET(self):
@@ -38,7 +40,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.mode.get("drops", 0) > 0:  # promise everything, send half, hang up
             self.mode["drops"] -= 1
-            self.wfile.write(body[start:start + (len(body) - start) // 2])
+            self.wfile.write(body[start : start + (len(body) - start) // 2])
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             return
@@ -123,8 +125,7 @@ def test_broken_transfers_are_resumed_within_one_call(server, tmp_path, monkeypa
     handler.mode["drops"] = 2
     dest = download_url(f"{base}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False)
     assert dest.read_bytes() == PAYLOAD
-    assert [rng for _, rng in handler.log] == [None, f"bytes={len(PAYLOAD) // 2}-",
-                                              f"bytes={len(PAYLOAD) * 3 // 4}-"]
+    assert [rng for _, rng in handler.log] == [None, f"bytes={len(PAYLOAD) // 2}-", f"bytes={len(PAYLOAD) * 3 // 4}-"]
 
 
 def test_server_without_ranges_restarts_from_zero(server, tmp_path):
@@ -149,8 +150,10 @@ def test_without_a_checksum_a_part_from_an_earlier_call_is_not_resumed(server, t
     dest = download_url(f"{base}/data.bin", tmp_path / "data.bin")
     assert dest.read_bytes() == PAYLOAD  # not 1000 unknown bytes with the rest spliced on
     assert [rng for _, rng in handler.log] == [None]
-    assert "data.bin.part: no checksum would prove a resumed file, so the download starts from zero." in \
-        capsys.readouterr().out
+    assert (
+        "data.bin.part: no checksum would prove a resumed file, so the download starts from zero."
+        in capsys.readouterr().out
+    )
 
 
 def test_without_a_checksum_a_transfer_that_breaks_off_says_the_next_call_starts_over(server, tmp_path):
@@ -173,8 +176,11 @@ def test_force_downloads_again_and_keeps_the_cached_file_until_the_new_one_is_go
 
 def test_a_download_that_fails_its_check_is_deleted_not_cached(server, tmp_path, capsys):
     base, _ = server
-    with pytest.raises(DownloadError, match=f"The download of {base}/bad.bin is unusable: .*neither a zip nor a tar "
-                       "archive: it begins with 'not what you wanted'") as e:
+    with pytest.raises(
+        DownloadError,
+        match=f"The download of {base}/bad.bin is unusable: .*neither a zip nor a tar "
+        "archive: it begins with 'not what you wanted'",
+    ) as e:
         download_url(f"{base}/bad.bin", tmp_path / "bad.tgz", check=list_archive)
     assert "It was deleted, nothing was cached. Call again" in str(e.value)
     assert str(tmp_path / "bad.tgz") in str(e.value)  # where a good copy may be put by hand

@@ -1,5 +1,6 @@
 """A server that is reached but does not answer, or stops sending, is a timeout, not "cannot reach"; the
 servers here run in threads on 127.0.0.1 and are stopped (threads joined) after each test."""
+
 import hashlib
 import socket
 import threading
@@ -91,8 +92,10 @@ def test_a_server_that_accepts_but_never_answers_is_a_timeout_not_offline(serve,
         download_url(f"{server.url}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False, timeout=0.5)
     assert time.monotonic() - start < 3  # one wait, not one per retry
     assert not isinstance(e.value, OfflineError)
-    assert str(e.value).startswith(f"{server.host} accepted the connection but sent no answer within 0.5 s "
-                                   f"(downloading {server.url}/data.bin). The network is up")
+    assert str(e.value).startswith(
+        f"{server.host} accepted the connection but sent no answer within 0.5 s "
+        f"(downloading {server.url}/data.bin). The network is up"
+    )
     assert "COURSEKIT_MIRROR" in str(e.value) and list(tmp_path.iterdir()) == []
 
 
@@ -104,8 +107,10 @@ def test_a_transfer_that_stalls_times_out_and_keeps_the_part_to_resume(serve, tm
     with pytest.raises(downloads.DownloadTimeout) as e:
         download_url(f"{server.url}/data.bin", dest, sha256=SHA, progress=False, timeout=0.5, retries=0)
     assert time.monotonic() - start < 3
-    assert str(e.value) == (f"The download of {server.url}/data.bin stalled: {server.host} sent nothing "
-                            f"for 0.5 s after {SENT} B. Gave up after 1 attempt; call again to resume from {part}.")
+    assert str(e.value) == (
+        f"The download of {server.url}/data.bin stalled: {server.host} sent nothing "
+        f"for 0.5 s after {SENT} B. Gave up after 1 attempt; call again to resume from {part}."
+    )
     assert part.read_bytes() == PAYLOAD[:SENT] and not dest.exists()  # what came is kept
     assert download_url(f"{server.url}/data.bin", dest, sha256=SHA, progress=False, timeout=0.5) == dest
     assert dest.read_bytes() == PAYLOAD and not part.exists()

@@ -1,4 +1,5 @@
 """Forward hooks as a context manager: outputs kept in order, every hook removed afterwards."""
+
 import pytest
 import torch
 from torch import nn

@@ -97,7 +97,7 @@ def test_sgdr_restarts_at_cycle_boundaries(synth_learner, n_cycles, cycle_len, c
     learn = synth_learner()
     learn.fit_sgdr(n_cycles, lr=1e-2, cycle_len=cycle_len, cycle_mult=cycle_mult)
     per_epoch = len(learn.dls.train)
-    lengths = [cycle_len * cycle_mult ** i for i in range(n_cycles)]
+    lengths = [cycle_len * cycle_mult**i for i in range(n_cycles)]
     assert len(learn.recorder.values) == sum(lengths)
     lrs = learn.recorder.lrs
     restarts = [i for i in range(1, len(lrs)) if lrs[i] > lrs[i - 1]]
@@ -174,8 +174,9 @@ class PairModel(nn.Module):
 def test_predict_encodes_an_item_with_several_inputs(tmp_path):
     ds = PairDataset()
     dls = make_loaders(ds, ds, bs=8)
-    learn = Learner(PairModel(), dls, lambda preds, y: nn.functional.mse_loss(preds[:, 0], y), device="cpu",
-                    mixed_precision=False)  # float32, to compare exactly (a bf16 CPU would default to bf16)
+    learn = Learner(
+        PairModel(), dls, lambda preds, y: nn.functional.mse_loss(preds[:, 0], y), device="cpu", mixed_precision=False
+    )  # float32, to compare exactly (a bf16 CPU would default to bf16)
     item = {"cat": 2, "cont": [0.5, -1.0]}
     value, idx, out = learn.predict(item)
     with torch.no_grad():
@@ -210,6 +211,7 @@ def test_tta_refuses_a_dataset_that_does_not_say_how(synth_learner):
 
 class ShiftedViews(torch.utils.data.Dataset):
     """Points whose 'training transform' adds one: TTA's views are then known exactly."""
+
     tta_kind = "augment"
 
     def __init__(self, x, y, tfms=None):
@@ -257,6 +259,7 @@ class DtypeSpy(Callback):
 
 def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_learner, monkeypatch):
     import coursekit.learner as learner_module
+
     for native in (True, False):
         monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: native)
         spy = DtypeSpy()
@@ -337,6 +340,7 @@ def test_a_model_with_the_wrong_number_of_outputs_is_named_at_the_first_batch(sy
 
 def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(synth_learner, monkeypatch):
     import coursekit.learner as learner_module
+
     for native, expected in ((True, "bf16"), (False, False)):
         monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: native)
         spy = DtypeSpy()
@@ -353,6 +357,7 @@ def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(
 def test_a_conv_model_goes_channels_last_with_cpu_bf16(monkeypatch, tmp_path):
     import coursekit.learner as learner_module
     from conftest import synthetic_dls
+
     monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten())
     learn = Learner(model, synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", path=tmp_path)

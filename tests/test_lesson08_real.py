@@ -4,6 +4,7 @@ The lesson's recipe at a small size to stay within CI time: the pretrained Effic
 (strides 16 and 32) precomputed for a few augmented views, the box-and-class head trained on them with the
 combined loss, then the whole model (body + head) predicts the held-out photos.
 """
+
 import pytest
 import torch
 
@@ -30,14 +31,23 @@ def test_lesson8_model_finds_pet_heads_on_held_out_photos():
     body = largest.TwoScales(models.create_body("efficientnet_lite0"))  # strides 16 and 32: finer boxes
     fdls = largest.feature_dls(body, dls, n_views=VIEWS, seed=0)
     head = largest.box_head(body.n_features, fdls.train_ds.tensors[0].shape[-1], 4 + len(classes), reduce=32, ps=0.5)
-    learn = Learner(head, fdls, largest.DetectionLoss(), lr=3e-3, wd=0.1, device="cpu",
-                    metrics=[largest.mean_iou, largest.class_accuracy])
+    learn = Learner(
+        head,
+        fdls,
+        largest.DetectionLoss(),
+        lr=3e-3,
+        wd=0.1,
+        device="cpu",
+        metrics=[largest.mean_iou, largest.class_accuracy],
+    )
     learn.fit_one_cycle(EPOCHS, 3e-3)
     model = largest.LargestObjectModel(body, SIZE, len(classes), head=head)
     preds, (boxes, labels) = Learner(model, dls, largest.DetectionLoss(), device="cpu").get_preds()
     iou = largest.box_ious(preds, boxes).mean().item()
-    print(f"pets heads, {len(boxes)} held-out photos: mean IoU {iou:.3f}, "
-          f"accuracy {(preds[:, 4:].argmax(1) == labels).float().mean().item():.3f}")
+    print(
+        f"pets heads, {len(boxes)} held-out photos: mean IoU {iou:.3f}, "
+        f"accuracy {(preds[:, 4:].argmax(1) == labels).float().mean().item():.3f}"
+    )
     # issue 11 asks for >= 0.6; this recipe measured 0.591 (seed 0, 2026-11-26), so the floor is 0.55 until the
     # head or the features improve (see the lesson-8 helper's report)
     assert iou >= 0.55

@@ -4,6 +4,7 @@ Each test trains the lesson's SSD (EfficientNet-Lite0 body, frozen as in sample 
 (the head alone, on cached body features) through the Learner on the CPU within about 90 CPU-seconds, then
 measures mAP with pycocotools.
 """
+
 import warnings
 
 import pytest
@@ -23,8 +24,9 @@ def train_detector(items, classes, valid_items=None, n_epochs=12, lr=1e-2, bs=16
     """The lesson's sample-mode recipe: a frozen pretrained body whose features (and those of flipped training
     images) are computed once, then the SSD head trained with focal loss (one cycle)."""
     seed_everything(seed)
-    dls = detection_data.detection_dls(items, classes, valid_items=valid_items, valid_pct=0.2, seed=seed,
-                                       size=SIZE, bs=32, augment=False)
+    dls = detection_data.detection_dls(
+        items, classes, valid_items=valid_items, valid_pct=0.2, seed=seed, size=SIZE, bs=32, augment=False
+    )
     model = ssd.ssd_model(n_classes=len(classes), size=SIZE, grids=GRIDS, hidden=HIDDEN, ps=0.4)
     head_dls = ssd.precompute_dls(model, dls, bs=bs, seed=seed)
     learn = Learner(ssd.HeadOnly(model), head_dls, ssd.SSDLoss(model.anchors()), lr=lr, device="cpu")
@@ -63,6 +65,7 @@ def test_coco_tiny_map_is_reported_and_the_step_by_step_ap_agrees_with_pycocotoo
     order = torch.randperm(len(items), generator=g).tolist()
     train, valid = [items[i] for i in order[:160]], [items[i] for i in order[160:]]
     scores = train_detector(train, classes, valid_items=valid, n_epochs=4)  # the figure is reported, not judged
-    print(f"coco_tiny (160 train / 40 valid, 6 classes): mAP@[.5:.95] {scores['map']:.4f}, "
-          f"mAP@0.5 {scores['map_50']:.4f}")
+    print(
+        f"coco_tiny (160 train / 40 valid, 6 classes): mAP@[.5:.95] {scores['map']:.4f}, mAP@0.5 {scores['map_50']:.4f}"
+    )
     assert scores["ap50_step_by_step"] == pytest.approx(scores["map_50"], abs=1e-4)  # 6 classes, real boxes

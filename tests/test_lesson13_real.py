@@ -5,6 +5,7 @@ The result must take on the painting's style: its style loss falls to at most 10
 content loss stays below the painting's (it still shows the pet). The picture (photo, painting, result) is saved
 to benchmarks/results/lesson13_style_transfer.png; pytest -s prints the figures.
 """
+
 import time
 from pathlib import Path
 
@@ -31,12 +32,12 @@ def test_style_transfer_of_a_pets_photo_takes_the_style_and_keeps_the_content():
         content = style.image_tensor(photo, SIZE)
         h, w = content.shape[-2:]
         top, left = (h - SIZE) // 2, (w - SIZE) // 2
-        content = content[:, top:top + SIZE, left:left + SIZE].contiguous()  # centre square
+        content = content[:, top : top + SIZE, left : left + SIZE].contiguous()  # centre square
         painting = style.image_tensor(draw_painting(np.random.default_rng(0), 256, 256, "swirls"))
         net = style.feature_net("efficientnet_lite0")
         st = style.StyleTransfer(net, content, painting, style_weight=300.0, tv_weight=0.0)
         with torch.no_grad():
-            own_style = st.losses(content)[1].item()        # the photo's own style loss
+            own_style = st.losses(content)[1].item()  # the photo's own style loss
             painting_content = st.losses(st.style)[0].item()  # the painting's content loss
         start = time.process_time()
         result, history = st.run(n_steps=6, start="noise", max_iter=20)
@@ -44,9 +45,11 @@ def test_style_transfer_of_a_pets_photo_takes_the_style_and_keeps_the_content():
     finally:
         torch.set_num_threads(threads)
     _, content_loss, style_loss = history[-1]
-    print(f"\nstyle loss {style_loss:.3g} = {style_loss / own_style:.1%} of the photo's own ({own_style:.3g}); "
-          f"content loss {content_loss:.3g} vs the painting's {painting_content:.3g}; "
-          f"{history[-1][0]} evaluations, {cpu:.0f} CPU-s")
+    print(
+        f"\nstyle loss {style_loss:.3g} = {style_loss / own_style:.1%} of the photo's own ({own_style:.3g}); "
+        f"content loss {content_loss:.3g} vs the painting's {painting_content:.3g}; "
+        f"{history[-1][0]} evaluations, {cpu:.0f} CPU-s"
+    )
     OUT.mkdir(parents=True, exist_ok=True)
     strip = torch.cat([content, st.style[:, :SIZE, :SIZE], result], dim=2).permute(1, 2, 0).numpy()
     Image.fromarray((strip * 255).round().astype(np.uint8)).save(OUT / "lesson13_style_transfer.png")

@@ -3,6 +3,7 @@ with the reason when absent. Each prints its figures (pytest -s shows them). Lon
 targets (super resolution +1.2 dB after minutes of training; the fast style network against L-BFGS), are
 benchmarks/bench_superres.py.
 """
+
 import sys
 from pathlib import Path
 
@@ -55,15 +56,20 @@ def test_unet_on_pets_trimaps_reaches_dice_088_on_held_out_photos(one_thread):
     preds, targets = learn.get_preds()
     dice = binary_seg.dice_score(preds, targets).item()
     every_pixel = binary_seg.dice_score(torch.ones_like(targets, dtype=torch.bool), targets).item()
-    print(f"\npets trimaps as pet/background, {len(targets)} held-out photos at 64 px: Dice {dice:.4f} "
-          f"(calling every pixel pet: {every_pixel:.4f})")
+    print(
+        f"\npets trimaps as pet/background, {len(targets)} held-out photos at 64 px: Dice {dice:.4f} "
+        f"(calling every pixel pet: {every_pixel:.4f})"
+    )
     assert dice >= 0.88
 
 
 def test_super_resolution_x2_beats_bicubic_on_held_out_pets_photos(one_thread):
     from bench_superres import run_superres
+
     r = run_superres(need_shared("pets"), minutes=0.75, size=64, nf=16, n_blocks=2, lr=3e-3)
-    print(f"\nsuper resolution x2 on pets, 0.75 CPU minutes ({r['steps']} steps): PSNR {r['psnr_model']:.2f} dB "
-          f"vs bicubic {r['psnr_bicubic']:.2f} dB ({r['gain_db']:+.2f} dB; the issue's +1.2 dB needs minutes of "
-          "training: benchmarks/bench_superres.py --minutes 8)")
+    print(
+        f"\nsuper resolution x2 on pets, 0.75 CPU minutes ({r['steps']} steps): PSNR {r['psnr_model']:.2f} dB "
+        f"vs bicubic {r['psnr_bicubic']:.2f} dB ({r['gain_db']:+.2f} dB; the issue's +1.2 dB needs minutes of "
+        "training: benchmarks/bench_superres.py --minutes 8)"
+    )
     assert r["gain_db"] >= 0.4

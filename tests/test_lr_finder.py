@@ -52,8 +52,8 @@ def test_suggestion_rule_on_a_known_curve(n):
     i_min = min(range(n - 3), key=lambda i: result.smoothed[i])
     assert result.lr_min == pytest.approx(lrs[i_min] / 10)
     # the causal smoothing lags the raw curve: both land a little after the true points (under a decade late)
-    assert 1e-1 / 10 <= result.lr_min < 10 ** -0.5
-    assert 1e-3 <= result.lr_steep < 10 ** -2.25
+    assert 1e-1 / 10 <= result.lr_min < 10**-0.5
+    assert 1e-3 <= result.lr_steep < 10**-2.25
     assert result.suggestion == min(result.lr_steep, result.lr_min)
 
 
@@ -65,6 +65,7 @@ def test_suggestion_from_a_short_sweep_is_its_first_rate():
 
 def test_plot_lr_draws_the_rate_of_every_step_on_a_log_axis():
     import matplotlib
+
     matplotlib.use("Agg")
     lrs = [1e-7 * 10 ** (i / 4) for i in range(20)]
     ax = LRFindResult(lrs, [1.0] * 20).plot_lr()

@@ -19,13 +19,15 @@ def test_fbeta_hand_worked():
 
 def test_fbeta_matches_scikit_learn():
     from sklearn import metrics as sklearn_metrics
+
     g = torch.Generator().manual_seed(0)
     targets = (torch.rand(50, 7, generator=g) < 0.3).float()
     targets[:, 0] = 1  # every item has a tag, as in the Planet data
     probs = torch.rand(50, 7, generator=g)
     ours = metrics.fbeta_from_probs(probs, targets, beta=2, thresh=0.4).item()
-    ref = sklearn_metrics.fbeta_score(targets.numpy(), (probs > 0.4).numpy(), beta=2, average="samples",
-                                      zero_division=0)
+    ref = sklearn_metrics.fbeta_score(
+        targets.numpy(), (probs > 0.4).numpy(), beta=2, average="samples", zero_division=0
+    )
     assert ours == pytest.approx(ref, abs=1e-6)
 
 
@@ -99,8 +101,11 @@ def test_confusion_counts_actual_by_predicted_leaving_out_ignore_index():
 
 def test_one_multi_label_threshold_default_and_f2_keeps_the_planet_one():
     import inspect
-    defaults = {fn.__name__: inspect.signature(fn).parameters["thresh"].default
-                for fn in (metrics.fbeta, metrics.fbeta_from_probs, metrics.accuracy_multi)}
+
+    defaults = {
+        fn.__name__: inspect.signature(fn).parameters["thresh"].default
+        for fn in (metrics.fbeta, metrics.fbeta_from_probs, metrics.accuracy_multi)
+    }
     assert set(defaults.values()) == {metrics.MULTI_LABEL_THRESHOLD} == {0.5}
     logits = torch.logit(torch.tensor([[0.3, 0.6, 0.1]]))
     targets = torch.tensor([[1, 1, 0]])

@@ -1,6 +1,7 @@
 """Every lesson notebook is committed the way the course needs it: no outputs (a diff shows code, not a run's
 pictures and timings, and a student's first run is their own), unique cell ids, a parameters cell with the data
 mode and the seed, the data-mode line, and a last cell that checks the lesson's headline metric against its floor."""
+
 import json
 import re
 from pathlib import Path

@@ -1,6 +1,7 @@
 """The lessons fail when their results degrade: each notebook's last cell checks its metrics against floors
 (``report_final_metrics(..., expect=...)``), so nbval, which runs them without comparing outputs, catches a
 model that quietly falls to chance. Checked here by planting a regression in the quickest lesson."""
+
 import json
 import os
 import re
@@ -27,10 +28,25 @@ def with_parameter(notebook, name, value, dest):
 
 def run_nbval(notebook):
     """The Makefile's ``nbs`` step on one notebook; returns (exit code, output)."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-cell-timeout=300", "-p", "no:cacheprovider",
-           str(notebook)]
-    done = subprocess.run(cmd, cwd=notebook.parent, env={**os.environ, "COURSEKIT_MODE": "sample"},
-                          capture_output=True, text=True, timeout=1200)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "--nbval-lax",
+        "--nbval-cell-timeout=300",
+        "-p",
+        "no:cacheprovider",
+        str(notebook),
+    ]
+    done = subprocess.run(
+        cmd,
+        cwd=notebook.parent,
+        env={**os.environ, "COURSEKIT_MODE": "sample"},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     return done.returncode, done.stdout + done.stderr
 
 

@@ -1,4 +1,5 @@
 """Training phases: SGDR and one-cycle as phase lists give the optimizer the same values step for step."""
+
 import pytest
 import torch
 
@@ -65,7 +66,7 @@ def test_each_anneal_goes_from_start_to_end():
         assert all(b < a for a, b in zip(lrs, lrs[1:]))
         assert moms[0] == pytest.approx(0.9) and all(b <= a for a, b in zip(moms, moms[1:]))
     lrs, _ = phases.schedule_of([Phase(1, lr=(1e-2, 1e-4), anneal="exp")], 4)
-    assert lrs == pytest.approx([1e-2, 10 ** -2.5, 1e-3, 10 ** -3.5])  # straight on a log axis
+    assert lrs == pytest.approx([1e-2, 10**-2.5, 1e-3, 10**-3.5])  # straight on a log axis
     lrs, moms = phases.schedule_of([Phase(0.5, lr=3e-3), Phase(1.5, lr=1e-3)], 10)
     assert lrs == [3e-3] * 5 + [1e-3] * 15 and moms == [None] * 20
 

@@ -1,5 +1,6 @@
 """Precomputed activations: the head trains as it would on the frozen body's output, the body runs once per
 body, data and transforms, and a change of any of them computes afresh."""
+
 import copy
 
 import pytest
@@ -50,8 +51,9 @@ def make(tmp_path, n=96, train_tfms=1.0):
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(n, 3, 8, 8, generator=g), torch.randint(0, 2, (n,), generator=g)
     dls = make_loaders(Images(x[:64], y[:64], train_tfms), Images(x[64:], y[64:]), bs=16, seed=0)
-    learn = Learner(Net(), dls, nn.CrossEntropyLoss(), lr=1e-2, path=tmp_path, device="cpu",
-                    mixed_precision=False)  # exact comparisons (a bf16 CPU would default to bf16)
+    learn = Learner(
+        Net(), dls, nn.CrossEntropyLoss(), lr=1e-2, path=tmp_path, device="cpu", mixed_precision=False
+    )  # exact comparisons (a bf16 CPU would default to bf16)
     learn.freeze()
     return learn
 

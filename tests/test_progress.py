@@ -50,6 +50,7 @@ Learner(nn.Linear(4, 2), dls, nn.CrossEntropyLoss(), device="cpu").fit(3)
 def test_in_a_notebook_one_display_is_updated_in_place():
     """In a Jupyter kernel the bar and table are one display, updated live: a saved notebook keeps one output."""
     from jupyter_client.manager import start_new_kernel
+
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         msg_id = kc.execute(KERNEL_FIT)

@@ -1,4 +1,5 @@
 """The README's lessons table and layout table stay true as lessons and modules land."""
+
 import re
 from pathlib import Path
 
@@ -18,8 +19,9 @@ def test_the_lessons_table_lists_exactly_the_notebooks_in_nbs():
     present = sorted(p.stem for p in (REPO / "nbs").glob("lesson*.ipynb"))
     assert len(listed) == len(set(listed)), f"a lesson is listed twice: {listed}"
     missing, stale = sorted(set(present) - set(listed)), sorted(set(listed) - set(present))
-    assert not missing and not stale, (f"README.md's lessons table is out of date: add {missing}, remove {stale} "
-                                       "(one row per notebook in nbs/)")
+    assert not missing and not stale, (
+        f"README.md's lessons table is out of date: add {missing}, remove {stale} (one row per notebook in nbs/)"
+    )
     assert listed == sorted(listed), "keep the lessons table in lesson order"
 
 

@@ -1,4 +1,5 @@
 """Checkpoints every epoch and resuming: a fit killed with SIGKILL and resumed ends as an uninterrupted one did."""
+
 import os
 import signal
 import subprocess
@@ -45,8 +46,12 @@ CHILD = textwrap.dedent("""
 def train(folder, kill_after=0, resume=False):
     script = folder / "child.py"
     script.write_text(CHILD.format(tests=str(Path(__file__).parent)))
-    return subprocess.run([sys.executable, str(script), str(folder), str(kill_after), "resume" if resume else "-"],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(script), str(folder), str(kill_after), "resume" if resume else "-"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def same(a, b):
@@ -105,6 +110,7 @@ def test_a_checkpoint_of_another_schedule_is_refused_before_anything_loads(synth
 
 def test_a_checkpoint_of_another_model_is_refused(synth_learner):
     from torch import nn
+
     learn = synth_learner()
     learn.fit(1, cbs=Checkpoints("run"))
     other = synth_learner()
@@ -132,6 +138,7 @@ def test_a_save_cut_short_never_replaces_the_last_good_checkpoint(synth_learner,
     def full_disk(obj, f, *args, **kwargs):
         Path(f).write_bytes(b"partial")
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(torch, "save", full_disk)
     again = synth_learner()
     with pytest.raises(OSError, match="Could not save .*run-epoch1.pth"):

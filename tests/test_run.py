@@ -26,26 +26,34 @@ def test_final_metrics_reads_the_last_marker_line_of_an_executed_notebook():
 
 
 def test_expectations_pass_quietly_when_met(capsys):
-    report_final_metrics({"mode": "sample", "valid_accuracy": 0.93, "exp_rmspe": 0.09},
-                         expect={"valid_accuracy": ">= 0.85", "exp_rmspe": "<= 0.13"})
+    report_final_metrics(
+        {"mode": "sample", "valid_accuracy": 0.93, "exp_rmspe": 0.09},
+        expect={"valid_accuracy": ">= 0.85", "exp_rmspe": "<= 0.13"},
+    )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1:] == ["expected in sample mode: valid_accuracy = 0.9300 >= 0.85: ok",
-                         "expected in sample mode: exp_rmspe = 0.0900 <= 0.13: ok"]
+    assert lines[1:] == [
+        "expected in sample mode: valid_accuracy = 0.9300 >= 0.85: ok",
+        "expected in sample mode: exp_rmspe = 0.0900 <= 0.13: ok",
+    ]
 
 
 def test_a_missed_floor_or_ceiling_fails_in_sample_mode_naming_metric_value_and_bound(capsys):
-    with pytest.raises(MetricBelowExpected, match=r"valid_accuracy = 0.5000, but this lesson expects >= 0.85; "
-                                                  r"exp_rmspe = nan, but this lesson expects <= 0.13\. .*git diff"):
-        report_final_metrics({"mode": "sample", "valid_accuracy": 0.5, "exp_rmspe": float("nan")},
-                             expect={"valid_accuracy": ">= 0.85", "exp_rmspe": ("<=", 0.13)})
+    with pytest.raises(
+        MetricBelowExpected,
+        match=r"valid_accuracy = 0.5000, but this lesson expects >= 0.85; "
+        r"exp_rmspe = nan, but this lesson expects <= 0.13\. .*git diff",
+    ):
+        report_final_metrics(
+            {"mode": "sample", "valid_accuracy": 0.5, "exp_rmspe": float("nan")},
+            expect={"valid_accuracy": ">= 0.85", "exp_rmspe": ("<=", 0.13)},
+        )
     assert capsys.readouterr().out.startswith(MARKER)  # the numbers are printed before the check fails
     assert issubclass(MetricBelowExpected, AssertionError)
 
 
 def test_expectations_are_only_printed_in_full_mode(capsys):
     report_final_metrics({"mode": "full", "valid_accuracy": 0.5}, expect={"valid_accuracy": 0.85})
-    assert ("valid_accuracy = 0.5000 >= 0.85: MISSED (not enforced in full mode)"
-            in capsys.readouterr().out)
+    assert "valid_accuracy = 0.5000 >= 0.85: MISSED (not enforced in full mode)" in capsys.readouterr().out
 
 
 def test_a_wrong_expectation_is_a_clear_error():

@@ -2,8 +2,15 @@ import math
 
 import pytest
 
-from coursekit.schedule import (cos_anneal, cycle_starts, exp_anneal, one_cycle_momentum, one_cycle_schedule,
-                                sgdr_lengths, sgdr_schedule)
+from coursekit.schedule import (
+    cos_anneal,
+    cycle_starts,
+    exp_anneal,
+    one_cycle_momentum,
+    one_cycle_schedule,
+    sgdr_lengths,
+    sgdr_schedule,
+)
 
 
 def test_annealers_hit_their_ends():
@@ -34,6 +41,7 @@ def test_sgdr_cycle_lengths_and_restarts():
 
 def test_plot_sched_shows_one_cycles_rate_rising_then_falling_and_momentum_the_other_way(synth_learner):
     import matplotlib
+
     matplotlib.use("Agg")
     learn = synth_learner()
     learn.fit_one_cycle(2, 1e-2)

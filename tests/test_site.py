@@ -1,6 +1,7 @@
 """``make site`` (coursekit.site) on two tiny generated notebooks, one of which fails: the index, the links between
 lessons, and how a failure is marked. The unit tests run the cells in this process; the kernel test runs the
 command as ``make site`` does, through real kernels."""
+
 import contextlib
 import io
 import re
@@ -14,14 +15,18 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursekit import site
 
-REPORT = ('from coursekit.run import report_final_metrics\n'
-          'report_final_metrics({"valid_accuracy": 0.9375, "valid_loss": 0.2, "mode": "sample"}, '
-          'expect={"valid_accuracy": ">= 0.5"})')
+REPORT = (
+    "from coursekit.run import report_final_metrics\n"
+    'report_final_metrics({"valid_accuracy": 0.9375, "valid_loss": 0.2, "mode": "sample"}, '
+    'expect={"valid_accuracy": ">= 0.5"})'
+)
 
 
 def lesson(path, title, teaches, cells):
-    nb = new_notebook(cells=[new_markdown_cell(f"# {title}\n\n{teaches}\nSecond line.\n\n## More\n\nDetail.")]
-                      + [new_code_cell(c) for c in cells])
+    nb = new_notebook(
+        cells=[new_markdown_cell(f"# {title}\n\n{teaches}\nSecond line.\n\n## More\n\nDetail.")]
+        + [new_code_cell(c) for c in cells]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
@@ -30,12 +35,22 @@ def lesson(path, title, teaches, cells):
 @pytest.fixture
 def notebooks(tmp_path):
     """Lesson A works (prints, shows a table, reports its metrics); lesson B stops with an error."""
-    good = lesson(tmp_path / "lesson01_tiny.ipynb", "Lesson 1: tiny", "We add two numbers.", [
-        "def get_data(name, mode=None):\n    return name\npath = get_data('tinyset')\nprint('data mode: sample')",
-        "from IPython.display import HTML\ndisplay(HTML('<table><tr><td>epoch</td></tr></table>'))",
-        REPORT])
-    bad = lesson(tmp_path / "lesson02_broken.ipynb", "Lesson 2: broken", "We divide by zero.", [
-        "def get_data(name):\n    return name\npath = get_data( 'otherset')", "1 / 0", REPORT])
+    good = lesson(
+        tmp_path / "lesson01_tiny.ipynb",
+        "Lesson 1: tiny",
+        "We add two numbers.",
+        [
+            "def get_data(name, mode=None):\n    return name\npath = get_data('tinyset')\nprint('data mode: sample')",
+            "from IPython.display import HTML\ndisplay(HTML('<table><tr><td>epoch</td></tr></table>'))",
+            REPORT,
+        ],
+    )
+    bad = lesson(
+        tmp_path / "lesson02_broken.ipynb",
+        "Lesson 2: broken",
+        "We divide by zero.",
+        ["def get_data(name):\n    return name\npath = get_data( 'otherset')", "1 / 0", REPORT],
+    )
     return [good, bad]
 
 
@@ -43,8 +58,11 @@ def run_here(nb, path, timeout):
     """A stand-in for the kernel: run each cell in one namespace, keeping prints and displayed HTML as outputs;
     stop at an error."""
     shown = []
-    namespace = {"display": lambda obj: shown.append(nbformat.v4.new_output(
-        "display_data", data={"text/html": obj._repr_html_(), "text/plain": repr(obj)}))}
+    namespace = {
+        "display": lambda obj: shown.append(
+            nbformat.v4.new_output("display_data", data={"text/html": obj._repr_html_(), "text/plain": repr(obj)})
+        )
+    }
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -53,8 +71,11 @@ def run_here(nb, path, timeout):
             with contextlib.redirect_stdout(out):
                 exec(cell.source, namespace)
         except Exception as e:
-            cell.outputs = [nbformat.v4.new_output("error", ename=type(e).__name__, evalue=str(e),
-                                                   traceback=traceback.format_exc().splitlines())]
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename=type(e).__name__, evalue=str(e), traceback=traceback.format_exc().splitlines()
+                )
+            ]
             return f"{type(e).__name__}: {e}"
         printed = [nbformat.v4.new_output("stream", name="stdout", text=out.getvalue())] if out.getvalue() else []
         cell.outputs = shown + printed
@@ -79,8 +100,10 @@ def test_the_index_lists_each_lesson_with_title_teaching_data_time_and_headline_
 
 def test_each_lesson_page_links_to_the_previous_and_next_lessons_and_the_index(notebooks, tmp_path):
     build(notebooks + [lesson(tmp_path / "lesson03_end.ipynb", "Lesson 3: end", "The end.", [REPORT])], tmp_path)
-    pages = {p: (tmp_path / "site" / p).read_text() for p in ("lesson01_tiny.html", "lesson02_broken.html",
-                                                              "lesson03_end.html")}
+    pages = {
+        p: (tmp_path / "site" / p).read_text()
+        for p in ("lesson01_tiny.html", "lesson02_broken.html", "lesson03_end.html")
+    }
     links = {p: re.findall(r'<nav class="course">.*?</nav>', text)[0] for p, text in pages.items()}
     assert 'href="lesson02_broken.html">Lesson 2: broken &rarr;' in links["lesson01_tiny.html"]
     assert "&larr;" not in links["lesson01_tiny.html"]
@@ -102,8 +125,7 @@ def test_a_failing_lesson_is_marked_with_its_error_and_the_rest_of_the_site_is_b
     assert "This lesson failed: ZeroDivisionError: division by zero" in page and "ZeroDivisionError" in page
 
 
-def test_the_command_builds_the_site_and_exits_non_zero_when_a_lesson_fails(notebooks, tmp_path, monkeypatch,
-                                                                              capsys):
+def test_the_command_builds_the_site_and_exits_non_zero_when_a_lesson_fails(notebooks, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(site, "execute", run_here)
     monkeypatch.setenv("COURSEKIT_MODE", "sample")
     with pytest.raises(SystemExit) as done:
@@ -115,8 +137,10 @@ def test_the_command_builds_the_site_and_exits_non_zero_when_a_lesson_fails(note
 
 
 def test_the_headline_metric_is_the_first_one_the_lesson_expects_whatever_its_name(tmp_path):
-    code = ("report_final_metrics({'dot product': 0.9, '+ biases + y-range': 0.74, 'mode': mode},\n"
-            "                     expect={'+ biases + y-range': '<= 0.8', 'embedding net': '<= 0.95'})")
+    code = (
+        "report_final_metrics({'dot product': 0.9, '+ biases + y-range': 0.74, 'mode': mode},\n"
+        "                     expect={'+ biases + y-range': '<= 0.8', 'embedding net': '<= 0.95'})"
+    )
     found = site.Lesson(lesson(tmp_path / "lesson06_x.ipynb", "Lesson 6", "Ratings.", [code]).as_posix())
     found.describe(nbformat.read(found.path, as_version=4))
     found.metrics = {"dot product": 0.9, "+ biases + y-range": 0.74, "mode": "sample"}
@@ -137,14 +161,20 @@ def test_without_nbconvert_the_pages_are_plain_html_with_outputs_kept(notebooks,
 
 @pytest.mark.kernel
 def test_make_site_runs_the_notebooks_in_kernels_and_keeps_figures_and_tables(notebooks, tmp_path):
-    figure = ("import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
-              "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3]);")
+    figure = (
+        "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3]);"
+    )
     nb = nbformat.read(notebooks[0], as_version=4)
     nb.cells.insert(2, new_code_cell(figure))
     nbformat.write(nb, notebooks[0])
-    done = subprocess.run([sys.executable, "-m", "coursekit.site", "--out", str(tmp_path / "site"),
-                           *map(str, notebooks)], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "COURSEKIT_MODE": "sample"})
+    done = subprocess.run(
+        [sys.executable, "-m", "coursekit.site", "--out", str(tmp_path / "site"), *map(str, notebooks)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "COURSEKIT_MODE": "sample"},
+    )
     assert done.returncode != 0 and "lesson02_broken.ipynb: ZeroDivisionError" in done.stderr, done.stderr
     page = (tmp_path / "site" / "lesson01_tiny.html").read_text()
     assert "data:image/png;base64," in page and "<td>epoch</td>" in page and "valid_accuracy" in page

@@ -1,4 +1,5 @@
 """learn.summary(): each layer's output shape and parameter count, from one batch."""
+
 import torch
 from torch import nn
 
@@ -9,8 +10,12 @@ def test_summary_lists_each_layers_output_shape_and_parameters(synth_learner):
     learn = synth_learner(bs=16)
     summary = learn.summary()
     rows = [(r.name, r.kind, r.shape, r.params) for r in summary.rows]
-    assert rows == [("0.0", "Linear", (16, 16), 4 * 16 + 16), ("0.1", "BatchNorm1d", (16, 16), 32),
-                    ("0.2", "ReLU", (16, 16), 0), ("1", "Linear", (16, 3), 16 * 3 + 3)]
+    assert rows == [
+        ("0.0", "Linear", (16, 16), 4 * 16 + 16),
+        ("0.1", "BatchNorm1d", (16, 16), 32),
+        ("0.2", "ReLU", (16, 16), 0),
+        ("1", "Linear", (16, 3), 16 * 3 + 3),
+    ]
     assert summary.total == summary.trainable == 80 + 32 + 51
     text = repr(summary)
     assert "BatchNorm1d" in text and "16 x 3" in text and "total parameters: 163; trainable: 163" in text

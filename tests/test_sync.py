@@ -1,5 +1,6 @@
 """The training loop reads the loss off its device once every ``learn.sync_every`` batches, not every batch (a GPU
 waits for each read), and still stops on a NaN loss."""
+
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def reads(monkeypatch):
         def counted(self, *args, _original=original, **kwargs):
             count["n"] += sys._getframe(1).f_code.co_filename.startswith(PACKAGE)
             return _original(self, *args, **kwargs)
+
         monkeypatch.setattr(torch.Tensor, name, counted)
     return count
 

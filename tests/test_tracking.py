@@ -9,6 +9,7 @@ from coursekit.tracking import EarlyStopping, SaveBestModel
 class Scripted(Callback):
     """Replaces each epoch's recorded valid_loss with the next scripted value (after the Recorder, before the
     trackers), and keeps a copy of the weights at every epoch's end."""
+
     order = 95
 
     def __init__(self, losses):

@@ -2,6 +2,7 @@
 kernel the same comm messages the browser sends when a student clicks a button, picks an option or uploads a
 file (``update`` of a widget's state, with the file's bytes as a binary buffer; ``custom`` ``click`` events),
 then checks the CSV the cleaner wrote, the image files (untouched), and what the widget showed."""
+
 import csv
 import hashlib
 import json
@@ -60,6 +61,7 @@ def folder(tmp_path_factory):
 def kernel(folder):
     """A python3 kernel (the one JupyterLab starts) with the cleaner and the upload widget built in it."""
     from jupyter_client.manager import start_new_kernel
+
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(folder))
     try:
         out = text(execute(kc, SETUP.format(root=str(folder))))
@@ -108,24 +110,30 @@ def pick(kc, model_id, index):
 def upload(kc, model_id, name, data):
     """A file chosen in the upload widget: its description, and its bytes as a binary buffer."""
     entry = {"name": name, "type": "", "size": len(data), "last_modified": 1_700_000_000_000}
-    return front_end(kc, model_id, {"method": "update", "state": {"value": [entry]},
-                                    "buffer_paths": [["value", 0, "content"]]}, [data])
+    return front_end(
+        kc,
+        model_id,
+        {"method": "update", "state": {"value": [entry]}, "buffer_paths": [["value", 0, "content"]]},
+        [data],
+    )
 
 
 def fingerprints(folder):
     """Every image file with its size, modification time and content hash."""
-    return {p: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(folder.rglob("*.jpg"))}
+    return {
+        p: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(folder.rglob("*.jpg"))
+    }
 
 
 def test_the_cleaner_buttons_write_the_csv_rows_and_touch_no_image(kernel, folder):
     kc, ids = kernel
     before = fingerprints(folder)
     cats0, cats1, dogs0 = ids["items"][0], ids["items"][1], ids["items"][6]
-    pick(kc, ids["choices"][0], 1)                # first card: delete
-    pick(kc, ids["labels"][1], 1)                 # second card: the label dropdown set to dogs ...
-    pick(kc, ids["choices"][1], 2)                # ... and relabel
-    pick(kc, ids["choices"][2], 1)                # third card: delete, then back to keep (no row)
+    pick(kc, ids["choices"][0], 1)  # first card: delete
+    pick(kc, ids["labels"][1], 1)  # second card: the label dropdown set to dogs ...
+    pick(kc, ids["choices"][1], 2)  # ... and relabel
+    pick(kc, ids["choices"][2], 1)  # third card: delete, then back to keep (no row)
     pick(kc, ids["choices"][2], 0)
     saved = front_end(kc, ids["save"], {"method": "custom", "content": {"event": "click"}})
     with open(folder / "cleaned.csv", newline="") as f:
@@ -158,11 +166,14 @@ print(json.dumps({"kept": kept, "labels": kept_labels, "n": len(cleaned.train_ds
     assert fingerprints(folder) == before
 
 
-@pytest.mark.parametrize("row, message", [
-    ("/elsewhere/cat.jpg,delete,", "names 1 file(s) that are not in this dataset, e.g. /elsewhere/cat.jpg"),
-    ("{item},relabel,bird", "cats0.jpg: 'bird' is not a class of this dataset; classes: ['cats', 'dogs']"),
-    ("{item},remove,", "line 2: ['{item}', 'remove', ''] should be file,delete, or file,relabel,<label>"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("/elsewhere/cat.jpg,delete,", "names 1 file(s) that are not in this dataset, e.g. /elsewhere/cat.jpg"),
+        ("{item},relabel,bird", "cats0.jpg: 'bird' is not a class of this dataset; classes: ['cats', 'dogs']"),
+        ("{item},remove,", "line 2: ['{item}', 'remove', ''] should be file,delete, or file,relabel,<label>"),
+    ],
+)
 def test_a_cleaner_csv_with_an_unknown_file_or_label_is_a_clear_error(kernel, folder, row, message):
     kc, ids = kernel
     bad = folder / "bad.csv"
@@ -178,16 +189,24 @@ def test_a_cleaner_csv_with_an_unknown_file_or_label_is_a_clear_error(kernel, fo
 def shown_in_output_widget(msgs, output_id):
     """What a browser shows in the Output widget: the kernel first points the widget at the message being handled
     (its ``msg_id``), then the prints of that message land in it."""
-    pointed = [m for m in msgs if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == output_id
-               and m["content"]["data"].get("state", {}).get("msg_id")]
+    pointed = [
+        m
+        for m in msgs
+        if m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == output_id
+        and m["content"]["data"].get("state", {}).get("msg_id")
+    ]
     assert pointed, "the Output widget was not pointed at the upload's message"
     return text(msgs)
 
 
-@pytest.mark.parametrize("name, data", [
-    ("notes.txt", b"my cat is called Felix\n"),
-    ("cut.jpg", None),  # a JPEG cut short in transfer: a real header, then nothing
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("notes.txt", b"my cat is called Felix\n"),
+        ("cut.jpg", None),  # a JPEG cut short in transfer: a real header, then nothing
+    ],
+)
 def test_an_upload_that_is_not_an_image_gives_a_clear_message_in_the_widget(kernel, folder, name, data):
     kc, ids = kernel
     if data is None:

@@ -5,6 +5,7 @@ on-disk layout, deterministically from ``seed``. ``layout`` names the files a lo
 loader reads the sample and the real data (``datasets.layout``). A new lesson adds its generator module
 here and one entry to ``SAMPLES``: no generator is looked up by a string module name.
 """
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -18,6 +19,7 @@ from coursekit.samples import paintings
 @dataclass(frozen=True)
 class Sample:
     """How to make one offline sample: the generator and the names of the files its loader reads."""
+
     make: Callable
     layout: dict = field(default_factory=dict)
 
@@ -31,11 +33,12 @@ SAMPLES = {
     "imdb": Sample(text.make_imdb_sample, {"train": "train", "test": "test"}),
     "nietzsche": Sample(chars.make_nietzsche_sample, {"text": "nietzsche.txt"}),
     "cifar10": Sample(cifar.make_cifar_sample, {"train": "train", "valid": "test", "labels": "labels.txt"}),
-    "pascal": Sample(scenes.make_pascal_sample, {"train_json": scenes.TRAIN_JSON, "valid_json": scenes.VALID_JSON,
-                                                "images": scenes.IMAGES}),
+    "pascal": Sample(
+        scenes.make_pascal_sample,
+        {"train_json": scenes.TRAIN_JSON, "valid_json": scenes.VALID_JSON, "images": scenes.IMAGES},
+    ),
     "carvana": Sample(carvana.make_carvana_sample, {"images": "train", "masks": "train_masks"}),
     "superres": Sample(superres.make_superres_sample, {"train": "train", "valid": "val"}),
     "style": Sample(paintings.make_style_sample, {"content": "content", "style": "style"}),
-    "giga_fren": Sample(translation.make_translation_sample,
-                        {"en": translation.EN_FILE, "fr": translation.FR_FILE}),
+    "giga_fren": Sample(translation.make_translation_sample, {"en": translation.EN_FILE, "fr": translation.FR_FILE}),
 }

@@ -7,14 +7,23 @@ and a muzzle); everything else (fur colour, size, pose, background, clutter, noi
 classes, so a model has something to learn. ``rgb`` (a random colour near a base) also colours the
 other image samples (``samples.vision``).
 """
+
 import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-FUR = [(230, 140, 60), (90, 70, 60), (240, 235, 225), (40, 40, 45), (170, 150, 130), (200, 170, 110),
-       (130, 120, 125), (120, 80, 40)]
+FUR = [
+    (230, 140, 60),
+    (90, 70, 60),
+    (240, 235, 225),
+    (40, 40, 45),
+    (170, 150, 130),
+    (200, 170, 110),
+    (130, 120, 125),
+    (120, 80, 40),
+]
 
 
 def rgb(rng, base=None, jitter=30):
@@ -46,8 +55,11 @@ def draw_clutter(rng, draw, w, h, n):
         elif kind == 1:
             draw.ellipse([x, y, x + s, y + s], outline=colour, width=int(rng.integers(1, 4)))
         else:
-            draw.line([x, y, x + rng.uniform(-w / 2, w / 2), y + rng.uniform(-h / 2, h / 2)], fill=colour,
-                      width=int(rng.integers(1, 4)))
+            draw.line(
+                [x, y, x + rng.uniform(-w / 2, w / 2), y + rng.uniform(-h / 2, h / 2)],
+                fill=colour,
+                width=int(rng.integers(1, 4)),
+            )
 
 
 def draw_body(draw, rng, cx, cy, r, fur):
@@ -56,8 +68,11 @@ def draw_body(draw, rng, cx, cy, r, fur):
     by = cy + r * 1.3
     draw.ellipse([cx - bw, by - bh, cx + bw, by + bh], fill=fur)
     side = rng.choice([-1, 1])
-    draw.line([cx + side * bw * 0.8, by, cx + side * bw * 1.4, by - bh * rng.uniform(0.2, 1.2)], fill=fur,
-              width=max(2, int(r * 0.25)))
+    draw.line(
+        [cx + side * bw * 0.8, by, cx + side * bw * 1.4, by - bh * rng.uniform(0.2, 1.2)],
+        fill=fur,
+        width=max(2, int(r * 0.25)),
+    )
 
 
 CAT_EYES = [(120, 170, 60), (210, 180, 40), (200, 130, 40), (90, 150, 210)]  # green, yellow, amber, blue
@@ -86,11 +101,19 @@ def draw_markings(draw, rng, cx, cy, r, fur):
     dark, pale = rgb(rng, np.array(fur) * 0.55, 10), rgb(rng, (240, 235, 225), 10)
     if kind == "stripes":
         for dx in (-0.22, 0, 0.22):
-            draw.line([cx + dx * r, cy - r * 0.8, cx + dx * r * 0.6, cy - r * 0.45], fill=dark,
-                      width=max(2, int(r * 0.07)))
+            draw.line(
+                [cx + dx * r, cy - r * 0.8, cx + dx * r * 0.6, cy - r * 0.45], fill=dark, width=max(2, int(r * 0.07))
+            )
     elif kind == "blaze":
-        draw.polygon([(cx - r * 0.12, cy - r * 0.75), (cx + r * 0.12, cy - r * 0.75), (cx + r * 0.3, cy + r * 0.7),
-                      (cx - r * 0.3, cy + r * 0.7)], fill=pale)
+        draw.polygon(
+            [
+                (cx - r * 0.12, cy - r * 0.75),
+                (cx + r * 0.12, cy - r * 0.75),
+                (cx + r * 0.3, cy + r * 0.7),
+                (cx - r * 0.3, cy + r * 0.7),
+            ],
+            fill=pale,
+        )
     elif kind == "patch":
         ex = cx + rng.choice([-1, 1]) * r * 0.38
         draw.ellipse([ex - r * 0.3, cy - r * 0.42, ex + r * 0.3, cy + r * 0.15], fill=dark)
@@ -103,8 +126,14 @@ def draw_cat(draw, rng, cx, cy, r, fur):
         base1, base2 = (cx + side * r * 0.95, cy - r * 0.25), (cx + side * r * 0.2, cy - r * 0.85)
         tip = (cx + side * r * rng.uniform(0.7, 0.95), cy - r * rng.uniform(1.45, 1.75))
         draw.polygon([base1, base2, tip], fill=fur)
-        draw.polygon([(base1[0] * 0.8 + tip[0] * 0.2, base1[1] * 0.6 + tip[1] * 0.4),
-                      (base2[0] * 0.8 + tip[0] * 0.2, base2[1] * 0.6 + tip[1] * 0.4), tip], fill=inner)
+        draw.polygon(
+            [
+                (base1[0] * 0.8 + tip[0] * 0.2, base1[1] * 0.6 + tip[1] * 0.4),
+                (base2[0] * 0.8 + tip[0] * 0.2, base2[1] * 0.6 + tip[1] * 0.4),
+                tip,
+            ],
+            fill=inner,
+        )
     fw = r * rng.uniform(0.85, 1.0)  # face width: overlaps the dogs' range, so it is no give-away
     draw.ellipse([cx - fw, cy - r * 0.9, cx + fw, cy + r * 0.85], fill=fur)
     draw_markings(draw, rng, cx, cy, r, fur)
@@ -114,8 +143,11 @@ def draw_cat(draw, rng, cx, cy, r, fur):
     draw.line([cx, ny + r * 0.1, cx, ny + r * 0.22], fill=(30, 30, 30), width=max(1, int(r * 0.04)))
     for side in (-1, 1):
         for k in (-1, 0, 1):
-            draw.line([cx + side * r * 0.2, ny + r * 0.08, cx + side * r * 1.15, ny + k * r * 0.18],
-                      fill=(250, 250, 250) if sum(fur) < 300 else (40, 40, 40), width=1)
+            draw.line(
+                [cx + side * r * 0.2, ny + r * 0.08, cx + side * r * 1.15, ny + k * r * 0.18],
+                fill=(250, 250, 250) if sum(fur) < 300 else (40, 40, 40),
+                width=1,
+            )
 
 
 def draw_dog(draw, rng, cx, cy, r, fur):
@@ -196,4 +228,3 @@ def make_dogscats_sample(dest, seed=0, n_train=120, n_valid=60, size=(140, 200))
                 w, h = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
                 img = draw_animal(rng, kind, w, h)
                 (folder / f"{kind}.{i}.jpg").write_bytes(jpeg_bytes(img, rng.integers(70, 95)))
-

@@ -5,6 +5,7 @@ with ``train_masks/<car>_<nn>_mask.gif`` (palette GIF, 1 = car, 0 = background).
 a cabin with windows and wheels, drawn from a few angles (seen from the side it is long, from the front
 short) on a studio backdrop with a floor, a shadow and reflections, so the edge is not given away by colour.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -35,27 +36,46 @@ def draw_car(rng, w, h, paint, angle):
     x0, x1, top = cx - length / 2, cx + length / 2, base - height
     cab0, cab1 = x0 + length * rng.uniform(0.2, 0.3), x1 - length * rng.uniform(0.2, 0.35)
     roof = top - height * rng.uniform(0.6, 0.8)
-    body = [(x0, base - height * 0.2), (x0 + length * 0.05, top), (x1 - length * 0.03, top + height * 0.1),
-            (x1, base - height * 0.2), (x1, base), (x0, base)]
+    body = [
+        (x0, base - height * 0.2),
+        (x0 + length * 0.05, top),
+        (x1 - length * 0.03, top + height * 0.1),
+        (x1, base - height * 0.2),
+        (x1, base),
+        (x0, base),
+    ]
     cabin = [(cab0, top), (cab0 + (cab1 - cab0) * 0.2, roof), (cab1 - (cab1 - cab0) * 0.15, roof), (cab1, top)]
     r = height * rng.uniform(0.32, 0.4)
-    wheels = [(x0 + length * 0.2, base), (x1 - length * 0.2, base)] if angle < 0.5 else \
-             [(x0 + length * 0.15, base), (x1 - length * 0.15, base)]
+    wheels = (
+        [(x0 + length * 0.2, base), (x1 - length * 0.2, base)]
+        if angle < 0.5
+        else [(x0 + length * 0.15, base), (x1 - length * 0.15, base)]
+    )
     for shape in (body, cabin):
         d.polygon(shape, fill=paint + (255,))
         dm.polygon(shape, fill=1)
     glass = rgb(rng, (70, 90, 110), 20) + (255,)
     inset = (cab1 - cab0) * 0.1
-    d.polygon([(cab0 + inset, top - 2), (cab0 + inset * 2.5, roof + 3), (cab1 - inset * 2, roof + 3),
-               (cab1 - inset, top - 2)], fill=glass)
-    for (wx, wy) in wheels:
+    d.polygon(
+        [
+            (cab0 + inset, top - 2),
+            (cab0 + inset * 2.5, roof + 3),
+            (cab1 - inset * 2, roof + 3),
+            (cab1 - inset, top - 2),
+        ],
+        fill=glass,
+    )
+    for wx, wy in wheels:
         d.ellipse([wx - r, wy - r, wx + r, wy + r], fill=(20, 20, 22, 255))
         hub = rgb(rng, (170, 170, 175), 20) + (255,)
         d.ellipse([wx - r * 0.45, wy - r * 0.45, wx + r * 0.45, wy + r * 0.45], fill=hub)
         dm.ellipse([wx - r, wy - r, wx + r, wy + r], fill=1)
     shine = tuple(int(min(255, c + 60)) for c in paint) + (255,)  # a highlight along the body
-    d.line([(x0 + length * 0.08, top + height * 0.3), (x1 - length * 0.08, top + height * 0.35)], fill=shine,
-           width=max(1, int(height * 0.08)))
+    d.line(
+        [(x0 + length * 0.08, top + height * 0.3), (x1 - length * 0.08, top + height * 0.35)],
+        fill=shine,
+        width=max(1, int(height * 0.08)),
+    )
     return layer, mask, (x0, x1, base, r)
 
 
@@ -89,7 +109,7 @@ def make_carvana_sample(dest, seed=0, n_cars=30, n_views=4, size=(144, 96)):
     w, h = size
     rows = []
     for c in range(n_cars):
-        car_id = f"{rng.integers(16 ** 11):012x}"  # Carvana ids are 12 hex digits
+        car_id = f"{rng.integers(16**11):012x}"  # Carvana ids are 12 hex digits
         paint = rgb(rng, PAINT[rng.integers(len(PAINT))], 25)
         for v in range(n_views):
             img, mask = draw_photo(rng, paint, v / max(1, n_views - 1), w, h)

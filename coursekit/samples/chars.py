@@ -6,6 +6,7 @@ Python's reference manual (``pydoc_data.topics``, the text ``help()`` shows), jo
 learns spelling, words and punctuation from it as it does from Nietzsche. Seed 0 takes the topics in
 alphabetical order; another seed shuffles them first.
 """
+
 import random
 
 MAX_CHARS = 160_000  # about a quarter of the real file's 600,893: the lesson runs in about a minute on a CPU
@@ -14,6 +15,7 @@ MAX_CHARS = 160_000  # about a quarter of the real file's 600,893: the lesson ru
 def make_nietzsche_sample(dest, seed=0):
     """Write ``dest/nietzsche.txt``: Python's reference-manual topics, whole ones, up to ``MAX_CHARS`` chars."""
     from pydoc_data.topics import topics
+
     names = sorted(topics)
     if seed:
         random.Random(seed).shuffle(names)

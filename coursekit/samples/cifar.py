@@ -6,6 +6,7 @@ cross, pair of discs) and textures (stripes, checks, dots, zigzag); within each 
 position, rotation, stroke width, background and noise all vary, and colour alone tells nothing, so a model
 has to learn shapes: a linear model on pixels does poorly, depth and augmentation help.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +38,7 @@ def background(rng, w):
 
 def polygon(cx, cy, r, n, angle):
     """The corners of a regular ``n``-gon."""
-    return [(cx + r * np.cos(angle + 2 * np.pi * k / n), cy + r * np.sin(angle + 2 * np.pi * k / n))
-            for k in range(n)]
+    return [(cx + r * np.cos(angle + 2 * np.pi * k / n), cy + r * np.sin(angle + 2 * np.pi * k / n)) for k in range(n)]
 
 
 def draw_shape(draw, rng, kind, w, colour):
@@ -82,11 +82,11 @@ def draw_texture(img, rng, kind, w, colour):
     else:  # dots: a jittered grid of small discs
         cell = period * 1.3
         fu, fv = (u / cell) % 1 - 0.5, (v / cell) % 1 - 0.5
-        mask = fu ** 2 + fv ** 2 < rng.uniform(0.05, 0.1)
+        mask = fu**2 + fv**2 < rng.uniform(0.05, 0.1)
     if rng.random() < 0.25:  # sometimes only part of the image: texture can be local, like an object
         r = w * rng.uniform(0.35, 0.5)
         cx, cy = rng.uniform(r, w - r), rng.uniform(r, w - r)
-        mask &= (xx - cx) ** 2 + (yy - cy) ** 2 < r ** 2
+        mask &= (xx - cx) ** 2 + (yy - cy) ** 2 < r**2
     arr = np.asarray(img).copy()
     arr[mask] = colour
     return Image.fromarray(arr)

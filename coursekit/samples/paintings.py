@@ -6,6 +6,7 @@ three kinds: ``swirls`` (strokes circling a few vortices, as in a night sky), ``
 dabs along one wavy direction) and ``mosaic`` (broad blocks of colour with dark outlines). Each has
 textures at several scales and a few dominant colours: what a Gram matrix picks up.
 """
+
 import math
 from pathlib import Path
 
@@ -15,11 +16,11 @@ from PIL import Image, ImageDraw, ImageFilter
 from coursekit.samples.cartoons import draw_animal, jpeg_bytes
 
 PALETTES = [  # strong palettes, dark to light
-    [(18, 32, 84), (32, 74, 160), (70, 130, 200), (240, 200, 60), (250, 240, 170)],   # night sky
-    [(90, 20, 30), (200, 50, 40), (240, 120, 40), (250, 200, 80), (255, 245, 220)],   # fire
-    [(20, 60, 40), (40, 120, 70), (120, 180, 60), (230, 220, 90), (250, 250, 230)],   # meadow
+    [(18, 32, 84), (32, 74, 160), (70, 130, 200), (240, 200, 60), (250, 240, 170)],  # night sky
+    [(90, 20, 30), (200, 50, 40), (240, 120, 40), (250, 200, 80), (255, 245, 220)],  # fire
+    [(20, 60, 40), (40, 120, 70), (120, 180, 60), (230, 220, 90), (250, 250, 230)],  # meadow
     [(40, 20, 70), (120, 40, 140), (220, 70, 150), (250, 160, 120), (255, 230, 200)],  # dusk
-    [(10, 10, 10), (200, 30, 30), (30, 60, 180), (240, 210, 40), (245, 245, 240)],    # primary colours
+    [(10, 10, 10), (200, 30, 30), (30, 60, 180), (240, 210, 40), (245, 245, 240)],  # primary colours
 ]
 KINDS = ("swirls", "strokes", "mosaic")
 
@@ -27,8 +28,10 @@ KINDS = ("swirls", "strokes", "mosaic")
 def flow_angle(kind, rng, w, h):
     """A function (x, y) -> stroke direction in radians for this painting ``kind``."""
     if kind == "swirls":
-        centres = [(rng.uniform(0, w), rng.uniform(0, h), rng.choice([-1, 1]), rng.uniform(0.15, 0.4) * w)
-                   for _ in range(int(rng.integers(2, 5)))]
+        centres = [
+            (rng.uniform(0, w), rng.uniform(0, h), rng.choice([-1, 1]), rng.uniform(0.15, 0.4) * w)
+            for _ in range(int(rng.integers(2, 5)))
+        ]
 
         def angle(x, y):  # sum of vortices (tangent directions), each fading with distance
             vx = vy = 0.0
@@ -37,6 +40,7 @@ def flow_angle(kind, rng, w, h):
                 weight = math.exp(-(dx * dx + dy * dy) / (2 * r * r))
                 vx, vy = vx - turn * dy * weight, vy + turn * dx * weight
             return math.atan2(vy + 1e-3 * r, vx + 0.3 * r)  # a gentle left-to-right drift between vortices
+
         return angle
     base, wave, freq = rng.uniform(0, math.pi), rng.uniform(0.3, 1.0), rng.uniform(1, 4) / w
     return lambda x, y: base + wave * math.sin(2 * math.pi * freq * (x + y))
@@ -63,8 +67,9 @@ def draw_mosaic(draw, rng, palette, w, h):
         cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.06, 0.18) * w
         n = int(rng.integers(4, 7))
         angles = np.sort(rng.uniform(0, 2 * math.pi, n))
-        pts = [(cx + r * math.cos(a) * rng.uniform(0.6, 1.2), cy + r * math.sin(a) * rng.uniform(0.6, 1.2))
-               for a in angles]
+        pts = [
+            (cx + r * math.cos(a) * rng.uniform(0.6, 1.2), cy + r * math.sin(a) * rng.uniform(0.6, 1.2)) for a in angles
+        ]
         draw.polygon(pts, fill=palette[int(rng.integers(1, len(palette)))], outline=palette[0], width=3)
 
 
@@ -84,7 +89,7 @@ def draw_painting(rng, w=256, h=256, kind=None, palette=None):
     else:  # coarse strokes first, then finer ones on top: texture at several scales
         scale = w / 256
         for n, width, length in ((250, 9, 40), (700, 5, 26), (1200, 3, 16)):
-            draw_strokes(draw, rng, kind, palette, w, h, int(n * w * h / 256 ** 2), width * scale, length * scale)
+            draw_strokes(draw, rng, kind, palette, w, h, int(n * w * h / 256**2), width * scale, length * scale)
     return img.filter(ImageFilter.SMOOTH)
 
 

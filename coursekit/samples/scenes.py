@@ -9,14 +9,23 @@ Written in the fast.ai 2018 layout: ``pascal_train2007.json`` and ``pascal_val20
 ``images``, ``annotations`` with ``bbox`` [x, y, w, h], ``categories``) next to
 ``VOCdevkit/VOC2007/JPEGImages/<id>.jpg``.
 """
+
 import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from coursekit.samples.cartoons import (FUR, draw_background, draw_body, draw_cat, draw_clutter, draw_dog, jpeg_bytes,
-                                       rgb)
+from coursekit.samples.cartoons import (
+    FUR,
+    draw_background,
+    draw_body,
+    draw_cat,
+    draw_clutter,
+    draw_dog,
+    jpeg_bytes,
+    rgb,
+)
 
 CLASSES = ("cat", "dog", "ball", "car", "tree", "house")
 IMAGES = "VOCdevkit/VOC2007/JPEGImages"
@@ -41,13 +50,34 @@ def draw_car(d, rng, cx, cy, r):
     w, h = r * rng.uniform(1.3, 1.6), r * rng.uniform(0.35, 0.45)
     body = rgb(rng)
     d.rounded_rectangle([cx - w, cy - h * 0.2, cx + w, cy + h], radius=h * 0.3, fill=body)
-    d.polygon([(cx - w * 0.55, cy - h * 0.2), (cx - w * 0.3, cy - h * 1.2), (cx + w * 0.35, cy - h * 1.2),
-               (cx + w * 0.6, cy - h * 0.2)], fill=body)
+    d.polygon(
+        [
+            (cx - w * 0.55, cy - h * 0.2),
+            (cx - w * 0.3, cy - h * 1.2),
+            (cx + w * 0.35, cy - h * 1.2),
+            (cx + w * 0.6, cy - h * 0.2),
+        ],
+        fill=body,
+    )
     glass = rgb(rng, (170, 210, 235), 15)
-    d.polygon([(cx - w * 0.4, cy - h * 0.3), (cx - w * 0.25, cy - h * 1.0), (cx - 0.02 * w, cy - h * 1.0),
-               (cx - 0.02 * w, cy - h * 0.3)], fill=glass)
-    d.polygon([(cx + 0.05 * w, cy - h * 0.3), (cx + 0.05 * w, cy - h * 1.0), (cx + w * 0.3, cy - h * 1.0),
-               (cx + w * 0.45, cy - h * 0.3)], fill=glass)
+    d.polygon(
+        [
+            (cx - w * 0.4, cy - h * 0.3),
+            (cx - w * 0.25, cy - h * 1.0),
+            (cx - 0.02 * w, cy - h * 1.0),
+            (cx - 0.02 * w, cy - h * 0.3),
+        ],
+        fill=glass,
+    )
+    d.polygon(
+        [
+            (cx + 0.05 * w, cy - h * 0.3),
+            (cx + 0.05 * w, cy - h * 1.0),
+            (cx + w * 0.3, cy - h * 1.0),
+            (cx + w * 0.45, cy - h * 0.3),
+        ],
+        fill=glass,
+    )
     for x in (cx - w * 0.6, cx + w * 0.6):
         d.ellipse([x - h * 0.5, cy + h * 0.5, x + h * 0.5, cy + h * 1.5], fill=(25, 25, 25))
         d.ellipse([x - h * 0.2, cy + h * 0.8, x + h * 0.2, cy + h * 1.2], fill=(160, 160, 160))
@@ -71,26 +101,37 @@ def draw_house(d, rng, cx, cy, r):
     """A house: walls, a triangular roof, a door and a window."""
     w = r * rng.uniform(0.75, 1.0)
     d.rectangle([cx - w, cy - r * 0.3, cx + w, cy + r * 0.9], fill=rgb(rng, (220, 200, 170), 35))
-    d.polygon([(cx - w * 1.15, cy - r * 0.3), (cx + w * 1.15, cy - r * 0.3), (cx, cy - r * 1.1)],
-              fill=rgb(rng, (160, 50, 40), 30))
+    d.polygon(
+        [(cx - w * 1.15, cy - r * 0.3), (cx + w * 1.15, cy - r * 0.3), (cx, cy - r * 1.1)],
+        fill=rgb(rng, (160, 50, 40), 30),
+    )
     d.rectangle([cx - w * 0.2, cy + r * 0.3, cx + w * 0.2, cy + r * 0.9], fill=rgb(rng, (90, 60, 40), 20))
-    d.rectangle([cx + w * 0.4, cy, cx + w * 0.8, cy + r * 0.35], fill=rgb(rng, (170, 210, 235), 15),
-                outline=(40, 40, 40))
+    d.rectangle(
+        [cx + w * 0.4, cy, cx + w * 0.8, cy + r * 0.35], fill=rgb(rng, (170, 210, 235), 15), outline=(40, 40, 40)
+    )
 
 
 def draw_pet(kind):
     """A cartoon cat or dog (``cartoons``), with a body sometimes."""
+
     def draw(d, rng, cx, cy, r):
         r *= 0.6
         fur = rgb(rng, FUR[rng.integers(len(FUR))], 20)
         if rng.random() < 0.5:
             draw_body(d, rng, cx, cy, r, fur)
         (draw_cat if kind == "cat" else draw_dog)(d, rng, cx, cy, r, fur)
+
     return draw
 
 
-DRAW = {"cat": draw_pet("cat"), "dog": draw_pet("dog"), "ball": draw_ball, "car": draw_car, "tree": draw_tree,
-        "house": draw_house}
+DRAW = {
+    "cat": draw_pet("cat"),
+    "dog": draw_pet("dog"),
+    "ball": draw_ball,
+    "car": draw_car,
+    "tree": draw_tree,
+    "house": draw_house,
+}
 
 
 def object_layer(rng, kind, w, h, cx, cy, r):
@@ -120,8 +161,12 @@ def draw_scene(rng, w, h, max_objects=4):
     object may hide up to about half of an earlier one."""
     img = draw_background(rng, w, h)
     draw_clutter(rng, ImageDraw.Draw(img), w, h, int(rng.integers(2, 8)))
-    n = int(rng.choice(np.arange(1, max_objects + 1), p=[0.4, 0.3, 0.2, 0.1][:max_objects] /
-                       np.sum([0.4, 0.3, 0.2, 0.1][:max_objects])))
+    n = int(
+        rng.choice(
+            np.arange(1, max_objects + 1),
+            p=[0.4, 0.3, 0.2, 0.1][:max_objects] / np.sum([0.4, 0.3, 0.2, 0.1][:max_objects]),
+        )
+    )
     objects = []
     for k in range(n * 3):  # a few tries to place each object without hiding too much of another
         if len(objects) == n:
@@ -150,9 +195,18 @@ def write_split(rng, dest, json_name, first_id, n, size):
         (dest / IMAGES / name).write_bytes(jpeg_bytes(img, rng.integers(80, 95)))
         images.append({"file_name": name, "height": h, "width": w, "id": image_id})
         for cls, (x0, y0, x1, y1) in objects:
-            annotations.append({"segmentation": [[x0, y0, x0, y1, x1, y1, x1, y0]], "area": (x1 - x0) * (y1 - y0),
-                                "iscrowd": 0, "image_id": image_id, "bbox": [x0, y0, x1 - x0, y1 - y0],
-                                "category_id": cls + 1, "id": len(annotations) + 1, "ignore": 0})
+            annotations.append(
+                {
+                    "segmentation": [[x0, y0, x0, y1, x1, y1, x1, y0]],
+                    "area": (x1 - x0) * (y1 - y0),
+                    "iscrowd": 0,
+                    "image_id": image_id,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "category_id": cls + 1,
+                    "id": len(annotations) + 1,
+                    "ignore": 0,
+                }
+            )
     categories = [{"supercategory": "none", "id": i + 1, "name": c} for i, c in enumerate(CLASSES)]
     data = {"images": images, "type": "instances", "annotations": annotations, "categories": categories}
     (dest / json_name).write_text(json.dumps(data))

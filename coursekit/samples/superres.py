@@ -6,6 +6,7 @@ What super resolution can learn is sharp structure that a blur loses: each pictu
 scene (``cartoons``) with extra edges, stripes, lettering-like marks and fine grids, kept clean (little
 noise: noise cannot be recovered and would only hide what the model learns).
 """
+
 from pathlib import Path
 
 import numpy as np

@@ -5,23 +5,98 @@ and genre likes, with the long tail of real rating data (a few users and movies 
 the MovieLens ml-latest-small layout: ``ratings.csv`` (userId,movieId,rating,timestamp; half stars) and
 ``movies.csv`` (movieId,title,genres).
 """
+
 from pathlib import Path
 
 import numpy as np
 
-GENRES = ["Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Fantasy", "Horror",
-          "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+GENRES = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 # Two broad tastes, each a direction over genres (the names the 2018 lesson gave the axes its PCA found)
 TASTE_AXES = {
-    "easy watching vs serious": {"Comedy": 1, "Animation": 1, "Musical": 1, "Romance": 0.5, "Adventure": 0.5,
-                                 "Drama": -1, "War": -1, "Documentary": -1, "Crime": -0.5},
-    "spectacle vs dialog": {"Action": 1, "Sci-Fi": 1, "Fantasy": 1, "Adventure": 0.5, "Western": 0.5,
-                            "Romance": -1, "Mystery": -1, "Drama": -0.5, "Documentary": -0.5},
+    "easy watching vs serious": {
+        "Comedy": 1,
+        "Animation": 1,
+        "Musical": 1,
+        "Romance": 0.5,
+        "Adventure": 0.5,
+        "Drama": -1,
+        "War": -1,
+        "Documentary": -1,
+        "Crime": -0.5,
+    },
+    "spectacle vs dialog": {
+        "Action": 1,
+        "Sci-Fi": 1,
+        "Fantasy": 1,
+        "Adventure": 0.5,
+        "Western": 0.5,
+        "Romance": -1,
+        "Mystery": -1,
+        "Drama": -0.5,
+        "Documentary": -0.5,
+    },
 }
-WORDS_A = ["Silent", "Last", "Red", "Lost", "Hidden", "Broken", "Golden", "Midnight", "Wild", "Frozen", "Secret",
-           "Little", "Dark", "Electric", "Final", "Crimson", "Distant", "Iron", "Paper", "Velvet"]
-WORDS_B = ["River", "Kingdom", "Summer", "Detective", "Garden", "Empire", "Letters", "Station", "Horizon", "Machine",
-           "Harbor", "Orchard", "Signal", "Frontier", "Symphony", "Island", "Circus", "Voyage", "Mirror", "Storm"]
+WORDS_A = [
+    "Silent",
+    "Last",
+    "Red",
+    "Lost",
+    "Hidden",
+    "Broken",
+    "Golden",
+    "Midnight",
+    "Wild",
+    "Frozen",
+    "Secret",
+    "Little",
+    "Dark",
+    "Electric",
+    "Final",
+    "Crimson",
+    "Distant",
+    "Iron",
+    "Paper",
+    "Velvet",
+]
+WORDS_B = [
+    "River",
+    "Kingdom",
+    "Summer",
+    "Detective",
+    "Garden",
+    "Empire",
+    "Letters",
+    "Station",
+    "Horizon",
+    "Machine",
+    "Harbor",
+    "Orchard",
+    "Signal",
+    "Frontier",
+    "Symphony",
+    "Island",
+    "Circus",
+    "Voyage",
+    "Mirror",
+    "Storm",
+]
 
 
 def movie_titles(rng, n):
@@ -40,6 +115,7 @@ def movie_titles(rng, n):
 def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=25000, n_factors=5):
     """Write ``ratings.csv`` and ``movies.csv`` generated from hidden factors (see the module docstring)."""
     import pandas as pd  # here: importing coursekit.datasets (which registers the samples) stays quick
+
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -60,17 +136,22 @@ def make_movielens_sample(dest, seed=0, n_users=400, n_movies=600, n_ratings=250
     axes = np.array([[TASTE_AXES[k].get(g, 0.0) for k in TASTE_AXES] for g in GENRES])  # (n_genres, 2)
     movie_axes = genre_matrix @ axes / genre_matrix.sum(1, keepdims=True) + rng.normal(0, 0.25, (n_movies, 2))
     user_axes = rng.normal(0, 0.8, (n_users, 2))
-    taste = ((user_axes[u] * movie_axes[m]).sum(1) + (user_f[u] * movie_f[m]).sum(1)
-             + (user_genre[u] * genre_matrix[m]).sum(1) / genre_matrix[m].sum(1))
+    taste = (
+        (user_axes[u] * movie_axes[m]).sum(1)
+        + (user_f[u] * movie_f[m]).sum(1)
+        + (user_genre[u] * genre_matrix[m]).sum(1) / genre_matrix[m].sum(1)
+    )
     score = 3.5 + user_bias[u] + movie_bias[m] + taste + rng.normal(0, 0.45, len(u))
     rating = np.clip(np.round(score * 2) / 2, 0.5, 5.0)
     timestamp = np.sort(rng.integers(1_000_000_000, 1_540_000_000, len(u)))
     order = rng.permutation(len(u))
     movie_ids = np.sort(rng.choice(np.arange(1, 20 * n_movies), n_movies, replace=False))
-    pd.DataFrame({"userId": u[order] + 1, "movieId": movie_ids[m[order]], "rating": rating[order],
-                  "timestamp": timestamp}).to_csv(dest / "ratings.csv", index=False)
-    pd.DataFrame({"movieId": movie_ids, "title": movie_titles(rng, n_movies),
-                  "genres": ["|".join(g) for g in genres]}).to_csv(dest / "movies.csv", index=False)
+    pd.DataFrame(
+        {"userId": u[order] + 1, "movieId": movie_ids[m[order]], "rating": rating[order], "timestamp": timestamp}
+    ).to_csv(dest / "ratings.csv", index=False)
+    pd.DataFrame(
+        {"movieId": movie_ids, "title": movie_titles(rng, n_movies), "genres": ["|".join(g) for g in genres]}
+    ).to_csv(dest / "movies.csv", index=False)
 
 
 def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="2015-07-31", test_days=48):
@@ -84,6 +165,7 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
     no ``Open`` value, as in the real test.csv.
     """
     import pandas as pd  # here: importing coursekit.datasets (which registers the samples) stays quick
+
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -95,15 +177,22 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
     comp_open = pd.to_datetime(start) + pd.to_timedelta(rng.integers(-900, 560, n_stores), unit="D")
     comp_known = rng.random(n_stores) > 0.3
     promo2 = rng.random(n_stores) < 0.5
-    store = pd.DataFrame({
-        "Store": stores, "StoreType": store_type, "Assortment": assortment, "CompetitionDistance": distance,
-        "CompetitionOpenSinceMonth": np.where(comp_known, comp_open.month, np.nan),
-        "CompetitionOpenSinceYear": np.where(comp_known, comp_open.year, np.nan),
-        "Promo2": promo2.astype(int),
-        "Promo2SinceWeek": np.where(promo2, rng.integers(1, 53, n_stores), np.nan),
-        "Promo2SinceYear": np.where(promo2, rng.integers(2010, 2015, n_stores), np.nan),
-        "PromoInterval": np.where(promo2, rng.choice(["Jan,Apr,Jul,Oct", "Feb,May,Aug,Nov", "Mar,Jun,Sept,Dec"],
-                                                     n_stores), None)})
+    store = pd.DataFrame(
+        {
+            "Store": stores,
+            "StoreType": store_type,
+            "Assortment": assortment,
+            "CompetitionDistance": distance,
+            "CompetitionOpenSinceMonth": np.where(comp_known, comp_open.month, np.nan),
+            "CompetitionOpenSinceYear": np.where(comp_known, comp_open.year, np.nan),
+            "Promo2": promo2.astype(int),
+            "Promo2SinceWeek": np.where(promo2, rng.integers(1, 53, n_stores), np.nan),
+            "Promo2SinceYear": np.where(promo2, rng.integers(2010, 2015, n_stores), np.nan),
+            "PromoInterval": np.where(
+                promo2, rng.choice(["Jan,Apr,Jul,Oct", "Feb,May,Aug,Nov", "Mar,Jun,Sept,Dec"], n_stores), None
+            ),
+        }
+    )
     dates = pd.date_range(start, pd.to_datetime(end) + pd.Timedelta(days=test_days), freq="D")  # train + test
     holidays = {d: rng.choice(list("abc")) for d in dates[rng.random(len(dates)) < 0.03]}
     school = rng.random(len(dates)) < 0.18
@@ -112,21 +201,39 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
     dow_effect = np.array([0.12, 0.02, 0.0, -0.02, 0.04, 0.06, -0.3])
     is_holiday = np.isin(dates, list(holidays))
     # shopping ahead of a holiday (the 2 days before it) and catching up the day after it
-    around = (0.25 * np.roll(is_holiday, -1) + 0.12 * np.roll(is_holiday, -2) + 0.15 * np.roll(is_holiday, 1))
+    around = 0.25 * np.roll(is_holiday, -1) + 0.12 * np.roll(is_holiday, -2) + 0.15 * np.roll(is_holiday, 1)
     rows = []
     for s in range(n_stores):
         d = dates
         holiday = np.array([holidays.get(x, "0") for x in d])
         open_ = ~(((d.day_of_week == 6) & (store_type[s] != "b")) | (holiday != "0"))
-        log_sales = (level[s] + dow_effect[d.day_of_week] + 0.12 * np.cos(2 * np.pi * (d.day_of_year - 355) / 365.25)
-                     + 0.25 * promo_days + 0.04 * school + around - 0.12 * (d >= comp_open[s]) * (distance[s] < 2000)
-                     + rng.normal(0, 0.08, len(d)))
+        log_sales = (
+            level[s]
+            + dow_effect[d.day_of_week]
+            + 0.12 * np.cos(2 * np.pi * (d.day_of_year - 355) / 365.25)
+            + 0.25 * promo_days
+            + 0.04 * school
+            + around
+            - 0.12 * (d >= comp_open[s]) * (distance[s] < 2000)
+            + rng.normal(0, 0.08, len(d))
+        )
         sales = np.where(open_, np.round(np.exp(log_sales)), 0).astype(int)
         customers = np.where(open_, np.round(sales / rng.normal(9.5, 0.6, len(d))), 0).astype(int)
-        rows.append(pd.DataFrame({"Store": s + 1, "DayOfWeek": d.day_of_week + 1, "Date": d.strftime("%Y-%m-%d"),
-                                  "Sales": sales, "Customers": customers, "Open": open_.astype(int),
-                                  "Promo": promo_days.astype(int), "StateHoliday": holiday,
-                                  "SchoolHoliday": school.astype(int)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "Store": s + 1,
+                    "DayOfWeek": d.day_of_week + 1,
+                    "Date": d.strftime("%Y-%m-%d"),
+                    "Sales": sales,
+                    "Customers": customers,
+                    "Open": open_.astype(int),
+                    "Promo": promo_days.astype(int),
+                    "StateHoliday": holiday,
+                    "SchoolHoliday": school.astype(int),
+                }
+            )
+        )
     every = pd.concat(rows).sort_values(["Date", "Store"], ascending=[False, True])  # newest first, as Kaggle's
     is_test = every["Date"] > pd.to_datetime(end).strftime("%Y-%m-%d")
     every[~is_test].to_csv(dest / "train.csv", index=False)
@@ -135,5 +242,6 @@ def make_rossmann_sample(dest, seed=0, n_stores=40, start="2014-01-01", end="201
     test.loc[unknown, "Open"] = np.nan  # the real test.csv has 11 rows of one store without Open
     test.insert(0, "Id", np.arange(1, len(test) + 1))
     test[["Id", "Store", "DayOfWeek", "Date", "Open", "Promo", "StateHoliday", "SchoolHoliday"]].to_csv(
-        dest / "test.csv", index=False)
+        dest / "test.csv", index=False
+    )
     store.to_csv(dest / "store.csv", index=False)

@@ -10,13 +10,18 @@ it need attention: French puts most adjectives after the noun and makes them agr
 have different lengths. Prepositional phrases, relative clauses and coordination make sentences of up to
 about 25 words, whose many content words a decoder can only get right by looking back at the source.
 """
+
 import random
 from pathlib import Path
 
 EN_FILE, FR_FILE = "giga-fren.release2.fixed.en", "giga-fren.release2.fixed.fr"
 
 # (english singular, english plural, french singular, french plural, gender)
-NOUNS = [(s, p, fs, fp, g) for s, p, fs, fp, g in (row.split() for row in """
+NOUNS = [
+    (s, p, fs, fp, g)
+    for s, p, fs, fp, g in (
+        row.split()
+        for row in """
 cat cats chat chats m|dog dogs chien chiens m|house houses maison maisons f|car cars voiture voitures f
 bird birds oiseau oiseaux m|tree trees arbre arbres m|child children enfant enfants m|man men homme hommes m
 woman women femme femmes f|girl girls fille filles f|boy boys garçon garçons m|book books livre livres m
@@ -46,9 +51,14 @@ restaurant restaurants restaurant restaurants m
 painter painters peintre peintres m|singer singers chanteur chanteurs m|soldier soldiers soldat soldats m
 farmer farmers fermier fermiers m
 sister sisters sœur sœurs f|brother brothers frère frères m|aunt aunts tante tantes f|uncle uncles oncle oncles m
-""".replace("\n", "|").split("|") if row.strip())]
+""".replace("\n", "|").split("|")
+        if row.strip()
+    )
+]
 # (english, french masculine singular, feminine singular, masculine plural, feminine plural): all go after the noun
-ADJECTIVES = [tuple(row.split()) for row in """
+ADJECTIVES = [
+    tuple(row.split())
+    for row in """
 red rouge rouge rouges rouges|black noir noire noirs noires|white blanc blanche blancs blanches
 green vert verte verts vertes|blue bleu bleue bleus bleues|grey gris grise gris grises
 happy heureux heureuse heureux heureuses|sad triste triste tristes tristes|rich riche riche riches riches
@@ -65,26 +75,52 @@ clever intelligent intelligente intelligents intelligentes|slow lent lente lents
 fast rapide rapide rapides rapides
 round rond ronde ronds rondes|broken cassé cassée cassés cassées|open ouvert ouverte ouverts ouvertes
 heavy lourd lourde lourds lourdes|sick malade malade malades malades|funny drôle drôle drôles drôles
-""".replace("\n", "|").split("|") if row.strip()]
+""".replace("\n", "|").split("|")
+    if row.strip()
+]
 # (english base, english 3rd singular, french 3rd singular, french 3rd plural): transitive, present tense
-VERBS = [tuple(row.split()) for row in """
+VERBS = [
+    tuple(row.split())
+    for row in """
 eat eats mange mangent|like likes aime aiment|watch watches regarde regardent|find finds trouve trouvent
 carry carries porte portent|buy buys achète achètent|wash washes lave lavent|draw draws dessine dessinent
 visit visits visite visitent|clean cleans nettoie nettoient|sell sells vend vendent|hide hides cache cachent
 push pushes pousse poussent|pull pulls tire tirent|paint paints peint peignent|follow follows suit suivent
 want wants veut veulent|open opens ouvre ouvrent|close closes ferme ferment|take takes prend prennent
 love loves adore adorent|help helps aide aident|call calls appelle appellent|forget forgets oublie oublient
-""".replace("\n", "|").split("|") if row.strip()]
+""".replace("\n", "|").split("|")
+    if row.strip()
+]
 # (english, french, how French joins it to the article: "de" contracts, "à" contracts, "none" keeps it)
-PREPOSITIONS = [("in", "dans", "none"), ("near", "près de", "de"), ("with", "avec", "none"), ("of", "de", "de"),
-                ("behind", "derrière", "none"), ("under", "sous", "none"), ("on", "sur", "none"),
-                ("next to", "à côté de", "de"), ("for", "pour", "none"), ("at", "à", "à")]
+PREPOSITIONS = [
+    ("in", "dans", "none"),
+    ("near", "près de", "de"),
+    ("with", "avec", "none"),
+    ("of", "de", "de"),
+    ("behind", "derrière", "none"),
+    ("under", "sous", "none"),
+    ("on", "sur", "none"),
+    ("next to", "à côté de", "de"),
+    ("for", "pour", "none"),
+    ("at", "à", "à"),
+]
 VOWELS = "aeiouhéèêîô"
-FILLERS = ["The meeting is on Tuesday.", "Please close the door.", "How are you?", "I like the red car.",
-           "Is the shop open?", "The results are in the table below."]
-FILLERS_FR = ["La réunion est mardi.", "Fermez la porte, s'il vous plaît.", "Comment allez-vous ?",
-              "J'aime la voiture rouge.", "Le magasin est-il ouvert ?",
-              "Les résultats sont dans le tableau ci-dessous."]
+FILLERS = [
+    "The meeting is on Tuesday.",
+    "Please close the door.",
+    "How are you?",
+    "I like the red car.",
+    "Is the shop open?",
+    "The results are in the table below.",
+]
+FILLERS_FR = [
+    "La réunion est mardi.",
+    "Fermez la porte, s'il vous plaît.",
+    "Comment allez-vous ?",
+    "J'aime la voiture rouge.",
+    "Le magasin est-il ouvert ?",
+    "Les résultats sont dans le tableau ci-dessous.",
+]
 
 
 class Phrase:
@@ -114,7 +150,7 @@ def article(noun_fr, gender, plural, prep="none"):
 
 
 def join_article(art, noun):
-    """"l'" and "de l'" join the next word without a space."""
+    """ "l'" and "de l'" join the next word without a space."""
     return art + noun if art.endswith("'") else f"{art} {noun}"
 
 

@@ -1,5 +1,6 @@
 """Offline look-alikes of two image datasets (numpy and PIL only): satellite tiles with tags in the Planet
 layout (lesson 2's data) and street scenes with label masks in the CamVid layout (lesson 3's)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,21 @@ from coursekit.samples.cartoons import rgb
 
 # -- lesson 2: satellite tiles with several tags, in the Planet layout -------------------------------------
 WEATHER = ["clear", "haze", "partly_cloudy", "cloudy"]
-PLANET_TAGS = ["agriculture", "bare_ground", "clear", "cloudy", "conventional_mine", "cultivation",
-               "habitation", "haze", "partly_cloudy", "primary", "road", "slash_burn", "water"]
+PLANET_TAGS = [
+    "agriculture",
+    "bare_ground",
+    "clear",
+    "cloudy",
+    "conventional_mine",
+    "cultivation",
+    "habitation",
+    "haze",
+    "partly_cloudy",
+    "primary",
+    "road",
+    "slash_burn",
+    "water",
+]
 
 
 def planet_tags(rng):
@@ -44,8 +58,16 @@ def planet_tags(rng):
 def noise_texture(rng, size, scale, base, amount):
     """Smooth random texture: upsampled noise around a base colour, (size, size, 3) float."""
     small = rng.normal(0, 1, (max(2, size // scale), max(2, size // scale), 1))
-    big = np.asarray(Image.fromarray(((small[..., 0] + 3) * 40).clip(0, 255).astype(np.uint8))
-                     .resize((size, size), Image.BILINEAR), dtype=np.float32)[..., None] / 40 - 3
+    big = (
+        np.asarray(
+            Image.fromarray(((small[..., 0] + 3) * 40).clip(0, 255).astype(np.uint8)).resize(
+                (size, size), Image.BILINEAR
+            ),
+            dtype=np.float32,
+        )[..., None]
+        / 40
+        - 3
+    )
     return np.array(base, dtype=np.float32) + amount * big
 
 
@@ -59,8 +81,10 @@ def draw_tile(rng, tags, size):
         for _ in range(int(rng.integers(2, 5))):
             x, y = rng.integers(0, size, 2)
             w, h = rng.integers(size // 5, size // 2, 2)
-            draw.polygon([(x, y), (x + w, y + rng.integers(-5, 6)), (x + w, y + h), (x, y + h)],
-                         fill=rgb(rng, (165, 160, 90), 25))
+            draw.polygon(
+                [(x, y), (x + w, y + rng.integers(-5, 6)), (x + w, y + h), (x, y + h)],
+                fill=rgb(rng, (165, 160, 90), 25),
+            )
     if "cultivation" in tags:  # small striped plots
         x, y = rng.integers(0, size - size // 4, 2)
         for k in range(0, size // 4, 3):
@@ -71,8 +95,11 @@ def draw_tile(rng, tags, size):
         draw.ellipse([x - r, y - r, x + r, y + r], fill=rgb(rng, (175, 140, 105), 15))
     if "water" in tags:  # a winding river or a lake
         if rng.random() < 0.6:
-            pts = [(0, rng.integers(0, size))] + [(int(size * t), int(rng.integers(0, size))) for t in (0.33, 0.66)] + \
-                  [(size, rng.integers(0, size))]
+            pts = (
+                [(0, rng.integers(0, size))]
+                + [(int(size * t), int(rng.integers(0, size))) for t in (0.33, 0.66)]
+                + [(size, rng.integers(0, size))]
+            )
             draw.line(pts, fill=rgb(rng, (40, 70, 110), 10), width=int(rng.integers(3, 7)), joint="curve")
         else:
             x, y = rng.integers(size // 4, 3 * size // 4, 2)
@@ -119,11 +146,40 @@ def make_planet_sample(dest, seed=0, n=400, size=128):
 
 
 # -- lesson 3: street scenes with label masks, in the CamVid layout ------------------------------------------
-CAMVID_CODES = ["Animal", "Archway", "Bicyclist", "Bridge", "Building", "Car", "CartLuggagePram", "Child",
-                "Column_Pole", "Fence", "LaneMkgsDriv", "LaneMkgsNonDriv", "Misc_Text", "MotorcycleScooter",
-                "OtherMoving", "ParkingBlock", "Pedestrian", "Road", "RoadShoulder", "Sidewalk", "SignSymbol",
-                "Sky", "SUVPickupTruck", "TrafficCone", "TrafficLight", "Train", "Tree", "Truck_Bus", "Tunnel",
-                "VegetationMisc", "Void", "Wall"]
+CAMVID_CODES = [
+    "Animal",
+    "Archway",
+    "Bicyclist",
+    "Bridge",
+    "Building",
+    "Car",
+    "CartLuggagePram",
+    "Child",
+    "Column_Pole",
+    "Fence",
+    "LaneMkgsDriv",
+    "LaneMkgsNonDriv",
+    "Misc_Text",
+    "MotorcycleScooter",
+    "OtherMoving",
+    "ParkingBlock",
+    "Pedestrian",
+    "Road",
+    "RoadShoulder",
+    "Sidewalk",
+    "SignSymbol",
+    "Sky",
+    "SUVPickupTruck",
+    "TrafficCone",
+    "TrafficLight",
+    "Train",
+    "Tree",
+    "Truck_Bus",
+    "Tunnel",
+    "VegetationMisc",
+    "Void",
+    "Wall",
+]
 
 
 class Painter:
@@ -170,8 +226,9 @@ def draw_street(rng, w=128, h=96):
         p.shape("ellipse", "Tree", [tx - r, ty - 2.2 * r, tx + r, ty - 0.3 * r], rgb(rng, (60, 110, 50), 20))
     if rng.random() < 0.6:
         px = rng.choice([rng.uniform(2, vanish - 20), rng.uniform(vanish + 20, w - 2)])
-        p.shape("rectangle", "Column_Pole", [px, horizon - rng.uniform(10, 25), px + 1.5, horizon + 12],
-                (120, 120, 120))
+        p.shape(
+            "rectangle", "Column_Pole", [px, horizon - rng.uniform(10, 25), px + 1.5, horizon + 12], (120, 120, 120)
+        )
     for _ in range(int(rng.integers(0, 4))):  # cars on the road, bigger when closer
         t = rng.uniform(0.2, 0.9)
         cy = horizon + (h - horizon) * t
@@ -184,14 +241,15 @@ def draw_street(rng, w=128, h=96):
     for _ in range(int(rng.integers(0, 3))):  # pedestrians on the pavement
         t = rng.uniform(0.2, 0.8)
         fy = horizon + (h - horizon) * t
-        fx = rng.choice([rng.uniform(0, max(vanish - 20 - 40 * t, 1)),
-                         rng.uniform(min(vanish + 20 + 40 * t, w - 1), w)])
+        fx = rng.choice(
+            [rng.uniform(0, max(vanish - 20 - 40 * t, 1)), rng.uniform(min(vanish + 20 + 40 * t, w - 1), w)]
+        )
         ph = 12 + 25 * t
         p.shape("ellipse", "Pedestrian", [fx - ph * 0.12, fy - ph * 0.8, fx + ph * 0.12, fy], rgb(rng, None, 0))
         p.shape("ellipse", "Pedestrian", [fx - ph * 0.1, fy - ph, fx + ph * 0.1, fy - ph * 0.78], (220, 180, 150))
     arr = np.asarray(p.img, dtype=np.float32) + rng.normal(0, 5, (h, w, 3))
     mask = np.asarray(p.mask).copy()
-    edges = (np.abs(np.diff(mask.astype(int), axis=1, prepend=mask[:, :1])) > 0)
+    edges = np.abs(np.diff(mask.astype(int), axis=1, prepend=mask[:, :1])) > 0
     mask[edges & (rng.random(mask.shape) < 0.5)] = CAMVID_CODES.index("Void")  # unlabelled borders, as in CamVid
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8)), Image.fromarray(mask, mode="L")
 

@@ -3,6 +3,7 @@ as L2 in the loss, and the baselines a model must beat. (Lesson 6 builds the mod
 
 ``ratings.csv`` has ``userId,movieId,rating,timestamp``; ``movies.csv`` has ``movieId,title,genres``.
 """
+
 from functools import partial
 from pathlib import Path
 
@@ -12,8 +13,15 @@ from torch import nn
 
 from coursekit.callbacks import Callback
 from coursekit import metrics
-from coursekit.data import (CategoryMap, TableDataset, check_columns, make_loaders, random_split_indices, read_csv,
-                            row_name)
+from coursekit.data import (
+    CategoryMap,
+    TableDataset,
+    check_columns,
+    make_loaders,
+    random_split_indices,
+    read_csv,
+    row_name,
+)
 
 RATING_COLUMNS = ("userId", "movieId", "rating")
 
@@ -23,6 +31,7 @@ def read_ratings(path, y_range=None):
     non-UTF-8 file is an error naming it, UTF-16 with its byte-order mark is read), the required columns,
     ratings numeric and inside ``y_range``."""
     import pandas as pd
+
     path = Path(path)
     df = read_csv(path, "ratings file", "a header line userId,movieId,rating, then one row per rating")
     check_columns(df, RATING_COLUMNS, path)
@@ -36,8 +45,10 @@ def read_ratings(path, y_range=None):
         out = (df["rating"] < y_range[0]) | (df["rating"] > y_range[1])
         if out.any():
             row = int(out.to_numpy().argmax())
-            raise ValueError(f"{row_name(df, row, path)}: rating {df['rating'].iloc[row]} is outside the y-range "
-                             f"{y_range}; fix the row or widen y_range.")
+            raise ValueError(
+                f"{row_name(df, row, path)}: rating {df['rating'].iloc[row]} is outside the y-range "
+                f"{y_range}; fix the row or widen y_range."
+            )
     return df
 
 
@@ -57,9 +68,12 @@ def collab_dls(ratings, valid_pct=0.2, seed=42, bs=64):
     train_idx, valid_idx = random_split_indices(len(ratings), valid_pct, seed)
     train, valid = ratings.iloc[train_idx], ratings.iloc[valid_idx]
     users, movies = CategoryMap(train["userId"], unknown=True), CategoryMap(train["movieId"], unknown=True)
-    make = lambda df: TableDataset(users.encode(df["userId"]), movies.encode(df["movieId"]),
-                                   torch.tensor(df["rating"].to_numpy(), dtype=torch.float32),
-                                   encode=partial(encode_pair, users, movies))
+    make = lambda df: TableDataset(
+        users.encode(df["userId"]),
+        movies.encode(df["movieId"]),
+        torch.tensor(df["rating"].to_numpy(), dtype=torch.float32),
+        encode=partial(encode_pair, users, movies),
+    )
     dls = make_loaders(make(train), make(valid), bs=bs, seed=seed)
     dls.users, dls.movies = users, movies
     return dls
@@ -83,6 +97,7 @@ class L2Penalty(Callback):
     With Adam this is not the same as decoupled weight decay (AdamW): the penalty's gradient is rescaled by
     Adam's per-parameter step sizes, so heavily updated weights are barely decayed.
     """
+
     order = 40  # after the loss is computed, before NaNCheck and the backward pass
 
     def __init__(self, wd):
@@ -90,7 +105,7 @@ class L2Penalty(Callback):
 
     def after_loss(self, learn):
         if learn.training:
-            learn.loss = learn.loss + self.wd * sum((p ** 2).sum() for p in learn.model.parameters() if p.requires_grad)
+            learn.loss = learn.loss + self.wd * sum((p**2).sum() for p in learn.model.parameters() if p.requires_grad)
 
 
 def baseline_rmses(train, valid, reg=5.0, n_iter=5):

@@ -17,6 +17,7 @@ joined) count as one day, an event day when any of them has the event. A missing
 naming the row. Compute these on the whole calendar (train and test joined, closed days included) before
 dropping rows: the days around a holiday are what they describe.
 """
+
 import numpy as np
 import pandas as pd
 
@@ -42,8 +43,10 @@ def _days(df, event, date, group, source):
     for name, missing in ((date, dates.isna()), (group, df[group].isna())):
         if missing.any():
             row = int(np.flatnonzero(missing.to_numpy())[0])
-            raise ValueError(f"{row_name(df, row, source)} has no {name!r}: every row needs a date and a group to "
-                             "place it on the calendar; fill it in or drop the row.")
+            raise ValueError(
+                f"{row_name(df, row, source)} has no {name!r}: every row needs a date and a group to "
+                "place it on the calendar; fill it in or drop the row."
+            )
     codes = pd.factorize(df[group])[0].astype("int64")
     days = ((dates.to_numpy() - np.datetime64("1970-01-01")) // DAY).astype("int64")
     return codes, days, event_flags(df[event].to_numpy())

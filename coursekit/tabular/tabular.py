@@ -9,6 +9,7 @@ Bad continuous columns: a value that is not a number, or is infinite, is an erro
 a column with no value in the training rows is an error naming it; one whose standard deviation is 0 or
 undefined (a constant column, a one-row table) is divided by 1 instead, with a warning naming it.
 """
+
 import warnings
 
 import numpy as np
@@ -32,16 +33,20 @@ def numeric_column(df, name, source="the table"):
     bad = values.isna() & df[name].notna() & (df[name].astype(str).str.strip() != "")
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{row_name(df, row, source)} has the non-numeric value {df[name].iloc[row]!r} in the "
-                         f"continuous column {name!r}; fix it, or make {name!r} categorical.")
+        raise ValueError(
+            f"{row_name(df, row, source)} has the non-numeric value {df[name].iloc[row]!r} in the "
+            f"continuous column {name!r}; fix it, or make {name!r} categorical."
+        )
     values = values.astype("float64")
     if np.isinf(values.to_numpy()).any():
         row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
         value = df[name].iloc[row]
         value = value.item() if hasattr(value, "item") else value  # np.float64(inf) -> inf, for a plain message
-        raise ValueError(f"{row_name(df, row, source)} has the infinite value {value!r} in the continuous "
-                         f"column {name!r}, which would make its mean and standard deviation inf or NaN; replace it "
-                         "with a finite number, or leave it empty to fill it with the training median.")
+        raise ValueError(
+            f"{row_name(df, row, source)} has the infinite value {value!r} in the continuous "
+            f"column {name!r}, which would make its mean and standard deviation inf or NaN; replace it "
+            "with a finite number, or leave it empty to fill it with the training median."
+        )
     return values
 
 
@@ -59,9 +64,11 @@ class TabularProcessor:
         cont = {c: numeric_column(df, c, "the training table") for c in self.cont_names}
         empty = [c for c, v in cont.items() if v.isna().all()]
         if empty:
-            raise ValueError(f"The continuous column {empty[0]!r} has no value in any of the {len(df)} training "
-                             "rows: there is no median to fill it with and nothing to learn from. Fill it in, or "
-                             "leave it out of cont_names.")
+            raise ValueError(
+                f"The continuous column {empty[0]!r} has no value in any of the {len(df)} training "
+                "rows: there is no median to fill it with and nothing to learn from. Fill it in, or "
+                "leave it out of cont_names."
+            )
         self.medians = {c: float(v.median()) for c, v in cont.items()}
         self.na_flags = [c for c, v in cont.items() if v.isna().any()]
         filled = self._filled(cont)  # the _na flags stay 0/1: only the original columns are normalised
@@ -70,9 +77,11 @@ class TabularProcessor:
         flat = [c for c, std in stds.items() if not std > 0]
         if flat:
             why = "the training table has one row" if len(df) == 1 else "the same value in every training row"
-            warnings.warn(f"Continuous column(s) {flat}: no spread to normalise by ({why}), so they are divided "
-                          "by 1 instead of their standard deviation (only centred). Train on more rows, or leave "
-                          "a constant column out of cont_names.")
+            warnings.warn(
+                f"Continuous column(s) {flat}: no spread to normalise by ({why}), so they are divided "
+                "by 1 instead of their standard deviation (only centred). Train on more rows, or leave "
+                "a constant column out of cont_names."
+            )
         self.stds = {c: std if std > 0 else 1.0 for c, std in stds.items()}
         return self
 
@@ -99,8 +108,10 @@ class TabularProcessor:
         """(x_cat LongTensor (n, n_cat), x_cont FloatTensor (n, n_cont_out)) for a table with the same columns."""
         check_columns(df, self.cat_names + self.cont_names, source)
         # Series.map with the value -> index dict: fast on a million rows, unlike encoding value by value
-        cats = [df[c].astype(str).map(self.categories[c].index).fillna(0).where(df[c].notna(), 0).astype("int64")
-                for c in self.cat_names]
+        cats = [
+            df[c].astype(str).map(self.categories[c].index).fillna(0).where(df[c].notna(), 0).astype("int64")
+            for c in self.cat_names
+        ]
         filled = self._filled({c: numeric_column(df, c, source) for c in self.cont_names})
         conts = [(filled[c] - self.means[c]) / self.stds[c] if c in self.means else filled[c] for c in self.cont_out]
         x_cat = torch.tensor(np.stack(cats, 1) if cats else np.zeros((len(df), 0)), dtype=torch.long)
@@ -120,18 +131,27 @@ class TabularProcessor:
         return x_cat[0], x_cont[0]
 
     def __repr__(self):
-        return (f"TabularProcessor({len(self.cat_names)} categorical {self.cardinalities}, "
-                f"{len(self.cont_out)} continuous incl. {len(self.na_flags)} _na flags)")
+        return (
+            f"TabularProcessor({len(self.cat_names)} categorical {self.cardinalities}, "
+            f"{len(self.cont_out)} continuous incl. {len(self.na_flags)} _na flags)"
+        )
 
 
 def add_datepart(df, col, drop=True):
     """Add Year, Month, Week, Day, Dayofweek, Dayofyear, month start/end flags and Elapsed (seconds) for ``col``."""
     dates = pd.to_datetime(df[col])
     df = df.copy()
-    parts = {"Year": dates.dt.year, "Month": dates.dt.month, "Week": dates.dt.isocalendar().week.astype("int64"),
-             "Day": dates.dt.day, "Dayofweek": dates.dt.day_of_week, "Dayofyear": dates.dt.day_of_year,
-             "Is_month_start": dates.dt.is_month_start, "Is_month_end": dates.dt.is_month_end,
-             "Elapsed": dates.astype("int64") // 10 ** 9}
+    parts = {
+        "Year": dates.dt.year,
+        "Month": dates.dt.month,
+        "Week": dates.dt.isocalendar().week.astype("int64"),
+        "Day": dates.dt.day,
+        "Dayofweek": dates.dt.day_of_week,
+        "Dayofyear": dates.dt.day_of_year,
+        "Is_month_start": dates.dt.is_month_start,
+        "Is_month_end": dates.dt.is_month_end,
+        "Elapsed": dates.astype("int64") // 10**9,
+    }
     for name, values in parts.items():
         df[f"{col}_{name}"] = values
     return df.drop(columns=col) if drop else df

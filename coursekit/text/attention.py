@@ -8,6 +8,7 @@ real source words, padding given 0), and reads the weighted mean of the encoder'
 is not squeezed into one vector.
 Shapes: ``src`` (bs, S), encoder outputs (bs, S, H_enc), decoder state (bs, H), weights (bs, S).
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,8 +52,20 @@ class Seq2Seq(nn.Module):
     model.
     """
 
-    def __init__(self, src_vocab_sz, tgt_vocab_sz, emb_sz=64, n_hid=128, bidirectional=False, attention=False,
-                 att_sz=None, max_src_len=30, max_out_len=32, dropout=0.1, tie_weights=False):
+    def __init__(
+        self,
+        src_vocab_sz,
+        tgt_vocab_sz,
+        emb_sz=64,
+        n_hid=128,
+        bidirectional=False,
+        attention=False,
+        att_sz=None,
+        max_src_len=30,
+        max_out_len=32,
+        dropout=0.1,
+        tie_weights=False,
+    ):
         super().__init__()
         self.bidirectional, self.attention = bidirectional, attention
         self.max_src_len, self.max_out_len, self.pr_force = max_src_len, max_out_len, 0.0
@@ -77,8 +90,10 @@ class Seq2Seq(nn.Module):
         """The decoder's starting state: (encoder outputs (bs, S, H_enc), the keys' projection (attention) or the
         encoder's final state (bs, H_enc) (no attention), mask (bs, S), first hidden state (bs, n_hid))."""
         if src.size(1) > self.max_src_len:
-            raise ValueError(f"A source of {src.size(1)} tokens, but this model was built for at most "
-                             f"{self.max_src_len}: cut it first (decoding.translate does, with a warning).")
+            raise ValueError(
+                f"A source of {src.size(1)} tokens, but this model was built for at most "
+                f"{self.max_src_len}: cut it first (decoding.translate does, with a warning)."
+            )
         mask = src != PAD_IDX
         lengths = mask.sum(1).clamp(min=1).cpu()
         packed = pack_padded_sequence(self.drop(self.src_emb(src)), lengths, batch_first=True, enforce_sorted=False)

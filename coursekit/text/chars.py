@@ -5,6 +5,7 @@ The corpus is split by position, not at random: the first ``1 - valid_pct`` of t
 validates. Windows overlap, so a random split would put almost every validation window's characters in the
 training set as well, and the validation loss would flatter the model.
 """
+
 import torch
 from torch.utils.data import Dataset
 
@@ -23,12 +24,16 @@ def read_chars(path):
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ValueError(f"The text file {path} is not UTF-8: byte {data[e.start]:#04x} at position {e.start} "
-                         f"({e.reason}). Re-save it as UTF-8 (for example iconv -f latin1 -t utf-8 "
-                         f"{path.name} > fixed.txt) and read that file.") from None
+        raise ValueError(
+            f"The text file {path} is not UTF-8: byte {data[e.start]:#04x} at position {e.start} "
+            f"({e.reason}). Re-save it as UTF-8 (for example iconv -f latin1 -t utf-8 "
+            f"{path.name} > fixed.txt) and read that file."
+        ) from None
     if not text.strip():
-        raise ValueError(f"The text file {path} is empty ({len(data)} bytes, no visible characters): a character "
-                         "model needs text to learn from. Check that the download or copy is complete.")
+        raise ValueError(
+            f"The text file {path} is empty ({len(data)} bytes, no visible characters): a character "
+            "model needs text to learn from. Check that the download or copy is complete."
+        )
     return text
 
 
@@ -39,8 +44,9 @@ class CharVocab:
     def __init__(self, itos):
         self.itos = list(itos)
         if not self.itos or self.itos[0] != PAD_CHAR:
-            raise ValueError("A CharVocab starts with the padding character '\\0' (index 0); build one with "
-                             "CharVocab.build(text).")
+            raise ValueError(
+                "A CharVocab starts with the padding character '\\0' (index 0); build one with CharVocab.build(text)."
+            )
         self.stoi = {c: i for i, c in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             raise ValueError("A CharVocab lists a character twice.")
@@ -59,8 +65,10 @@ class CharVocab:
             return torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
         except KeyError:
             unknown = sorted({c for c in text if c not in self.stoi})
-            raise KeyError(f"Characters {unknown[:10]!r} are not in this {len(self)}-character vocabulary (it was "
-                           "built from the training text): leave them out of the prompt.") from None
+            raise KeyError(
+                f"Characters {unknown[:10]!r} are not in this {len(self)}-character vocabulary (it was "
+                "built from the training text): leave them out of the prompt."
+            ) from None
 
     def decode(self, ids):
         """The text of ``ids`` (ints or a tensor)."""
@@ -97,16 +105,16 @@ class CharWindows(Dataset):
         if not 0 <= i < self.n_windows:
             raise IndexError(f"window {i} of {self.n_windows}")
         start = i * self.step
-        x = self.ids[start:start + self.n]
-        y = self.ids[start + 1:start + self.n + 1] if self.seq else self.ids[start + self.n]
+        x = self.ids[start : start + self.n]
+        y = self.ids[start + 1 : start + self.n + 1] if self.seq else self.ids[start + self.n]
         return x, y
 
     def __getitems__(self, idxs):
         """A whole batch at once, (x (bs, n), y (bs,) or (bs, n)): ``DataLoader`` calls this instead of one
         ``__getitem__`` per window, which costs more than a small model's step (``keep_batch`` collates)."""
-        starts = torch.as_tensor(idxs, dtype=torch.long) * self.step            # (bs,)
-        offsets = torch.arange(self.n)                                          # (n,)
-        x = self.ids[starts[:, None] + offsets]                                 # (bs, n)
+        starts = torch.as_tensor(idxs, dtype=torch.long) * self.step  # (bs,)
+        offsets = torch.arange(self.n)  # (n,)
+        x = self.ids[starts[:, None] + offsets]  # (bs, n)
         y = self.ids[starts[:, None] + offsets + 1] if self.seq else self.ids[starts + self.n]
         return x, y
 
@@ -123,8 +131,9 @@ def keep_batch(batch):
 def char_window_dls(text, vocab, n=3, step=1, seq=False, valid_pct=0.1, bs=512, seed=42):
     """``DataLoaders`` of ``CharWindows`` over ``text`` split by position (see the module docstring)."""
     train, valid = (vocab.encode(t) for t in split_text(text, valid_pct))
-    dls = make_loaders(CharWindows(train, n, step, seq), CharWindows(valid, n, step, seq), bs=bs, seed=seed,
-                       collate_fn=keep_batch)
+    dls = make_loaders(
+        CharWindows(train, n, step, seq), CharWindows(valid, n, step, seq), bs=bs, seed=seed, collate_fn=keep_batch
+    )
     dls.vocab = vocab
     return dls
 

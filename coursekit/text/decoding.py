@@ -5,6 +5,7 @@ BLEU is computed by sacrebleu (the standard implementation, with its own "13a" t
 our tokens are first joined back into ordinary text (``detokenize``), so the scores compare with published
 ones, which are computed on plain text too.
 """
+
 import re
 import warnings
 
@@ -18,7 +19,7 @@ from coursekit.text.tokenize import BOS, EOS, MAJ, PAD, UP
 def cut_at_eos(ids):
     """The ids before the first ``xxeos`` (all of them if there is none)."""
     ids = list(ids)
-    return ids[:ids.index(EOS_IDX)] if EOS_IDX in ids else ids
+    return ids[: ids.index(EOS_IDX)] if EOS_IDX in ids else ids
 
 
 @torch.no_grad()
@@ -32,9 +33,9 @@ def greedy_decode(model, src, bs=128):
     out = [None] * len(src)
     try:
         for k in range(0, len(order), bs):
-            idx = order[k:k + bs]
+            idx = order[k : k + bs]
             rows = src[idx]
-            rows = rows[:, :int((rows != PAD_IDX).sum(1).max())]  # drop columns that are all padding
+            rows = rows[:, : int((rows != PAD_IDX).sum(1).max())]  # drop columns that are all padding
             rows = rows.to(next(model.parameters()).device)
             ids = model(rows).argmax(-1).tolist()
             for i, r in zip(idx, ids):
@@ -71,7 +72,7 @@ def beam_search(model, src, width=4, max_len=None, alpha=0.0):
                 if word == EOS_IDX:
                     finished.append((s / max(len(beams[b][1]) + 1, 1) ** alpha, beams[b][1]))
                 else:
-                    extended.append((s, beams[b][1] + [word], h[b:b + 1]))
+                    extended.append((s, beams[b][1] + [word], h[b : b + 1]))
             beams = extended
             # stop when no open hypothesis can still beat the best finished one (scores only fall)
             if not beams or (finished and alpha == 0 and max(b[0] for b in beams) < max(f[0] for f in finished)):
@@ -100,9 +101,11 @@ def detokenize(tokens, lang="en"):
         elif cap == UP:
             t = t.upper()
         cap = None
-        glue = bool(out) and (t in no_space_before
-                              or (lang == "en" and re.fullmatch(r"n't|'\w{1,2}", t.lower()) is not None)
-                              or (lang == "fr" and (out[-1].endswith("'") or (t.startswith("-") and len(t) > 1))))
+        glue = bool(out) and (
+            t in no_space_before
+            or (lang == "en" and re.fullmatch(r"n't|'\w{1,2}", t.lower()) is not None)
+            or (lang == "fr" and (out[-1].endswith("'") or (t.startswith("-") and len(t) > 1)))
+        )
         if glue:
             out[-1] += t
         else:
@@ -114,6 +117,7 @@ def corpus_bleu(hyp_tokens, ref_tokens, lang="fr"):
     """Corpus BLEU (0-100) of hypotheses against one reference each, both given as token lists: each is
     detokenised, then scored by ``sacrebleu.corpus_bleu`` with its default settings (13a tokenisation)."""
     import sacrebleu
+
     if len(hyp_tokens) != len(ref_tokens):
         raise ValueError(f"{len(hyp_tokens)} hypotheses but {len(ref_tokens)} references: give one each.")
     hyps = [detokenize(h, lang) for h in hyp_tokens]
@@ -127,8 +131,9 @@ def bleu_by_length(hyp_tokens, ref_tokens, src_lengths, bins=((1, 5), (6, 10)), 
     out = {}
     for lo, hi in bins:
         idx = [i for i, n in enumerate(src_lengths) if lo <= n <= hi]
-        out[f"{lo}-{hi}"] = (corpus_bleu([hyp_tokens[i] for i in idx], [ref_tokens[i] for i in idx], lang)
-                             if idx else float("nan"))
+        out[f"{lo}-{hi}"] = (
+            corpus_bleu([hyp_tokens[i] for i in idx], [ref_tokens[i] for i in idx], lang) if idx else float("nan")
+        )
     return out
 
 
@@ -138,10 +143,13 @@ def translate(model, text, tokenizer, src_vocab, tgt_vocab, beam=1, lang="fr", a
     longer than the model's ``max_src_len`` tokens is cut to that length, with a warning naming it."""
     tokens = [t for t in tokenizer(text) if t != BOS]
     if len(tokens) > model.max_src_len:
-        warnings.warn(f"The sentence {text[:60]!r}{'...' if len(text) > 60 else ''} has {len(tokens)} tokens but "
-                      f"the model was built for at most {model.max_src_len}: only its first {model.max_src_len} "
-                      f"are translated.", stacklevel=2)
-        tokens = tokens[:model.max_src_len]
+        warnings.warn(
+            f"The sentence {text[:60]!r}{'...' if len(text) > 60 else ''} has {len(tokens)} tokens but "
+            f"the model was built for at most {model.max_src_len}: only its first {model.max_src_len} "
+            f"are translated.",
+            stacklevel=2,
+        )
+        tokens = tokens[: model.max_src_len]
     device = next(model.parameters()).device
     src = torch.tensor(src_vocab.numericalize(tokens), dtype=torch.long, device=device)
     ids = beam_search(model, src, width=beam) if beam > 1 else greedy_decode(model, src[None])[0]

@@ -6,6 +6,7 @@ the stream, so a model that carries its hidden state from batch to batch reads e
 ``SortishSampler`` + ``pad_collate``: classifier batches of texts of similar lengths, padded at the end.
 Entry points: ``lm_dls`` and ``clas_dls``, returning ``coursekit.data.DataLoaders``.
 """
+
 from functools import partial
 
 import numpy as np
@@ -57,8 +58,10 @@ class LMLoader:
         self.n_tokens = self.dataset.n_tokens
         self.row_len = (self.n_tokens - 1) // bs  # tokens read per row: each needs the next as its target
         if self.row_len < 1:
-            raise ValueError(f"{self.n_tokens} tokens cannot fill {bs} rows of a language-model batch (each row "
-                             f"needs at least 2 tokens): use a smaller bs, or more text.")
+            raise ValueError(
+                f"{self.n_tokens} tokens cannot fill {bs} rows of a language-model batch (each row "
+                f"needs at least 2 tokens): use a smaller bs, or more text."
+            )
         self.seed = torch.initial_seed() % 2**63 if seed is None else seed
         self.rng = np.random.default_rng(self.seed)
 
@@ -84,17 +87,19 @@ class LMLoader:
         return torch.from_numpy(np.concatenate([items[i] for i in order]))
 
     def __iter__(self):
-        data = self.stream()[:self.batch_size * self.row_len + 1]
+        data = self.stream()[: self.batch_size * self.row_len + 1]
         xs = data[:-1].view(self.batch_size, self.row_len)  # row r is stream[r*row_len : (r+1)*row_len]
-        ys = data[1:].view(self.batch_size, self.row_len)   # the same, one token later
+        ys = data[1:].view(self.batch_size, self.row_len)  # the same, one token later
         i = 0
         for seq in self.seq_lengths():
-            yield xs[:, i:i + seq].contiguous(), ys[:, i:i + seq].contiguous()
+            yield xs[:, i : i + seq].contiguous(), ys[:, i : i + seq].contiguous()
             i += seq
 
     def __repr__(self):
-        return (f"LMLoader({len(self.dataset)} texts, {self.n_tokens} tokens; bs={self.batch_size}, "
-                f"bptt={self.bptt}{' (varied)' if self.vary_bptt else ''}, {len(self)} batches)")
+        return (
+            f"LMLoader({len(self.dataset)} texts, {self.n_tokens} tokens; bs={self.batch_size}, "
+            f"bptt={self.bptt}{' (varied)' if self.vary_bptt else ''}, {len(self)} batches)"
+        )
 
 
 class SortishSampler(Sampler):
@@ -112,9 +117,9 @@ class SortishSampler(Sampler):
     def batches(self):
         """This epoch's batches (lists of indices)."""
         idx = self.rng.permutation(len(self.lengths))
-        chunks = [idx[i:i + self.chunk] for i in range(0, len(idx), self.chunk)]
+        chunks = [idx[i : i + self.chunk] for i in range(0, len(idx), self.chunk)]
         idx = np.concatenate([c[np.argsort(-self.lengths[c], kind="stable")] for c in chunks])
-        batches = [idx[i:i + self.bs] for i in range(0, len(idx), self.bs)]
+        batches = [idx[i : i + self.bs] for i in range(0, len(idx), self.bs)]
         short = batches.pop() if len(batches[-1]) < self.bs else None
         batches = [batches[i] for i in self.rng.permutation(len(batches))]
         if batches:
@@ -131,7 +136,7 @@ def pad_collate(batch, pad_idx=1):
     lengths = [len(ids) for ids, _ in batch]
     x = torch.full((len(batch), max(lengths)), pad_idx, dtype=torch.long)
     for row, (ids, _) in enumerate(batch):
-        x[row, :len(ids)] = ids
+        x[row, : len(ids)] = ids
     return x, torch.tensor([int(y) for _, y in batch], dtype=torch.long)
 
 
@@ -165,12 +170,26 @@ class TextClassDataset(Dataset):
         return ids.flip(0) if self.backwards else ids
 
     def __repr__(self):
-        return (f"TextClassDataset({len(self)} texts, {len(self.vocab)}-token vocab, classes {self.classes}; "
-                f"lengths {self.lengths.min()}-{self.lengths.max()})")
+        return (
+            f"TextClassDataset({len(self)} texts, {len(self.vocab)}-token vocab, classes {self.classes}; "
+            f"lengths {self.lengths.min()}-{self.lengths.max()})"
+        )
 
 
-def lm_dls(texts, vocab=None, valid_texts=None, valid_pct=0.1, bs=64, bptt=70, seed=42, tokenizer=None,
-           cache_dir=None, min_freq=3, max_vocab=60000, backwards=False):
+def lm_dls(
+    texts,
+    vocab=None,
+    valid_texts=None,
+    valid_pct=0.1,
+    bs=64,
+    bptt=70,
+    seed=42,
+    tokenizer=None,
+    cache_dir=None,
+    min_freq=3,
+    max_vocab=60000,
+    backwards=False,
+):
     """Language-model ``DataLoaders`` of raw ``texts``: tokenized (cached in ``cache_dir``), the vocabulary
     built on the training texts unless given (``dls.train_ds.vocab``), a seeded ``valid_pct`` held out.
     ``backwards`` reverses every text: a backward language model predicts each token from those after it."""
@@ -183,15 +202,35 @@ def lm_dls(texts, vocab=None, valid_texts=None, valid_pct=0.1, bs=64, bptt=70, s
     valid_tok = tokenizer.tokenize(list(valid), cache_dir, "lm_valid")
     vocab = vocab or Vocab.build(train_tok, min_freq, max_vocab)
     step = -1 if backwards else 1
-    train_dl = LMLoader([vocab.numericalize(t)[::step] for t in train_tok], bs, bptt, shuffle=True, seed=seed,
-                        vocab=vocab)
-    valid_dl = LMLoader([vocab.numericalize(t)[::step] for t in valid_tok], bs, bptt, shuffle=False, seed=seed,
-                        vary_bptt=False, vocab=vocab)
+    train_dl = LMLoader(
+        [vocab.numericalize(t)[::step] for t in train_tok], bs, bptt, shuffle=True, seed=seed, vocab=vocab
+    )
+    valid_dl = LMLoader(
+        [vocab.numericalize(t)[::step] for t in valid_tok],
+        bs,
+        bptt,
+        shuffle=False,
+        seed=seed,
+        vary_bptt=False,
+        vocab=vocab,
+    )
     return DataLoaders(train_dl, valid_dl)
 
 
-def clas_dls(texts, labels, vocab, valid_texts=None, valid_labels=None, valid_pct=0.2, bs=64, seed=42,
-             classes=None, tokenizer=None, cache_dir=None, backwards=False):
+def clas_dls(
+    texts,
+    labels,
+    vocab,
+    valid_texts=None,
+    valid_labels=None,
+    valid_pct=0.2,
+    bs=64,
+    seed=42,
+    classes=None,
+    tokenizer=None,
+    cache_dir=None,
+    backwards=False,
+):
     """Classifier ``DataLoaders`` of raw ``texts`` and ``labels`` numericalized with ``vocab`` (the language
     model's): training batches of similar lengths (``SortishSampler``), validation in the texts' order.
     ``backwards`` reverses every text, for a classifier on a backward language model's encoder."""
@@ -205,10 +244,17 @@ def clas_dls(texts, labels, vocab, valid_texts=None, valid_labels=None, valid_pc
     classes = list(classes) if classes is not None else sorted(set(labels) | set(valid_labels))
     tokenizer = tokenizer or Tokenizer()
     step = -1 if backwards else 1
-    datasets = [TextClassDataset([vocab.numericalize(t)[::step] for t in tokenizer.tokenize(x, cache_dir, name)], y,
-                                 classes, vocab, tokenizer, backwards)
-                for x, y, name in ((texts, labels, "clas_train"),
-                                   (list(valid_texts), list(valid_labels), "clas_valid"))]
+    datasets = [
+        TextClassDataset(
+            [vocab.numericalize(t)[::step] for t in tokenizer.tokenize(x, cache_dir, name)],
+            y,
+            classes,
+            vocab,
+            tokenizer,
+            backwards,
+        )
+        for x, y, name in ((texts, labels, "clas_train"), (list(valid_texts), list(valid_labels), "clas_valid"))
+    ]
     collate = partial(pad_collate, pad_idx=vocab.stoi[PAD])
     sampler = SortishSampler(datasets[0].lengths, bs, seed)  # the short batch comes last: dropped, as BatchNorm
     train = DataLoader(datasets[0], bs, sampler=sampler, collate_fn=collate, drop_last=len(datasets[0]) > bs)

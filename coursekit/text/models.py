@@ -4,6 +4,7 @@ Regularisation, only in training: embedding dropout (whole token rows), variatio
 dropout (one mask per sequence), DropConnect on each LSTM's hidden-to-hidden matrix (weight drop). The encoder
 carries its hidden state from batch to batch, detached; ``reset()`` starts from zeros. Tokens are (bs, seq).
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -62,8 +63,18 @@ class AWDLSTM(CarriesVocab, nn.Module):
     training batch, for activation regularisation (``training.RNNRegularizer``). Built from a ``Vocab``, it
     refuses weights of another vocabulary (``CarriesVocab``)."""
 
-    def __init__(self, vocab, emb_sz=400, n_hid=1152, n_layers=3, pad_idx=1, hidden_p=0.3, input_p=0.4,
-                 embed_p=0.05, weight_p=0.5):
+    def __init__(
+        self,
+        vocab,
+        emb_sz=400,
+        n_hid=1152,
+        n_layers=3,
+        pad_idx=1,
+        hidden_p=0.3,
+        input_p=0.4,
+        embed_p=0.05,
+        weight_p=0.5,
+    ):
         super().__init__()
         vocab_sz = self.track_vocab(vocab)
         self.vocab_sz, self.emb_sz, self.n_hid, self.n_layers = vocab_sz, emb_sz, n_hid, n_layers
@@ -148,13 +159,27 @@ class LanguageModel(nn.Module):
         return [self.encoder.embedding, *self.encoder.rnns, self.decoder]
 
 
-def language_model(vocab, emb_sz=400, n_hid=1152, n_layers=3, pad_idx=1, input_p=0.25, output_p=0.1,
-                   weight_p=0.2, embed_p=0.02, hidden_p=0.15, drop_mult=1.0, tie_weights=True, bias=True):
+def language_model(
+    vocab,
+    emb_sz=400,
+    n_hid=1152,
+    n_layers=3,
+    pad_idx=1,
+    input_p=0.25,
+    output_p=0.1,
+    weight_p=0.2,
+    embed_p=0.02,
+    hidden_p=0.15,
+    drop_mult=1.0,
+    tie_weights=True,
+    bias=True,
+):
     """An AWD-LSTM language model of ``vocab`` (a ``Vocab``, whose fingerprint its weights carry, or a size); the
     dropouts default to 2018's ``[0.25, 0.1, 0.2, 0.02, 0.15]`` (input, output, weight, embedding, hidden), all
     scaled by ``drop_mult`` (the lessons used 0.7)."""
-    input_p, output_p, weight_p, embed_p, hidden_p = (p * drop_mult for p in (input_p, output_p, weight_p,
-                                                                            embed_p, hidden_p))
+    input_p, output_p, weight_p, embed_p, hidden_p = (
+        p * drop_mult for p in (input_p, output_p, weight_p, embed_p, hidden_p)
+    )
     encoder = AWDLSTM(vocab, emb_sz, n_hid, n_layers, pad_idx, hidden_p, input_p, embed_p, weight_p)
     decoder = LinearDecoder(encoder.vocab_sz, emb_sz, output_p, encoder.embedding if tie_weights else None, bias)
     return LanguageModel(encoder, decoder)
@@ -176,8 +201,8 @@ def masked_concat_pool(encoder, x, bptt, max_len, pad_idx):
     total = biggest = last = None
     for start in range(0, seq, bptt):
         with torch.set_grad_enabled(torch.is_grad_enabled() and start + bptt > seq - max_len):
-            out = encoder(x[:, start:start + bptt])  # (bs, chunk, emb)
-            m = mask[:, start:start + bptt, None]  # (bs, chunk, 1)
+            out = encoder(x[:, start : start + bptt])  # (bs, chunk, emb)
+            m = mask[:, start : start + bptt, None]  # (bs, chunk, 1)
             chunk_sum = (out * m).sum(1, dtype=torch.float32)  # summed in full precision, even under autocast
             chunk_max = out.masked_fill(~m, float("-inf")).max(1).values
             here = (last_pos - start).clamp(0, out.size(1) - 1)  # where each row's last real token would be
@@ -213,12 +238,14 @@ class TextClassifier(nn.Module):
     def load_encoder(self, state_dict):
         """Load an encoder's weights: ``lm.encoder.state_dict()`` or a whole language model's state dict."""
         if any(k.startswith("encoder.") for k in state_dict):
-            state_dict = {k[len("encoder."):]: v for k, v in state_dict.items() if k.startswith("encoder.")}
+            state_dict = {k[len("encoder.") :]: v for k, v in state_dict.items() if k.startswith("encoder.")}
         rows = state_dict.get("embedding.weight")
         if rows is not None and rows.shape != self.encoder.embedding.weight.shape:
-            raise ValueError(f"The encoder's embedding is {tuple(rows.shape)}, this classifier's "
-                             f"{tuple(self.encoder.embedding.weight.shape)}: another vocabulary (or emb_sz). Build the "
-                             "classifier with the language model's Vocab, or map rows with transfer.transfer_vocab.")
+            raise ValueError(
+                f"The encoder's embedding is {tuple(rows.shape)}, this classifier's "
+                f"{tuple(self.encoder.embedding.weight.shape)}: another vocabulary (or emb_sz). Build the "
+                "classifier with the language model's Vocab, or map rows with transfer.transfer_vocab."
+            )
         self.encoder.load_state_dict(state_dict)
         return self
 
@@ -229,8 +256,10 @@ class TextClassifier(nn.Module):
 def classifier_head(n_in, n_classes, lin_ftrs=(50,), ps=(0.1,), output_p=0.4):
     """Blocks of BatchNorm1d, Dropout, Linear (ReLU between): ``n_in`` -> ``lin_ftrs`` -> ``n_classes``."""
     if len(ps) != len(lin_ftrs):
-        raise ValueError(f"Got {len(ps)} dropout rates ps={tuple(ps)} for {len(lin_ftrs)} hidden layers "
-                         f"lin_ftrs={tuple(lin_ftrs)}: give one per hidden layer (output_p covers the pooled input).")
+        raise ValueError(
+            f"Got {len(ps)} dropout rates ps={tuple(ps)} for {len(lin_ftrs)} hidden layers "
+            f"lin_ftrs={tuple(lin_ftrs)}: give one per hidden layer (output_p covers the pooled input)."
+        )
     sizes, drops, layers = [n_in, *lin_ftrs, n_classes], [output_p, *ps], []
     for i, p in enumerate(drops):
         layers += [nn.BatchNorm1d(sizes[i]), nn.Dropout(p), nn.Linear(sizes[i], sizes[i + 1])]
@@ -239,12 +268,28 @@ def classifier_head(n_in, n_classes, lin_ftrs=(50,), ps=(0.1,), output_p=0.4):
     return nn.Sequential(*layers)
 
 
-def text_classifier(vocab, n_classes, bptt=70, max_len=20 * 70, lin_ftrs=(50,), ps=(0.1,), emb_sz=400,
-                    n_hid=1152, n_layers=3, pad_idx=1, input_p=0.4, weight_p=0.5, embed_p=0.05, hidden_p=0.3,
-                    output_p=0.4, drop_mult=1.0):
+def text_classifier(
+    vocab,
+    n_classes,
+    bptt=70,
+    max_len=20 * 70,
+    lin_ftrs=(50,),
+    ps=(0.1,),
+    emb_sz=400,
+    n_hid=1152,
+    n_layers=3,
+    pad_idx=1,
+    input_p=0.4,
+    weight_p=0.5,
+    embed_p=0.05,
+    hidden_p=0.3,
+    output_p=0.4,
+    drop_mult=1.0,
+):
     """An AWD-LSTM classifier of ``vocab`` (as ``language_model``); dropouts default to 2018 lesson 10's ``[0.4,
     0.5, 0.05, 0.3, 0.4]`` (input, weight, embedding, hidden, pooled), scaled by ``drop_mult``; ``ps`` are not."""
-    input_p, weight_p, embed_p, hidden_p, output_p = (p * drop_mult for p in (input_p, weight_p, embed_p, hidden_p,
-                                                                            output_p))
+    input_p, weight_p, embed_p, hidden_p, output_p = (
+        p * drop_mult for p in (input_p, weight_p, embed_p, hidden_p, output_p)
+    )
     encoder = AWDLSTM(vocab, emb_sz, n_hid, n_layers, pad_idx, hidden_p, input_p, embed_p, weight_p)
     return TextClassifier(encoder, classifier_head(3 * emb_sz, n_classes, lin_ftrs, ps, output_p), bptt, max_len)

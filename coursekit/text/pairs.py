@@ -5,6 +5,7 @@ languages with length filtering.
 Bad input is an error naming the file and line: a pairs line with no tab or an empty side, and giga-fren
 files that do not have the same number of lines (then the pairs would be misaligned from that line on).
 """
+
 import re
 from pathlib import Path
 
@@ -23,17 +24,21 @@ def read_giga_fren(folder, en_name=EN_FILE, fr_name=FR_FILE, max_pairs=None):
     en_path = check_path(Path(folder) / en_name, "English giga-fren file", kind="file")
     fr_path = check_path(Path(folder) / fr_name, "French giga-fren file", kind="file")
     pairs, n = [], 0
-    with open(en_path, encoding="utf-8", errors="replace") as en_f, \
-            open(fr_path, encoding="utf-8", errors="replace") as fr_f:
+    with (
+        open(en_path, encoding="utf-8", errors="replace") as en_f,
+        open(fr_path, encoding="utf-8", errors="replace") as fr_f,
+    ):
         while True:
             en, fr = en_f.readline(), fr_f.readline()
             if not en or not fr:
                 if en or fr:
                     longer, shorter = (en_path, fr_path) if en else (fr_path, en_path)
-                    raise ValueError(f"{shorter} ends after {n} lines but {longer} goes on: the two giga-fren files "
-                                     "must have the same number of lines, line i of one translating line i of the "
-                                     "other. Download and extract them again (datasets.get_data('giga_fren', "
-                                     "mode='full', force=True)).")
+                    raise ValueError(
+                        f"{shorter} ends after {n} lines but {longer} goes on: the two giga-fren files "
+                        "must have the same number of lines, line i of one translating line i of the "
+                        "other. Download and extract them again (datasets.get_data('giga_fren', "
+                        "mode='full', force=True))."
+                    )
                 break
             n += 1
             m_en, m_fr = EN_QUESTION.match(en.strip()), FR_QUESTION.match(fr.strip())
@@ -56,8 +61,10 @@ def read_tsv_pairs(path, max_pairs=None):
                 continue  # blank lines (a trailing newline) carry no pair
             parts = line.split("\t")
             if len(parts) < 2:
-                raise ValueError(f"{path}, line {i}: no tab in {line[:60]!r}. Each line must be "
-                                 "'source<TAB>target' (one pair per line).")
+                raise ValueError(
+                    f"{path}, line {i}: no tab in {line[:60]!r}. Each line must be "
+                    "'source<TAB>target' (one pair per line)."
+                )
             src, tgt = parts[0].strip(), parts[1].strip()
             if not src or not tgt:
                 side = "source (before the tab)" if not src else "target (after the tab)"

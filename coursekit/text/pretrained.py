@@ -11,6 +11,7 @@
 ``general_lm(mode, backwards)`` returns a ``PretrainedLM``: weights, vocabulary, model settings. ULMFiT then
 moves the weights to the target vocabulary (``transfer.transfer_vocab``) and fine-tunes.
 """
+
 import hashlib
 import json
 import os
@@ -34,22 +35,30 @@ from coursekit.text.vocab import Vocab, fingerprint_of
 
 # The offline general model: small enough to pretrain in well under a minute on a 2-core CPU.
 PYTHON_LM_CONFIG = dict(emb_sz=100, n_hid=200, n_layers=3)
-PYTHON_LM_RECIPE = dict(epochs=4, lr=5e-3, bs=32, bptt=70, min_freq=3, max_vocab=4000, drop_mult=0.2, seed=0,
-                        version=1)
+PYTHON_LM_RECIPE = dict(epochs=4, lr=5e-3, bs=32, bptt=70, min_freq=3, max_vocab=4000, drop_mult=0.2, seed=0, version=1)
 
 WT103_BASE = "http://files.fast.ai/models/wt103/"
 PRETRAINED = {  # no checksum is published for these files: download_url prints the sha256 it computes
-    name: DatasetInfo(name, WT103_BASE + name, lesson=10, description=what,
-                      licence="WikiText-103 (CC BY-SA 3.0); weights published by fast.ai for the 2018 course")
-    for name, what in (("fwd_wt103.h5", "forward AWD-LSTM language model trained on WikiText-103"),
-                       ("bwd_wt103.h5", "backward AWD-LSTM language model trained on WikiText-103"),
-                       ("itos_wt103.pkl", "its vocabulary: 238,462 tokens, index to string"))}
+    name: DatasetInfo(
+        name,
+        WT103_BASE + name,
+        lesson=10,
+        description=what,
+        licence="WikiText-103 (CC BY-SA 3.0); weights published by fast.ai for the 2018 course",
+    )
+    for name, what in (
+        ("fwd_wt103.h5", "forward AWD-LSTM language model trained on WikiText-103"),
+        ("bwd_wt103.h5", "backward AWD-LSTM language model trained on WikiText-103"),
+        ("itos_wt103.pkl", "its vocabulary: 238,462 tokens, index to string"),
+    )
+}
 
 
 @dataclass
 class PretrainedLM:
     """A pretrained language model: ``state_dict`` for ``models.language_model(len(itos), **config)``, and its
     vocabulary ``itos`` (index to token; ``transfer.transfer_vocab`` carries rows over to another)."""
+
     state_dict: dict
     itos: list
     config: dict
@@ -66,8 +75,10 @@ class PretrainedLM:
     def __repr__(self):
         n = sum(v.numel() for v in self.state_dict.values() if torch.is_tensor(v))
         facts = ", ".join(f"{k} {v}" for k, v in self.info.items() if k in ("corpus", "tokens", "perplexity"))
-        return (f"PretrainedLM({self.info.get('direction', 'forward')}, {len(self.itos):,}-token vocab, "
-                f"{n / 1e6:.1f}M parameters, {self.config}; {facts}; cached in {self.folder})")
+        return (
+            f"PretrainedLM({self.info.get('direction', 'forward')}, {len(self.itos):,}-token vocab, "
+            f"{n / 1e6:.1f}M parameters, {self.config}; {facts}; cached in {self.folder})"
+        )
 
 
 def general_lm(mode=None, backwards=False, force=False):
@@ -110,21 +121,44 @@ def train_python_lm(dest, backwards=False, recipe=None, config=None):
     recipe, config = {**PYTHON_LM_RECIPE, **(recipe or {})}, {**PYTHON_LM_CONFIG, **(config or {})}
     start = time.time()
     texts = reading.python_corpus()
-    print(f"Pretraining a general language model ({'backward' if backwards else 'forward'}) on {len(texts):,} "
-          "texts that ship with Python; done once, then cached.", flush=True)
+    print(
+        f"Pretraining a general language model ({'backward' if backwards else 'forward'}) on {len(texts):,} "
+        "texts that ship with Python; done once, then cached.",
+        flush=True,
+    )
     seed_everything(recipe["seed"])
-    dls = loaders.lm_dls(texts, valid_pct=0.05, bs=recipe["bs"], bptt=recipe["bptt"], seed=recipe["seed"],
-                         min_freq=recipe["min_freq"], max_vocab=recipe["max_vocab"], backwards=backwards,
-                         cache_dir=Path(dest) / "tokens")
+    dls = loaders.lm_dls(
+        texts,
+        valid_pct=0.05,
+        bs=recipe["bs"],
+        bptt=recipe["bptt"],
+        seed=recipe["seed"],
+        min_freq=recipe["min_freq"],
+        max_vocab=recipe["max_vocab"],
+        backwards=backwards,
+        cache_dir=Path(dest) / "tokens",
+    )
     vocab = dls.train_ds.vocab
     model = models.language_model(vocab, drop_mult=recipe["drop_mult"], **config)
-    learn = Learner(model, dls, training.LMLoss(), opt_func=lm_adam, wd=0.01, metrics=[training.perplexity],
-                    cbs=[training.ResetState(), training.RNNRegularizer(), training.GradientClip(0.4)])
+    learn = Learner(
+        model,
+        dls,
+        training.LMLoss(),
+        opt_func=lm_adam,
+        wd=0.01,
+        metrics=[training.perplexity],
+        cbs=[training.ResetState(), training.RNNRegularizer(), training.GradientClip(0.4)],
+    )
     learn.fit_one_cycle(recipe["epochs"], recipe["lr"])
     shutil.rmtree(Path(dest) / "tokens", ignore_errors=True)
-    info = dict(direction="backward" if backwards else "forward", corpus="python_corpus",
-                tokens=dls.train.n_tokens, perplexity=round(learn.recorder.last_metrics["perplexity"], 2),
-                seconds=round(time.time() - start, 1), recipe=recipe)
+    info = dict(
+        direction="backward" if backwards else "forward",
+        corpus="python_corpus",
+        tokens=dls.train.n_tokens,
+        perplexity=round(learn.recorder.last_metrics["perplexity"], 2),
+        seconds=round(time.time() - start, 1),
+        recipe=recipe,
+    )
     _write(dest, model.state_dict(), vocab, config, info)
 
 
@@ -148,8 +182,10 @@ def _read(dest):
         config = json.loads((dest / "config.json").read_text())
         info = json.loads((dest / "info.json").read_text())
     except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as e:
-        raise RuntimeError(f"The cached language model in {dest} is damaged ({type(e).__name__}: {e}). Delete that "
-                           "folder, or call general_lm(..., force=True), to make it again.") from None
+        raise RuntimeError(
+            f"The cached language model in {dest} is damaged ({type(e).__name__}: {e}). Delete that "
+            "folder, or call general_lm(..., force=True), to make it again."
+        ) from None
     return PretrainedLM(state_dict, vocab.itos, config, info, dest)
 
 
@@ -161,8 +197,15 @@ class _ListOfStrings(pickle.Unpickler):
 
 
 # fastai 0.7's special tokens, and ours for the same thing: transfer_vocab then carries their rows over too
-OLD_SPECIALS = {"_unk_": "xxunk", "_pad_": "xxpad", "xbos": "xxbos", "xfld": "xxfld", "t_up": "xxup",
-                "tk_rep": "xxrep", "tk_wrep": "xxwrep"}
+OLD_SPECIALS = {
+    "_unk_": "xxunk",
+    "_pad_": "xxpad",
+    "xbos": "xxbos",
+    "xfld": "xxfld",
+    "t_up": "xxup",
+    "tk_rep": "xxrep",
+    "tk_wrep": "xxwrep",
+}
 
 
 def read_itos(path):

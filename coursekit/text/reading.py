@@ -6,6 +6,7 @@ alike. A file that is not UTF-8 is an error naming the file and the byte; an emp
 whitespace) is skipped with a warning naming it, since one stray empty file should not stop a lesson; a
 missing class folder is an error naming it and listing what the split folder holds.
 """
+
 import re
 import warnings
 
@@ -28,9 +29,11 @@ def read_review(file):
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ValueError(f"The review {file} is not UTF-8 text: byte {data[e.start]:#04x} at position {e.start} "
-                         f"({e.reason}; Windows-1252 and Latin-1 files have such bytes). Every review must be UTF-8: "
-                         "re-save it as UTF-8 (for example iconv -f latin1 -t utf-8), or delete it.") from None
+        raise ValueError(
+            f"The review {file} is not UTF-8 text: byte {data[e.start]:#04x} at position {e.start} "
+            f"({e.reason}; Windows-1252 and Latin-1 files have such bytes). Every review must be UTF-8: "
+            "re-save it as UTF-8 (for example iconv -f latin1 -t utf-8), or delete it."
+        ) from None
 
 
 def read_class_folder(folder):
@@ -45,8 +48,10 @@ def read_class_folder(folder):
             empty.append(file)
     if empty:
         names = ", ".join(f.name for f in empty[:5]) + (", ..." if len(empty) > 5 else "")
-        warnings.warn(f"Skipped {len(empty)} empty review file(s) in {folder}: {names}. A review needs some text; "
-                      "delete these files (or fill them) to silence this warning.")
+        warnings.warn(
+            f"Skipped {len(empty)} empty review file(s) in {folder}: {names}. A review needs some text; "
+            "delete these files (or fill them) to silence this warning."
+        )
     return texts, files
 
 
@@ -58,8 +63,10 @@ def read_imdb_folder(path, split="train", unsup=False, classes=IMDB_CLASSES):
     if not split_dir.is_dir():
         there = sorted(p.name for p in root.iterdir() if p.is_dir())
         shown = ", ".join(there) or "no folders"
-        raise FileNotFoundError(f"The IMDB folder {root} has no {split!r} folder (it has: {shown}). Pass the aclImdb "
-                                "folder itself, which holds train/ and test/.")
+        raise FileNotFoundError(
+            f"The IMDB folder {root} has no {split!r} folder (it has: {shown}). Pass the aclImdb "
+            "folder itself, which holds train/ and test/."
+        )
     names = list(classes) + (["unsup"] if unsup else [])
     texts, labels, files = [], [], []
     for name in names:
@@ -67,13 +74,17 @@ def read_imdb_folder(path, split="train", unsup=False, classes=IMDB_CLASSES):
         if not folder.is_dir():
             there = sorted(p.name + ("/" if p.is_dir() else "") for p in split_dir.iterdir())
             shown = ", ".join(there[:10]) + (", ..." if len(there) > 10 else "")
-            raise FileNotFoundError(f"The class folder {folder} is missing: {split_dir} holds {shown or 'nothing'}. "
-                                    f"Each of {', '.join(names)} needs a folder of .txt reviews there (is the archive "
-                                    "fully extracted?).")
+            raise FileNotFoundError(
+                f"The class folder {folder} is missing: {split_dir} holds {shown or 'nothing'}. "
+                f"Each of {', '.join(names)} needs a folder of .txt reviews there (is the archive "
+                "fully extracted?)."
+            )
         t, f = read_class_folder(folder)
         if not t:
-            raise ValueError(f"The class folder {folder} holds no reviews (no non-empty .txt files). Put the "
-                             f"{name!r} reviews there, one .txt file each.")
+            raise ValueError(
+                f"The class folder {folder} holds no reviews (no non-empty .txt files). Put the "
+                f"{name!r} reviews there, one .txt file each."
+            )
         texts += t
         files += f
         labels += [name] * len(t)
@@ -88,8 +99,10 @@ def read_texts_csv(path, label_col="label", text_col="text", valid_col="is_valid
     empty = df[text_col].isna() | (df[text_col].astype(str).str.strip() == "")
     if empty.any():
         i = int(empty.to_numpy().nonzero()[0][0])
-        raise ValueError(f"{path} has {int(empty.sum())} row(s) with no text in column {text_col!r}, the first on "
-                         f"line {i + 2}. Fill them in or remove those rows.")
+        raise ValueError(
+            f"{path} has {int(empty.sum())} row(s) with no text in column {text_col!r}, the first on "
+            f"line {i + 2}. Fill them in or remove those rows."
+        )
     valid = df[valid_col].map(lambda v: str(v).strip().lower() in ("true", "1", "yes"))
     return df[text_col].astype(str).tolist(), df[label_col].astype(str).tolist(), valid.tolist()
 
@@ -101,12 +114,37 @@ def python_corpus(docstrings=True):
     import heapq, inspect, itertools, json, logging, os, pathlib, random, re, shutil, statistics  # noqa: E401
     import string, subprocess, textwrap, threading, unittest  # noqa: E401
     from pydoc_data.topics import topics
+
     texts = [topics[k] for k in sorted(topics)]
     if not docstrings:
         return texts
-    modules = (argparse, bisect, collections, csv, dataclasses, datetime, decimal, enum, fractions, functools,
-               heapq, itertools, json, logging, os, pathlib, random, re, shutil, statistics, string, subprocess,
-               textwrap, threading, unittest)
+    modules = (
+        argparse,
+        bisect,
+        collections,
+        csv,
+        dataclasses,
+        datetime,
+        decimal,
+        enum,
+        fractions,
+        functools,
+        heapq,
+        itertools,
+        json,
+        logging,
+        os,
+        pathlib,
+        random,
+        re,
+        shutil,
+        statistics,
+        string,
+        subprocess,
+        textwrap,
+        threading,
+        unittest,
+    )
     for module in modules:
         for obj in [module] + [getattr(module, a) for a in sorted(dir(module)) if not a.startswith("_")]:
             own = obj is module or getattr(obj, "__module__", None) == module.__name__

@@ -6,6 +6,7 @@ padded at the end with ``xxpad`` (id 1); ``src != pad`` is the source's padding 
 (``attention.Seq2Seq``) is called with ``src`` alone and decodes on its own; ``TeacherForcing`` also hands it
 ``tgt`` in training, so that at some steps it is fed the true previous word instead of its own guess.
 """
+
 from functools import partial
 
 import numpy as np
@@ -30,8 +31,10 @@ class Seq2SeqDataset(Dataset):
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
         empty = [i for i, (s, t) in enumerate(zip(self.src, self.tgt)) if len(s) == 0 or len(t) == 0]
         if empty:
-            raise ValueError(f"Pair {empty[0]} has an empty side ({len(empty)} such pairs): drop them first "
-                             "(pairs.tokenize_pairs does).")
+            raise ValueError(
+                f"Pair {empty[0]} has an empty side ({len(empty)} such pairs): drop them first "
+                "(pairs.tokenize_pairs does)."
+            )
         self.src_lengths = np.array([len(s) for s in self.src])
         self.tgt_lengths = np.array([len(t) for t in self.tgt])
 
@@ -42,16 +45,18 @@ class Seq2SeqDataset(Dataset):
         return torch.from_numpy(self.src[i]), torch.from_numpy(self.tgt[i])
 
     def __repr__(self):
-        return (f"Seq2SeqDataset({len(self)} pairs; source {len(self.src_vocab)} tokens, lengths "
-                f"{self.src_lengths.min()}-{self.src_lengths.max()}; target {len(self.tgt_vocab)} tokens, "
-                f"lengths {self.tgt_lengths.min()}-{self.tgt_lengths.max()})")
+        return (
+            f"Seq2SeqDataset({len(self)} pairs; source {len(self.src_vocab)} tokens, lengths "
+            f"{self.src_lengths.min()}-{self.src_lengths.max()}; target {len(self.tgt_vocab)} tokens, "
+            f"lengths {self.tgt_lengths.min()}-{self.tgt_lengths.max()})"
+        )
 
 
 def pad_batch(seqs, pad_idx=1):
     """Id tensors of different lengths -> one (n, longest) LongTensor, padded with ``pad_idx`` at the end."""
     out = torch.full((len(seqs), max(len(s) for s in seqs)), pad_idx, dtype=torch.long)
     for row, s in enumerate(seqs):
-        out[row, :len(s)] = s
+        out[row, : len(s)] = s
     return out
 
 
@@ -139,6 +144,7 @@ class TeacherForcing(Callback):
     Early on, forcing lets the decoder learn from the right context before it can produce it; by the end it
     must cope with its own mistakes, as at translation time. In training the model gets ``tgt`` as a second
     input and ``model.pr_force`` set; validation decodes with no help. ``history`` holds each batch's ratio."""
+
     order = 0  # after DeviceCallback (-10) has moved the batch
 
     def __init__(self, start=1.0, end=0.0, schedule=None):

@@ -11,6 +11,7 @@ row reads the text as one long sequence. The ``StatefulRNN`` callback
 
 ``CharModel`` is the lesson-7 character model of any kind (``"rnn"``, ``"gru"``, ``"lstm"``) in that form.
 """
+
 import torch
 from torch import nn
 
@@ -32,6 +33,7 @@ def detach_state(state):
 class StatefulRNN(Callback):
     """Carries ``learn.model.hidden`` across batches, detached before each one (truncated BPTT); resets it at
     the start of each epoch's training pass and of each validation/prediction pass."""
+
     order = 5  # after DeviceCallback: the state is made on the model's device by the model itself
 
     def before_train(self, learn):
@@ -73,17 +75,19 @@ class CharModel(nn.Module):
 
     def _state_fits(self, bs):
         h = self.hidden[0] if isinstance(self.hidden, tuple) else self.hidden
-        return h is not None and h.size(1) == bs   # (n_layers, bs, n_hid)
+        return h is not None and h.size(1) == bs  # (n_layers, bs, n_hid)
 
     def forward(self, x):
         if not self._state_fits(x.size(0)):
-            self.hidden = None                     # nn.RNN/GRU/LSTM start from zeros when given None
+            self.hidden = None  # nn.RNN/GRU/LSTM start from zeros when given None
         out, self.hidden = self.rnn(self.emb(x), self.hidden)
         return self.out(self.drop(out))
 
     def __repr__(self):
-        return (f"CharModel({self.kind}, {self.n_layers} layer(s) of {self.n_hid}, "
-                f"{self.emb.num_embeddings} characters, {sum(p.numel() for p in self.parameters()):,} parameters)")
+        return (
+            f"CharModel({self.kind}, {self.n_layers} layer(s) of {self.n_hid}, "
+            f"{self.emb.num_embeddings} characters, {sum(p.numel() for p in self.parameters()):,} parameters)"
+        )
 
 
 @torch.no_grad()
@@ -101,7 +105,7 @@ def sample_text(model, vocab, prompt, n_chars, temperature=1.0, seed=None):
     model.eval()
     model.reset()
     try:
-        logits = model(vocab.encode(prompt)[None].to(device))[0, -1]   # (vocab_sz,) after the whole prompt
+        logits = model(vocab.encode(prompt)[None].to(device))[0, -1]  # (vocab_sz,) after the whole prompt
         new = []
         for _ in range(n_chars):
             new.append(sample_next(logits, temperature, generator=generator))

@@ -6,6 +6,7 @@ the text into tokens, and on the tokens ``replace_wrep`` ("very very very" -> "x
 ``replace_caps`` ("GREAT" -> "xxup great", "Great" -> "xxmaj great"), so the vocabulary holds lower-case
 words and the capitals survive as markers. Every text starts with ``xxbos``.
 """
+
 import hashlib
 import html
 import json
@@ -80,6 +81,7 @@ POST_RULES = [replace_wrep, replace_caps]
 def corpus_key(texts, extra=""):
     """A hash of the rules' version, spaCy's version and every text: what names a cache file."""
     import spacy
+
     h = hashlib.sha256(f"rules={RULES_VERSION} spacy={spacy.__version__} {extra} n={len(texts)}".encode())
     for t in texts:
         b = t.encode("utf-8", "surrogatepass")
@@ -98,6 +100,7 @@ class Tokenizer:
     def __init__(self, lang="en", batch_size=256, progress_min=2000):
         import spacy
         from spacy.attrs import ORTH
+
         self.orth = ORTH
         self.lang, self.batch_size, self.progress_min = lang, batch_size, progress_min
         self.nlp = spacy.blank(lang)
@@ -171,8 +174,7 @@ class Tokenizer:
         tokens = self._tokenize(texts)
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = file.with_name(f"{file.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps({"rules": RULES_VERSION, "n_texts": len(texts), "tokens": tokens}),
-                       encoding="utf-8")
+        tmp.write_text(json.dumps({"rules": RULES_VERSION, "n_texts": len(texts), "tokens": tokens}), encoding="utf-8")
         os.replace(tmp, file)  # a reader sees the old file or the whole new one, never half of it
         for old in cache_dir.glob(f"{name}-*.json"):
             if old != file and re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{20}}\.json", old.name):
@@ -183,6 +185,7 @@ class Tokenizer:
         display = None
         if len(texts) >= self.progress_min:
             from coursekit.progress import ProgressDisplay
+
             display = ProgressDisplay()
         out = []
         docs = self.nlp.tokenizer.pipe((self.pre(t) for t in texts), batch_size=self.batch_size)

@@ -5,6 +5,7 @@ A language model's outputs are (bs, seq, vocab_sz) and its targets (bs, seq): ``
 flatten them. ``ResetState`` and ``RNNRegularizer`` work with any model that has ``reset()`` and an
 ``encoder`` (``models.AWDLSTM``), i.e. ``models.language_model`` and ``models.text_classifier``.
 """
+
 import math
 
 import torch
@@ -28,6 +29,7 @@ class LMLoss(nn.Module):
 
 class Perplexity(Metric):
     """exp(mean cross-entropy per token) over the whole pass: the language model's perplexity."""
+
     name = "perplexity"
 
     def reset(self):
@@ -77,6 +79,7 @@ class RNNRegularizer(Callback):
     the plain loss again, so the recorded training loss compares with the validation loss (as in 2018).
     ``penalty`` holds the last batch's term.
     """
+
     order = 60  # after NaNCheck and the lr finder, which judge the plain loss
 
     def __init__(self, alpha=2.0, beta=1.0):
@@ -103,6 +106,7 @@ class RNNRegularizer(Callback):
 
 class GradientClip(Callback):
     """Clips the gradients' global norm to ``max_norm`` after each backward pass (unscaled first under fp16)."""
+
     order = 20
 
     def __init__(self, max_norm):

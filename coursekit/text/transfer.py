@@ -18,6 +18,7 @@ matrix as ``weight_hh_l0_raw``; ``EmbeddingDropout`` wraps the embedding, so its
 (checked against fastai 0.7's ``lm_rnn.py`` and ``rnn_reg.py``, and the 2018 lesson 10 notebook, which
 overwrites exactly ``0.encoder.weight``, ``0.encoder_with_dropout.embed.weight`` and ``1.decoder.weight``).
 """
+
 import torch
 
 from coursekit.text.vocab import fingerprint_of
@@ -41,8 +42,10 @@ def convert_wt103(state_dict, n_layers=3):
 
     def take(name):
         if name not in src:
-            raise KeyError(f"The WikiText-103 state dict has no {name!r}; it has {len(src)} keys, e.g. "
-                           f"{sorted(src)[:6]}. Is it a fastai 0.7 language model (fwd_wt103.h5 / bwd_wt103.h5)?")
+            raise KeyError(
+                f"The WikiText-103 state dict has no {name!r}; it has {len(src)} keys, e.g. "
+                f"{sorted(src)[:6]}. Is it a fastai 0.7 language model (fwd_wt103.h5 / bwd_wt103.h5)?"
+            )
         used.add(name)
         return src[name]
 
@@ -51,12 +54,16 @@ def convert_wt103(state_dict, n_layers=3):
     if dup is not None:
         used.add("0.encoder_with_dropout.embed.weight")
         if dup.shape != emb.shape:
-            raise ValueError(f"0.encoder_with_dropout.embed.weight is {tuple(dup.shape)} but 0.encoder.weight is "
-                             f"{tuple(emb.shape)}: they should be the same matrix.")
+            raise ValueError(
+                f"0.encoder_with_dropout.embed.weight is {tuple(dup.shape)} but 0.encoder.weight is "
+                f"{tuple(emb.shape)}: they should be the same matrix."
+            )
     decoder = take("1.decoder.weight")
     if decoder.shape != emb.shape:
-        raise ValueError(f"1.decoder.weight is {tuple(decoder.shape)} but the embedding is {tuple(emb.shape)}: "
-                         "coursekit's language model ties them, so they must have the same shape.")
+        raise ValueError(
+            f"1.decoder.weight is {tuple(decoder.shape)} but the embedding is {tuple(emb.shape)}: "
+            "coursekit's language model ties them, so they must have the same shape."
+        )
     out[EMBEDDING], out[DECODER] = emb, decoder  # equal when the model was trained tied; the model keeps one
     out[DECODER_BIAS] = src.get("1.decoder.bias", torch.zeros(emb.shape[0], dtype=emb.dtype, device=emb.device))
     used.add("1.decoder.bias")
@@ -67,8 +74,10 @@ def convert_wt103(state_dict, n_layers=3):
         used.add(f"0.rnns.{i}.module.weight_hh_l0")  # the dropped copy, in files saved mid-training: not needed
     unknown = sorted(set(src) - used)
     if unknown:
-        raise ValueError(f"The WikiText-103 state dict has {len(unknown)} keys the converter does not know: "
-                         f"{unknown[:6]}. Is n_layers={n_layers} right?")
+        raise ValueError(
+            f"The WikiText-103 state dict has {len(unknown)} keys the converter does not know: "
+            f"{unknown[:6]}. Is n_layers={n_layers} right?"
+        )
     return out
 
 
@@ -82,8 +91,10 @@ def transfer_vocab(state_dict, old_itos, new_itos):
     """
     emb = state_dict[EMBEDDING]
     if emb.shape[0] != len(old_itos):
-        raise ValueError(f"The embedding has {emb.shape[0]} rows but old_itos has {len(old_itos)} tokens: pass the "
-                         "vocabulary the model was trained with.")
+        raise ValueError(
+            f"The embedding has {emb.shape[0]} rows but old_itos has {len(old_itos)} tokens: pass the "
+            "vocabulary the model was trained with."
+        )
     old_stoi = {}
     for i, token in enumerate(old_itos):
         old_stoi.setdefault(token, i)  # a repeated token: its first row

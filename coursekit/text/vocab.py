@@ -5,6 +5,7 @@ its encoder checks it has the same one (``check_same``), and says how they diffe
 built from a ``Vocab`` carries its fingerprint in its saved weights (``CarriesVocab``), so weights of another
 vocabulary of the same size are refused on loading instead of quietly meaning other words.
 """
+
 import hashlib
 import json
 from collections import Counter
@@ -25,10 +26,12 @@ class Vocab:
 
     def __init__(self, itos):
         self.itos = list(itos)
-        if self.itos[:len(SPECIALS)] != SPECIALS:
-            raise ValueError(f"A vocabulary starts with the special tokens {SPECIALS} in that order (so xxunk is 0 "
-                             f"and xxpad 1); this one starts with {self.itos[:len(SPECIALS)]}. Build it with "
-                             "Vocab.build(token_lists).")
+        if self.itos[: len(SPECIALS)] != SPECIALS:
+            raise ValueError(
+                f"A vocabulary starts with the special tokens {SPECIALS} in that order (so xxunk is 0 "
+                f"and xxpad 1); this one starts with {self.itos[: len(SPECIALS)]}. Build it with "
+                "Vocab.build(token_lists)."
+            )
         self.stoi = {s: i for i, s in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             dupes = [s for s, n in Counter(self.itos).items() if n > 1]
@@ -42,7 +45,7 @@ class Vocab:
         for s in SPECIALS:
             counts.pop(s, None)
         kept = sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
-        return cls(SPECIALS + kept[:max(0, max_vocab - len(SPECIALS))])
+        return cls(SPECIALS + kept[: max(0, max_vocab - len(SPECIALS))])
 
     def __len__(self):
         return len(self.itos)
@@ -74,8 +77,9 @@ class Vocab:
         """Write the token list as JSON (``{"itos": [...]}``)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"itos": self.itos, "fingerprint": self.fingerprint}, ensure_ascii=False),
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps({"itos": self.itos, "fingerprint": self.fingerprint}, ensure_ascii=False), encoding="utf-8"
+        )
         return path
 
     @classmethod
@@ -103,12 +107,12 @@ class Vocab:
             f"This vocabulary ({len(self.itos)} tokens) is not {what} ({len(other_itos)} tokens): {n_diff} ids "
             f"differ{' (' + shown + ')' if shown else ''}. The ids would mean other words: numericalize the texts "
             "with the vocabulary the model was trained with (load it with Vocab.load), or transfer the weights "
-            "to the new vocabulary first.")
+            "to the new vocabulary first."
+        )
 
     def __repr__(self):
-        shown = ", ".join(self.itos[len(SPECIALS):len(SPECIALS) + 8])
+        shown = ", ".join(self.itos[len(SPECIALS) : len(SPECIALS) + 8])
         return f"Vocab({len(self)} tokens, {len(SPECIALS)} special; {shown}, ...; fingerprint {self.fingerprint})"
-
 
 
 def fingerprint_of(itos):
@@ -120,6 +124,7 @@ class CarriesVocab:
     """For an ``nn.Module`` whose weights belong to one vocabulary: its fingerprint is saved with the weights
     (the state dict's ``<prefix>_extra_state``), and loading weights of another vocabulary raises
     ``VocabMismatchError`` before any weight is loaded. Weights saved without a fingerprint still load."""
+
     vocab_fingerprint = None
 
     def track_vocab(self, vocab):
@@ -138,7 +143,8 @@ class CarriesVocab:
                 f"These weights were trained with another vocabulary (fingerprint {theirs}) than the one this "
                 f"{type(self).__name__} was built for ({mine}), with as many tokens: its ids would mean other "
                 "words. Build the model from the vocabulary the weights were trained with (Vocab.load), or move "
-                "the weights to this vocabulary with transfer.transfer_vocab. Nothing was loaded.")
+                "the weights to this vocabulary with transfer.transfer_vocab. Nothing was loaded."
+            )
         self.vocab_fingerprint = theirs or mine
 
 

@@ -6,6 +6,7 @@ by row, left to right), and in each cell ``k = len(zooms) * len(ratios)`` anchor
 ratio: the same order in which ``ssd.SSDHead`` flattens its outputs, so output ``i`` belongs to anchor ``i``.
 Anchors are not clipped to the image (a 1x1 grid with zoom 1.3 sticks out on every side), as in 2018.
 """
+
 import torch
 from torchvision.ops import box_convert, box_iou
 

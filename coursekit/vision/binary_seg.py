@@ -5,6 +5,7 @@ Layouts (``LAYOUTS``): Carvana ``train/<car>_<nn>.jpg`` with ``train_masks/<car>
 Oxford-IIIT Pets ``images/<name>.jpg`` with ``annotations/trimaps/<name>.png`` (1 pet, 2 background,
 3 the border, counted as pet). The model gives one logit per pixel (B, 1, H, W): positive means object.
 """
+
 import copy
 import re
 from pathlib import Path
@@ -36,11 +37,15 @@ def load_binary_mask(path, size=None, positive=None):
         with Image.open(path) as m:
             arr = np.asarray(m if m.mode in ("L", "P", "1") else m.convert("L"))  # (H, W), first GIF frame
     except (OSError, SyntaxError, ValueError) as e:
-        raise MaskError(f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's mask "
-                        "(a GIF or PNG, object pixels non-zero).") from None
+        raise MaskError(
+            f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's mask "
+            "(a GIF or PNG, object pixels non-zero)."
+        ) from None
     if size is not None and arr.shape[::-1] != tuple(size):
-        raise MaskError(f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
-                        "each mask must match its image pixel for pixel (re-export it at the image's size).")
+        raise MaskError(
+            f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
+            "each mask must match its image pixel for pixel (re-export it at the image's size)."
+        )
     hit = arr > 0 if positive is None else np.isin(arr, positive)
     return hit.astype(np.uint8)
 
@@ -52,15 +57,19 @@ def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", 
     mask_files = [path / masks / f"{p.stem}{suffix}" for p in items]
     missing = [m for m in mask_files if not m.exists()]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} of {len(items)} image(s) have no mask, for example {missing[0]} "
-                                f"(for the image {items[mask_files.index(missing[0])]}); add it or remove the image.")
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(items)} image(s) have no mask, for example {missing[0]} "
+            f"(for the image {items[mask_files.index(missing[0])]}); add it or remove the image."
+        )
     if check:  # headers only: cheap, and a wrong size is named here rather than deep in training
         for img, m in zip(items, mask_files):
             with Image.open(m) as mk:
                 if mk.size != image_size(img):
-                    raise MaskError(f"Mask {m} is {mk.size[0]}x{mk.size[1]} but its image {img.name} is "
-                                    f"{image_size(img)[0]}x{image_size(img)[1]}; each mask must match its image "
-                                    "pixel for pixel (re-export it at the image's size).")
+                    raise MaskError(
+                        f"Mask {m} is {mk.size[0]}x{mk.size[1]} but its image {img.name} is "
+                        f"{image_size(img)[0]}x{image_size(img)[1]}; each mask must match its image "
+                        "pixel for pixel (re-export it at the image's size)."
+                    )
     return items, mask_files
 
 
@@ -83,6 +92,7 @@ def split_by_group(items, valid_pct=0.2, seed=42):
 
 class BinaryMaskDataset(torch.utils.data.Dataset):
     """``ds[i]`` is (float image (3, H, W) in [0, 1], float mask (1, H, W) of 0/1); same moves for both."""
+
     tta_kind = "flip"
 
     def __init__(self, items, masks, tfms, positive=None):
@@ -94,8 +104,9 @@ class BinaryMaskDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         img = load_image(self.items[i])
         mask = load_binary_mask(self.masks[i], img.size, self.positive)
-        img, mask = self.tfms(tv_tensors.Image(T.functional.pil_to_tensor(img)),
-                              tv_tensors.Mask(torch.from_numpy(mask)[None]))  # (1, H, W): resized nearest
+        img, mask = self.tfms(
+            tv_tensors.Image(T.functional.pil_to_tensor(img)), tv_tensors.Mask(torch.from_numpy(mask)[None])
+        )  # (1, H, W): resized nearest
         return img.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor).float()
 
     def with_tfms(self, tfms):
@@ -117,8 +128,9 @@ def binary_dls(path, size=(64, 96), bs=8, valid_pct=0.2, seed=42, layout="carvan
     size = (size, size) if isinstance(size, int) else tuple(size)
     pick = lambda idx, tf: BinaryMaskDataset([items[i] for i in idx], [masks[i] for i in idx], tf, lay.get("positive"))
     train_tf = seg_train_tfms(size, max_zoom=1.1, max_lighting=0.1) if augment else seg_valid_tfms(size)
-    return make_loaders(pick(train_idx, train_tf), pick(valid_idx, seg_valid_tfms(size)), bs=bs,
-                        num_workers=num_workers, seed=seed)
+    return make_loaders(
+        pick(train_idx, train_tf), pick(valid_idx, seg_valid_tfms(size)), bs=bs, num_workers=num_workers, seed=seed
+    )
 
 
 # -- metric and loss -------------------------------------------------------------------------------------------
@@ -167,14 +179,16 @@ class DiceBCELoss(nn.Module):
         self.dice_weight = dice_weight
 
     def forward(self, logits, targets):
-        return F.binary_cross_entropy_with_logits(logits.float(), targets.float()) + \
-            self.dice_weight * soft_dice_loss(logits, targets)
+        return F.binary_cross_entropy_with_logits(logits.float(), targets.float()) + self.dice_weight * soft_dice_loss(
+            logits, targets
+        )
 
 
 def show_masks(imgs, truths, preds=None, n=4, size=2.2):
     """Rows of image / true mask / predicted mask (``preds`` logits), as outlines over the photo."""
     import matplotlib.pyplot as plt
     from coursekit.vision.images import to_display
+
     n, cols = min(n, len(imgs)), 2 if preds is None else 3
     fig, axes = plt.subplots(n, cols, figsize=(size * cols * 1.4, size * n), squeeze=False)
     for r in range(n):

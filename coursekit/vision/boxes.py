@@ -10,6 +10,7 @@ Bad boxes (``check_box``): a box of zero (or negative) width or height is a ``Va
 annotation; a box that sticks out of its image is clipped to it with a warning naming the annotation (VOC
 and COCO files often hold boxes a pixel or two past the edge); a box wholly outside its image is an error.
 """
+
 import warnings
 
 import torch
@@ -62,16 +63,23 @@ def check_box(box, width, height, where):
     if not all(map(lambda v: v == v and abs(v) != float("inf"), (x0, y0, x1, y1))):
         raise ValueError(f"{where}: the box {[x0, y0, x1, y1]} has a number that is not finite; fix or delete it.")
     if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"{where}: the box [x0={x0:g}, y0={y0:g}, x1={x1:g}, y1={y1:g}] has zero or negative "
-                         f"{'width' if x1 <= x0 else 'height'}; an object needs a box with some area. Fix the "
-                         "annotation or delete it.")
+        raise ValueError(
+            f"{where}: the box [x0={x0:g}, y0={y0:g}, x1={x1:g}, y1={y1:g}] has zero or negative "
+            f"{'width' if x1 <= x0 else 'height'}; an object needs a box with some area. Fix the "
+            "annotation or delete it."
+        )
     cx0, cy0, cx1, cy1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(width)), min(y1, float(height))
     if cx1 <= cx0 or cy1 <= cy0:
-        raise ValueError(f"{where}: the box [{x0:g}, {y0:g}, {x1:g}, {y1:g}] lies wholly outside its "
-                         f"{width}x{height} image; fix the annotation (or the image size) or delete it.")
+        raise ValueError(
+            f"{where}: the box [{x0:g}, {y0:g}, {x1:g}, {y1:g}] lies wholly outside its "
+            f"{width}x{height} image; fix the annotation (or the image size) or delete it."
+        )
     if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
-        warnings.warn(f"{where}: the box [{x0:g}, {y0:g}, {x1:g}, {y1:g}] sticks out of its {width}x{height} "
-                      f"image; clipped to [{cx0:g}, {cy0:g}, {cx1:g}, {cy1:g}].", stacklevel=2)
+        warnings.warn(
+            f"{where}: the box [{x0:g}, {y0:g}, {x1:g}, {y1:g}] sticks out of its {width}x{height} "
+            f"image; clipped to [{cx0:g}, {cy0:g}, {cx1:g}, {cy1:g}].",
+            stacklevel=2,
+        )
     return [cx0, cy0, cx1, cy1]
 
 
@@ -83,19 +91,37 @@ def scale_boxes(boxes, width, height):
 
 
 # -- drawing -------------------------------------------------------------------------------------------------
-COLOURS = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
-           "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3"]
+COLOURS = [
+    "#e6194b",
+    "#3cb44b",
+    "#ffe119",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#46f0f0",
+    "#f032e6",
+    "#bcf60c",
+    "#fabebe",
+    "#008080",
+    "#e6beff",
+    "#9a6324",
+    "#fffac8",
+    "#800000",
+    "#aaffc3",
+]
 
 
 def _outlined(artist, width):
     """A black outline round a line or text, so it shows on light and dark images alike."""
     from matplotlib import patheffects
+
     artist.set_path_effects([patheffects.Stroke(linewidth=width, foreground="black"), patheffects.Normal()])
 
 
 def draw_box(ax, box, label=None, colour="white", lw=2):
     """One ``xyxy`` box (pixels of the shown image) on a matplotlib axis, with its label above the corner."""
     from matplotlib import patches
+
     x0, y0, x1, y1 = (float(v) for v in box)
     rect = ax.add_patch(patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, lw=lw))
     _outlined(rect, lw + 2)
@@ -104,13 +130,13 @@ def draw_box(ax, box, label=None, colour="white", lw=2):
         _outlined(text, 2)
 
 
-def show_boxes(img, boxes, labels=None, classes=None, scores=None, ax=None, fractions=None, title=None,
-               figsize=(4, 4)):
+def show_boxes(img, boxes, labels=None, classes=None, scores=None, ax=None, fractions=None, title=None, figsize=(4, 4)):
     """An image (PIL, or a CHW tensor in [0, 1]) with its ``xyxy`` boxes and their class names (``labels``
     are indices into ``classes``, or names); ``scores`` are added to the names. Boxes in fractions of the
     image (all coordinates <= 1.5) are scaled to its pixels unless ``fractions=False``. Returns the axis."""
     import matplotlib.pyplot as plt
     from coursekit.vision.images import to_display
+
     arr = to_display(img)
     h, w = arr.shape[:2]
     b = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)

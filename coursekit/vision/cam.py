@@ -6,6 +6,7 @@ keeps the positive part. For a head that average-pools and then applies one line
 that layer's weights for the class, so this is the original CAM (Zhou et al. 2016); it also works for any
 other head, such as the 2018 head or lesson 8's box-and-class head. The model needs ``body`` and ``head``.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -16,8 +17,9 @@ def class_activation_maps(model, x, classes=None, class_offset=None):
     ``class_offset`` (default ``model.class_offset``, else 0). Returns ``(maps, classes)`` on the CPU, wherever
     the model is (the images go to the model's device)."""
     if not (hasattr(model, "body") and hasattr(model, "head")):
-        raise TypeError(f"class_activation_maps needs a model with a body and a head; {type(model).__name__} "
-                        "has not both.")
+        raise TypeError(
+            f"class_activation_maps needs a model with a body and a head; {type(model).__name__} has not both."
+        )
     offset = getattr(model, "class_offset", 0) if class_offset is None else class_offset
     was_training = model.training
     model.eval()  # BatchNorm and dropout as at prediction time
@@ -32,7 +34,7 @@ def class_activation_maps(model, x, classes=None, class_offset=None):
                 classes = scores.argmax(dim=1)
             classes = torch.as_tensor(classes, device=scores.device).reshape(-1)
             chosen = scores.gather(1, classes[:, None]).sum()
-            grads, = torch.autograd.grad(chosen, feats)
+            (grads,) = torch.autograd.grad(chosen, feats)
     finally:
         model.train(was_training)
     weights = grads.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1): how much each channel counts
@@ -46,12 +48,18 @@ def show_cam(img, cam, ax=None, alpha=0.5, cmap="magma", title=None):
     """``img`` (a CHW tensor in [0, 1] or PIL image) with its activation map ``cam`` (H, W) over it."""
     import matplotlib.pyplot as plt
     from coursekit.vision.images import to_display
+
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3))
     arr = to_display(img)
     ax.imshow(arr)
-    ax.imshow(torch.as_tensor(cam).detach().cpu().numpy(), alpha=alpha, cmap=cmap,
-              extent=(0, arr.shape[1], arr.shape[0], 0), interpolation="bilinear")
+    ax.imshow(
+        torch.as_tensor(cam).detach().cpu().numpy(),
+        alpha=alpha,
+        cmap=cmap,
+        extent=(0, arr.shape[1], arr.shape[0], 0),
+        interpolation="bilinear",
+    )
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=9)
@@ -61,6 +69,7 @@ def show_cam(img, cam, ax=None, alpha=0.5, cmap="magma", title=None):
 def show_cams(model, x, class_names, n=8, ncols=4, classes=None, size=2.5):
     """CAM overlays for the first ``n`` images of ``x``, titled with the class each map is for."""
     import matplotlib.pyplot as plt
+
     x = x[:n]
     maps, chosen = class_activation_maps(model, x, classes)
     ncols = min(ncols, len(x))

@@ -9,6 +9,7 @@ before the crop, so a stray 28x28 or 64x48 image trains as the others do; a grey
 is made RGB (``images.load_image``), so every batch has 3 channels; an empty class folder is a ``ValueError``
 naming it (a class with no images cannot be learnt, and ``labels.txt`` would no longer match the outputs).
 """
+
 from torchvision.transforms import v2 as T
 
 from coursekit.core import check_path
@@ -34,8 +35,10 @@ def check_class_folders(folder):
     folder = check_path(folder, kind="folder")
     for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if not get_image_files(d):
-            raise ValueError(f"The class folder {d} holds no images: add its images, or delete the folder if the "
-                             "class is not meant to be there.")
+            raise ValueError(
+                f"The class folder {d} holds no images: add its images, or delete the folder if the "
+                "class is not meant to be there."
+            )
 
 
 def read_labels(path):
@@ -53,8 +56,11 @@ def cifar_dls(path, size=32, bs=128, pad=None, flip=True, train="train", valid="
     labels = read_labels(path)
     found = sorted(p.name for p in (path / train).iterdir() if p.is_dir() and not p.name.startswith("."))
     if labels is not None and sorted(labels) != found:
-        raise ValueError(f"{path / 'labels.txt'} names the classes {sorted(labels)} but {path / train} has the "
-                         f"class folders {found}; make them agree.")
+        raise ValueError(
+            f"{path / 'labels.txt'} names the classes {sorted(labels)} but {path / train} has the "
+            f"class folders {found}; make them agree."
+        )
     tfms = pad_crop_flip_tfms(size, pad, flip)
-    return image_dls_from_folder(path, train=train, valid=valid, size=size, bs=bs, tfms=tfms,
-                                 num_workers=num_workers, seed=seed)
+    return image_dls_from_folder(
+        path, train=train, valid=valid, size=size, bs=bs, tfms=tfms, num_workers=num_workers, seed=seed
+    )

@@ -5,6 +5,7 @@ BatchNorm (``conv_bn_net``), with residual blocks (``res_net``), and ``Darknet``
 ``cifar10-darknet`` notebook trained to 94% on CIFAR-10). ``BatchNorm`` is written out by hand so that the
 lesson can show what ``nn.BatchNorm2d`` does; the tests check the two agree.
 """
+
 import torch
 from torch import nn
 
@@ -57,8 +58,11 @@ def conv_layer(ni, nf, ks=3, stride=1, norm="torch", bn_mom=0.1, leaky=0.1):
     2), BatchNorm, LeakyReLU. ``norm=None`` gives a plain conv with bias and ReLU (the pre-BatchNorm nets)."""
     if norm is None:
         return nn.Sequential(nn.Conv2d(ni, nf, ks, stride, padding=ks // 2), nn.ReLU(inplace=True))
-    return nn.Sequential(nn.Conv2d(ni, nf, ks, stride, padding=ks // 2, bias=False),
-                         norm_layer(nf, norm, bn_mom), nn.LeakyReLU(leaky, inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(ni, nf, ks, stride, padding=ks // 2, bias=False),
+        norm_layer(nf, norm, bn_mom),
+        nn.LeakyReLU(leaky, inplace=True),
+    )
 
 
 class ResLayer(nn.Module):
@@ -67,8 +71,9 @@ class ResLayer(nn.Module):
 
     def __init__(self, ni, norm="torch", bn_mom=0.1):
         super().__init__()
-        self.convs = nn.Sequential(conv_layer(ni, ni // 2, 1, norm=norm, bn_mom=bn_mom),
-                                   conv_layer(ni // 2, ni, 3, norm=norm, bn_mom=bn_mom))
+        self.convs = nn.Sequential(
+            conv_layer(ni, ni // 2, 1, norm=norm, bn_mom=bn_mom), conv_layer(ni // 2, ni, 3, norm=norm, bn_mom=bn_mom)
+        )
 
     def forward(self, x):
         return x + self.convs(x)
@@ -88,9 +93,12 @@ class Darknet(nn.Sequential):
     def __init__(self, num_blocks=(1, 2, 4, 6, 3), n_classes=10, nf=32, norm="torch", bn_mom=0.1):
         layers = [conv_layer(3, nf, 3, norm=norm, bn_mom=bn_mom)]
         for i, nb in enumerate(num_blocks):
-            layers.append(nn.Sequential(conv_layer(nf, nf * 2, 3, stride=1 if i == 1 else 2, norm=norm,
-                                                   bn_mom=bn_mom),
-                                        *[ResLayer(nf * 2, norm, bn_mom) for _ in range(nb)]))
+            layers.append(
+                nn.Sequential(
+                    conv_layer(nf, nf * 2, 3, stride=1 if i == 1 else 2, norm=norm, bn_mom=bn_mom),
+                    *[ResLayer(nf * 2, norm, bn_mom) for _ in range(nb)],
+                )
+            )
             nf *= 2
         super().__init__(*layers, classifier_head(nf, n_classes))
         self.num_blocks, self.width = tuple(num_blocks), nf
@@ -135,5 +143,10 @@ def res_net(channels=(20, 40, 80), n_classes=10, norm="torch", bn_mom=0.1):
     return conv_net(channels, n_classes, norm=norm, res=True, bn_mom=bn_mom)
 
 
-PROGRESSION = {"fully connected": simple_net, "conv": conv_net, "conv + BatchNorm": conv_bn_net,
-               "residual": res_net, "darknet": Darknet}
+PROGRESSION = {
+    "fully connected": simple_net,
+    "conv": conv_net,
+    "conv + BatchNorm": conv_bn_net,
+    "residual": res_net,
+    "darknet": Darknet,
+}

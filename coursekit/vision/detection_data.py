@@ -10,6 +10,7 @@ whose class is not in ``classes``, is a ``ValueError`` naming the annotation; a 
 ``FileNotFoundError`` naming the annotation file; bad boxes are handled as ``boxes.check_box`` says (zero
 width or height: error; sticking out of the image: clipped with a warning).
 """
+
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from coursekit.vision.images import as_rgb_image, image_size, load_image
 class Annotated:
     """One image and its objects: ``boxes`` (n, 4) float ``xyxy`` pixels of the file, ``labels`` (n,) class
     indices, ``size`` (width, height) of the file."""
+
     file: Path
     size: tuple
     boxes: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 4))
@@ -50,8 +52,9 @@ def read_coco(json_file, image_folder, keep_empty=False):
         raise ValueError(f"{json_file} is not valid JSON ({e}).") from None
     missing = [k for k in ("images", "annotations", "categories") if k not in data]
     if missing:
-        raise ValueError(f"{json_file} has no {missing} key(s): a COCO-layout file needs 'images', 'annotations' "
-                         "and 'categories'.")
+        raise ValueError(
+            f"{json_file} has no {missing} key(s): a COCO-layout file needs 'images', 'annotations' and 'categories'."
+        )
     cats = sorted(data["categories"], key=lambda c: c["id"])
     cat_index = {c["id"]: i for i, c in enumerate(cats)}
     classes = [c["name"] for c in cats]
@@ -59,18 +62,23 @@ def read_coco(json_file, image_folder, keep_empty=False):
     for im in data["images"]:
         file = folder / im["file_name"]
         if not file.exists():
-            raise FileNotFoundError(f"{json_file}: image id {im['id']} names {file}, which does not exist; check "
-                                    "the image folder.")
+            raise FileNotFoundError(
+                f"{json_file}: image id {im['id']} names {file}, which does not exist; check the image folder."
+            )
         size = (im["width"], im["height"]) if "width" in im and "height" in im else image_size(file)
         images[im["id"]] = (Annotated(file, tuple(size), image_id=im["id"]), [], [])
     for n, ann in enumerate(data["annotations"]):
         where = f"{json_file}: annotation {n} (id {ann.get('id', '?')})"
         if ann.get("image_id") not in images:
-            raise ValueError(f"{where} names image_id {ann.get('image_id')!r}, which is not in 'images'. Fix the "
-                             "image id, or add the image.")
+            raise ValueError(
+                f"{where} names image_id {ann.get('image_id')!r}, which is not in 'images'. Fix the "
+                "image id, or add the image."
+            )
         if ann.get("category_id") not in cat_index:
-            raise ValueError(f"{where} names category_id {ann.get('category_id')!r}, which is not in 'categories' "
-                             f"(ids: {sorted(cat_index)}).")
+            raise ValueError(
+                f"{where} names category_id {ann.get('category_id')!r}, which is not in 'categories' "
+                f"(ids: {sorted(cat_index)})."
+            )
         item, bxs, labs = images[ann["image_id"]]
         bxs.append(check_box(coco_to_xyxy(ann["bbox"]).tolist(), *item.size, where))
         labs.append(cat_index[ann["category_id"]])
@@ -101,8 +109,13 @@ def read_voc(xml_folder, image_folder, classes=None):
             raise FileNotFoundError(f"{xml} names the image {file}, which does not exist; check the image folder.")
         size = root.find("size")
         wh = (int(size.findtext("width")), int(size.findtext("height"))) if size is not None else image_size(file)
-        objs = [(o.findtext("name", "").strip(), [float(o.find("bndbox").findtext(k)) for k in
-                                                  ("xmin", "ymin", "xmax", "ymax")]) for o in root.iter("object")]
+        objs = [
+            (
+                o.findtext("name", "").strip(),
+                [float(o.find("bndbox").findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")],
+            )
+            for o in root.iter("object")
+        ]
         parsed.append((xml, file, wh, objs))
     classes = list(classes) if classes is not None else sorted({n for *_, objs in parsed for n, _ in objs})
     index = {c: i for i, c in enumerate(classes)}
@@ -143,14 +156,20 @@ def detection_tfms(size, augment=True, max_rotate=10, max_zoom=1.1, max_lighting
     [0, 1]. Boxes that leave the picture are dropped (``SanitizeBoundingBoxes``)."""
     tfms = []
     if augment:
-        tfms += [T.RandomHorizontalFlip(),
-                 T.RandomAffine(degrees=max_rotate, translate=(0.05, 0.05), scale=(1.0, max_zoom))]
+        tfms += [
+            T.RandomHorizontalFlip(),
+            T.RandomAffine(degrees=max_rotate, translate=(0.05, 0.05), scale=(1.0, max_zoom)),
+        ]
         if crop:
             tfms.append(T.RandomIoUCrop(sampler_options=[0.3, 0.5, 0.7, 0.9, 1.0], trials=20))
         if max_lighting:
             tfms.append(T.ColorJitter(brightness=max_lighting, contrast=max_lighting))
-    tfms += [T.Resize((size, size), antialias=True), T.ToDtype(torch.float32, scale=True),
-             T.ClampBoundingBoxes(), T.SanitizeBoundingBoxes(min_size=1)]
+    tfms += [
+        T.Resize((size, size), antialias=True),
+        T.ToDtype(torch.float32, scale=True),
+        T.ClampBoundingBoxes(),
+        T.SanitizeBoundingBoxes(min_size=1),
+    ]
     return T.Compose(tfms)
 
 
@@ -171,6 +190,7 @@ class DetectionDataset(torch.utils.data.Dataset):
     ``target`` picks what follows the image: ``"all"`` (every box and label, as above), or for the largest
     object alone (lesson 8) ``"both"`` (box (4,), label), ``"box"`` (box (4,)) or ``"class"`` (label).
     """
+
     tta_kind = None  # boxes move with the pixels: no TTA
 
     def __init__(self, items, classes, tfms, target="all", valid_tfms=None):
@@ -213,12 +233,23 @@ def collate_boxes(batch, pad_to=None):
     m = max([len(lab) for lab in labs] + [pad_to or 0, 1])
     boxes, labels = torch.zeros(len(batch), m, 4), torch.full((len(batch), m), -1, dtype=torch.long)
     for k, (b, lab) in enumerate(zip(bxs, labs)):
-        boxes[k, :len(lab)], labels[k, :len(lab)] = b, lab
+        boxes[k, : len(lab)], labels[k, : len(lab)] = b, lab
     return torch.stack(xs), boxes, labels
 
 
-def detection_dls(items, classes, valid_items=None, valid_pct=0.2, seed=42, size=224, bs=32, target="all",
-                  augment=True, num_workers=0, **tfm_kwargs):
+def detection_dls(
+    items,
+    classes,
+    valid_items=None,
+    valid_pct=0.2,
+    seed=42,
+    size=224,
+    bs=32,
+    target="all",
+    augment=True,
+    num_workers=0,
+    **tfm_kwargs,
+):
     """``DataLoaders`` of ``DetectionDataset``s: ``valid_items`` for validation, else a seeded random
     ``valid_pct`` of ``items``. ``target="all"`` batches are ``(images, boxes, labels)`` as ``collate_boxes``
     pads them; the largest-object targets stack as they are."""
@@ -240,11 +271,17 @@ def pascal_dls(path, layout=None, **kwargs):
     """``detection_dls`` from the fast.ai Pascal layout: ``layout`` (``datasets.layout('pascal', mode)``)
     names ``train_json``, ``valid_json`` and ``images`` under ``path``."""
     path = Path(path)
-    lay = {"train_json": "pascal_train2007.json", "valid_json": "pascal_val2007.json",
-           "images": "VOCdevkit/VOC2007/JPEGImages", **(layout or {})}
-    (train, classes), (valid, valid_classes) = (read_coco(path / lay[k], path / lay["images"]) for k in
-                                                ("train_json", "valid_json"))
+    lay = {
+        "train_json": "pascal_train2007.json",
+        "valid_json": "pascal_val2007.json",
+        "images": "VOCdevkit/VOC2007/JPEGImages",
+        **(layout or {}),
+    }
+    (train, classes), (valid, valid_classes) = (
+        read_coco(path / lay[k], path / lay["images"]) for k in ("train_json", "valid_json")
+    )
     if valid_classes != classes:
-        raise ValueError(f"{lay['valid_json']} and {lay['train_json']} differ in categories: {valid_classes}, "
-                         f"{classes}.")
+        raise ValueError(
+            f"{lay['valid_json']} and {lay['train_json']} differ in categories: {valid_classes}, {classes}."
+        )
     return detection_dls(train, classes, valid_items=valid, **kwargs)

@@ -2,6 +2,7 @@
 trained once, with lesson 13's perceptual losses (``coursekit.vision.style``), to paint any photo in one
 style, which it then does in a single forward pass instead of an optimisation per image.
 """
+
 import copy
 import time
 
@@ -77,8 +78,7 @@ class StyleNet(nn.Module):
         w = width
         self.down = nn.Sequential(conv_in(3, w // 2, 9), conv_in(w // 2, w, 3, 2), conv_in(w, w * 2, 3, 2))
         self.res = nn.Sequential(*[StyleResBlock(w * 2) for _ in range(n_res)])
-        self.up = nn.Sequential(Upsample(w * 2, w), Upsample(w, w // 2), nn.ReflectionPad2d(4),
-                                nn.Conv2d(w // 2, 3, 9))
+        self.up = nn.Sequential(Upsample(w * 2, w), Upsample(w, w // 2), nn.ReflectionPad2d(4), nn.Conv2d(w // 2, 3, 9))
 
     def forward(self, x):
         h = self.up(self.res(self.down(x)))
@@ -92,8 +92,17 @@ class PerceptualStyleLoss(nn.Module):
     """``content_weight`` x content loss (output vs input, at the feature net's content layer) + ``style_weight`` x
     Gram style loss against one style image, with lesson 13's ``FeatureNet`` (frozen, always in eval mode)."""
 
-    def __init__(self, net, style_img, size, content_weight=1.0, style_weight=300.0, layer_weights=None,
-                 tv_weight=0.0, style_name="the style image"):
+    def __init__(
+        self,
+        net,
+        style_img,
+        size,
+        content_weight=1.0,
+        style_weight=300.0,
+        layer_weights=None,
+        tv_weight=0.0,
+        style_name="the style image",
+    ):
         super().__init__()
         self.net, self.layer_weights = net, layer_weights
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
@@ -108,8 +117,10 @@ class PerceptualStyleLoss(nn.Module):
         with torch.no_grad():
             want = self.net(targets)[self.net.content_id]
         targets_g = [t.to(preds.device) for t in self.style_targets]
-        return (style.content_loss(feats[self.net.content_id], want),
-                style.style_loss(self.net.grams(feats), targets_g, self.layer_weights))
+        return (
+            style.content_loss(feats[self.net.content_id], want),
+            style.style_loss(self.net.grams(feats), targets_g, self.layer_weights),
+        )
 
     def forward(self, preds, targets):
         c, s = self.parts(preds.float(), targets.float())

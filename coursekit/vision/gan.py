@@ -8,6 +8,7 @@ the critic's weights to ``[-clip, clip]``. So progress, the Recorder, save/load 
 every other model. Validation batches report the critic's loss on held-out images: minus its estimate of the
 Wasserstein distance between real and generated images.
 """
+
 import torch
 from torch import nn
 
@@ -38,7 +39,7 @@ def dcgan_critic(size=32, nc=3, ndf=64):
 
 def _n_halvings(size):
     n = size.bit_length() - 1
-    if size != 2 ** n or size < 16:
+    if size != 2**n or size < 16:
         raise ValueError(f"DCGAN image size must be a power of 2 of at least 16 (16, 32, 64...), not {size}.")
     return n - 2  # halvings from size down to 4
 
@@ -86,10 +87,12 @@ def wgan_schedule(n_critic=5, burst=100, burst_first=25, burst_every=500):
     """How many critic steps come before generator step ``i`` (0-based): ``burst`` for the first ``burst_first``
     and every ``burst_every``-th, else ``n_critic`` (the 2018 notebook's 100 / 25 / 500 / 5); ``burst=0``: always
     ``n_critic``."""
+
     def f(i):
         if burst and (i < burst_first or (burst_every and i % burst_every == 0)):
             return burst
         return n_critic
+
     return f
 
 
@@ -101,6 +104,7 @@ def rmsprop(params, lr, weight_decay=0.0):
 def sample_grid(gan, noise, nrow=8):
     """The generator's images for ``noise`` as one (3, H, W) grid in [0, 1], drawn in evaluation mode."""
     from torchvision.utils import make_grid
+
     was = gan.generator.training
     gan.generator.eval()
     with torch.no_grad():
@@ -113,6 +117,7 @@ def frechet_distance(real, fake, size=8):
     """A pixel-space Frechet distance between two sets of (n, C, H, W) images in [0, 1]: each image shrunk to
     ``size`` x ``size``, each set summed up as a Gaussian (mean, covariance), and the Frechet distance between the
     two Gaussians. A crude FID without the Inception features: 0 for the same distribution, larger the further."""
+
     def stats(x):
         x = torch.nn.functional.adaptive_avg_pool2d(x.float().cpu(), size).flatten(1).double()
         return x.mean(0), torch.cov(x.T)
@@ -120,6 +125,7 @@ def frechet_distance(real, fake, size=8):
     def sqrt_psd(m):  # square root of a symmetric positive semi-definite matrix
         vals, vecs = torch.linalg.eigh((m + m.T) / 2)
         return vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
+
     (mu1, s1), (mu2, s2) = stats(real), stats(fake)
     root1 = sqrt_psd(s1)
     cross = sqrt_psd(root1 @ s2 @ root1)
@@ -133,12 +139,15 @@ class WGANCallback(Callback):
     ``clip``: the critic's weights are clamped to ``[-clip, clip]`` at the start of the fit and after each critic
     step. ``grid_every``: draw the fixed-noise grid every that many generator steps (and at each epoch's end).
     """
+
     order = -4  # after DeviceCallback (the batch is on the device), before the scheduler and the Recorder
 
     def __init__(self, n_critic=5, clip=0.01, n_grid=64, grid_every=None, seed=0):
         if not clip > 0:
-            raise ValueError(f"WGAN weight clipping needs clip > 0, not clip={clip!r}: the critic's weights are "
-                             "clamped to [-clip, clip] (the 2018 value is 0.01).")
+            raise ValueError(
+                f"WGAN weight clipping needs clip > 0, not clip={clip!r}: the critic's weights are "
+                "clamped to [-clip, clip] (the 2018 value is 0.01)."
+            )
         self.schedule = n_critic if callable(n_critic) else (lambda i, n=int(n_critic): n)
         self.clip, self.grid_every = float(clip), grid_every
         self.n_grid, self.seed, self.fixed_noise = n_grid, seed, None
@@ -202,6 +211,7 @@ class WGANCallback(Callback):
     def plot_losses(self, ax=None):
         """The critic's and the generator's training losses against the generator step."""
         import matplotlib.pyplot as plt
+
         ax = ax or plt.subplots(figsize=(7, 3.5))[1]
         gen_at, crit_at, g = [], [], 0
         for s in self.steps:
@@ -215,6 +225,7 @@ class WGANCallback(Callback):
     def show_grids(self, n=4, size=3):
         """The fixed-noise grid at ``n`` moments of training, left to right."""
         import matplotlib.pyplot as plt
+
         picks = [self.grids[round(i * (len(self.grids) - 1) / max(n - 1, 1))] for i in range(min(n, len(self.grids)))]
         fig, axes = plt.subplots(1, len(picks), figsize=(size * len(picks), size), squeeze=False)
         for ax, (step, grid) in zip(axes[0], picks):

@@ -20,6 +20,7 @@ Bad input, and what happens (the choice this module makes):
   A file that goes bad later raises ``BadImageError`` naming it from ``__getitem__``, in the main process
   (loaders use ``num_workers=0`` by default), not as a bare traceback from a worker.
 """
+
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,6 @@ class BadImageError(Exception):
         self.path, self.reason = Path(path), reason
         hint = hint or "Delete or replace the file (vision.verify_images(folder) lists every unreadable image)."
         super().__init__(f"Cannot read image {path} ({reason}). {hint}")
-
 
 
 def shown(paths, n=10):
@@ -73,11 +73,14 @@ def list_files(path, recurse=True):
 
     walk(path, {path.resolve()})
     if loops:
-        warnings.warn(f"Not following {len(loops)} symbolic link(s) that lead back to a folder they are in (a "
-                      f"loop): {shown(loops)}.")
+        warnings.warn(
+            f"Not following {len(loops)} symbolic link(s) that lead back to a folder they are in (a "
+            f"loop): {shown(loops)}."
+        )
     if broken:
-        warnings.warn(f"Skipping {len(broken)} symbolic link(s) that point to nothing: {shown(broken)}. Fix or "
-                      "delete them.")
+        warnings.warn(
+            f"Skipping {len(broken)} symbolic link(s) that point to nothing: {shown(broken)}. Fix or delete them."
+        )
     return sorted(files)
 
 
@@ -110,8 +113,11 @@ def load_image(path):
         with Image.open(path) as img:
             return to_rgb(img)
     except (FileNotFoundError, IsADirectoryError) as e:  # no file to delete or replace: a wrong or stale path
-        raise BadImageError(path, f"{type(e).__name__}: {e.strerror}", "Check the path; if files were moved or "
-                            "deleted since the loaders were built, build them again.") from None
+        raise BadImageError(
+            path,
+            f"{type(e).__name__}: {e.strerror}",
+            "Check the path; if files were moved or deleted since the loaders were built, build them again.",
+        ) from None
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         # from None: the student needs the file name, not PIL's internals
         raise BadImageError(path, f"{type(e).__name__}: {e}") from None
@@ -135,16 +141,20 @@ def as_rgb_image(item):
     arr = item.detach().cpu().numpy() if isinstance(item, torch.Tensor) else item
     kind = f"{type(item).__name__} of shape {tuple(arr.shape)}"
     if arr.dtype != np.uint8:
-        raise TypeError(f"An image as an array or tensor must be uint8 (0..255); this {kind} is {arr.dtype}. "
-                        "Convert it: values in [0, 1] times 255, rounded, as uint8.")
+        raise TypeError(
+            f"An image as an array or tensor must be uint8 (0..255); this {kind} is {arr.dtype}. "
+            "Convert it: values in [0, 1] times 255, rounded, as uint8."
+        )
     channels = lambda n: n in (1, 3, 4)
     if arr.ndim == 3 and channels(arr.shape[0]) and (isinstance(item, torch.Tensor) or not channels(arr.shape[2])):
         arr = arr.transpose(1, 2, 0)  # CHW -> HWC
     if arr.ndim == 3 and channels(arr.shape[2]):
         arr = arr[..., 0] if arr.shape[2] == 1 else arr
     elif arr.ndim != 2:
-        raise ValueError(f"This {kind} is not one image: expected (H, W), (H, W, C) or (C, H, W) with C = 1, 3 "
-                         "or 4 channels. For a batch, predict each image.")
+        raise ValueError(
+            f"This {kind} is not one image: expected (H, W), (H, W, C) or (C, H, W) with C = 1, 3 "
+            "or 4 channels. For a batch, predict each image."
+        )
     return to_rgb(Image.fromarray(np.ascontiguousarray(arr)))
 
 
@@ -184,13 +194,17 @@ def good_indices(items, on_bad="warn"):
     bad = [(i, err) for i, err in enumerate(errors) if err]
     if bad and on_bad == "raise":
         i, err = bad[0]
-        raise BadImageError(items[i], err, "Delete or replace it, or pass on_bad='warn' to leave unreadable "
-                                           f"images out ({len(bad)} unreadable in all).")
+        raise BadImageError(
+            items[i],
+            err,
+            "Delete or replace it, or pass on_bad='warn' to leave unreadable "
+            f"images out ({len(bad)} unreadable in all).",
+        )
     if bad:
-        warnings.warn(f"Leaving out {len(bad)} unreadable image(s):\n" +
-                      "\n".join(f"  {items[i]}: {err}" for i, err in bad))
+        warnings.warn(
+            f"Leaving out {len(bad)} unreadable image(s):\n" + "\n".join(f"  {items[i]}: {err}" for i, err in bad)
+        )
     return [i for i, err in enumerate(errors) if not err]
-
 
 
 # -- looking at images -------------------------------------------------------------------------------------
@@ -204,6 +218,7 @@ def to_display(img):
 def show_images(imgs, titles=None, ncols=4, figsize=None, size=2.5):
     """Images in a grid with optional titles; returns the figure."""
     import matplotlib.pyplot as plt
+
     n = len(imgs)
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
@@ -231,5 +246,3 @@ def show_batch(dls, n=9, ncols=3, split="train", figsize=None):
     else:
         titles = None
     return show_images(list(xb[:n]), titles, ncols=ncols, figsize=figsize)
-
-

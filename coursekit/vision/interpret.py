@@ -1,5 +1,6 @@
 """Looking at what a classifier got right and wrong: confusion matrix, random and most (in)correct, top
 losses."""
+
 from coursekit import metrics
 from coursekit.vision import images
 
@@ -31,13 +32,18 @@ class ClassificationInterpretation:
     def most_confused(self, min_count=1):
         """(actual, predicted, count) for the off-diagonal cells, largest first."""
         cm = self.confusion_matrix()
-        pairs = [(self.classes[i], self.classes[j], int(cm[i, j])) for i in range(len(cm))
-                 for j in range(len(cm)) if i != j and cm[i, j] >= min_count]
+        pairs = [
+            (self.classes[i], self.classes[j], int(cm[i, j]))
+            for i in range(len(cm))
+            for j in range(len(cm))
+            if i != j and cm[i, j] >= min_count
+        ]
         return sorted(pairs, key=lambda t: -t[2])
 
     def plot_confusion_matrix(self, normalize=False, ax=None, cmap="Blues"):
         """The confusion matrix as a heat map with the count (or fraction of the row) in each cell."""
         import matplotlib.pyplot as plt
+
         cm = self.confusion_matrix().float()
         if normalize:
             cm = cm / cm.sum(dim=1, keepdim=True).clamp(min=1)
@@ -47,8 +53,7 @@ class ClassificationInterpretation:
         for i in range(n):
             for j in range(n):
                 text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-                ax.text(j, i, text, ha="center", va="center",
-                        color="white" if cm[i, j] > cm.max() / 2 else "black")
+                ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > cm.max() / 2 else "black")
         ax.set_xticks(range(n), self.classes, rotation=45, ha="right")
         ax.set_yticks(range(n), self.classes)
         ax.set_xlabel("predicted"), ax.set_ylabel("actual")
@@ -63,6 +68,7 @@ class ClassificationInterpretation:
     def random_by_correct(self, correct, n=4, seed=0):
         """Indices of ``n`` items picked at random (seeded) among the right (``correct=True``) or wrong ones."""
         import torch
+
         idxs = ((self.preds == self.targets) == correct).nonzero().flatten()
         order = torch.randperm(len(idxs), generator=torch.Generator().manual_seed(seed))
         return idxs[order][:n].tolist()
@@ -93,8 +99,10 @@ class ClassificationInterpretation:
     def title(self, i):
         """``predicted/actual / loss / probability of the actual class`` for item ``i``."""
         p, t = int(self.preds[i]), int(self.targets[i])
-        return (f"{self.classes[p]}/{self.classes[t]}\n"
-                f"loss {self.losses[i]:.2f}, p({self.classes[t]})={self.probs[i, t]:.2f}")
+        return (
+            f"{self.classes[p]}/{self.classes[t]}\n"
+            f"loss {self.losses[i]:.2f}, p({self.classes[t]})={self.probs[i, t]:.2f}"
+        )
 
     def show(self, idxs, suptitle=None, ncols=4):
         """Show the validation images at ``idxs`` titled predicted/actual, loss and probability."""
@@ -113,5 +121,7 @@ class ClassificationInterpretation:
         return self.show(self.top_losses(k)[1], "top losses: predicted/actual", ncols=ncols)
 
     def __repr__(self):
-        return (f"ClassificationInterpretation({len(self.targets)} items, {len(self.classes)} classes, "
-                f"accuracy {self.accuracy:.4f})")
+        return (
+            f"ClassificationInterpretation({len(self.targets)} items, {len(self.classes)} classes, "
+            f"accuracy {self.accuracy:.4f})"
+        )

@@ -8,6 +8,7 @@ linear layers give ``4 + c`` numbers: the box as ``xyxy`` fractions of the image
 Targets come from ``detection_data.DetectionDataset`` (``target="both"``: ``(box, label)``; ``"box"``:
 ``box``); losses and metrics take ``(preds, box[, label])`` as the Learner hands them over.
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,10 +32,19 @@ def box_head(n_features, grid, n_out, reduce=64, hidden=256, ps=0.25):
     """1x1 conv to ``reduce`` channels -> flatten the ``grid`` x ``grid`` map -> linear -> ReLU -> BN ->
     dropout -> linear to ``n_out`` -> ``BoxActivation`` (the 2018 head flattened 7x7x512 features straight
     into its first linear)."""
-    return nn.Sequential(nn.Conv2d(n_features, reduce, 1), nn.BatchNorm2d(reduce), nn.ReLU(inplace=True),
-                         nn.Flatten(), nn.Dropout(ps / 2), nn.Linear(reduce * grid * grid, hidden),
-                         nn.ReLU(inplace=True), nn.BatchNorm1d(hidden), nn.Dropout(ps), nn.Linear(hidden, n_out),
-                         BoxActivation())
+    return nn.Sequential(
+        nn.Conv2d(n_features, reduce, 1),
+        nn.BatchNorm2d(reduce),
+        nn.ReLU(inplace=True),
+        nn.Flatten(),
+        nn.Dropout(ps / 2),
+        nn.Linear(reduce * grid * grid, hidden),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm1d(hidden),
+        nn.Dropout(ps),
+        nn.Linear(hidden, n_out),
+        BoxActivation(),
+    )
 
 
 def feature_grid(body, size):
@@ -48,6 +58,7 @@ def feature_grid(body, size):
 
 class LargestObjectModel(nn.Module):
     """(B, 3, S, S) images -> (B, 4 + n_classes): a box (``xyxy`` fractions, 0..1) then class scores."""
+
     class_offset = 4  # where the class scores start in the output (for CAM)
 
     def __init__(self, body, size, n_classes, head=None, **head_kwargs):
@@ -65,8 +76,10 @@ class LargestObjectModel(nn.Module):
 
     def __repr__(self):
         sizes = [n_params(g) for g in self.layer_groups()]
-        return (f"LargestObjectModel({sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]}; "
-                f"4 box outputs + {self.n_classes} class scores at {self.size}px)")
+        return (
+            f"LargestObjectModel({sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]}; "
+            f"4 box outputs + {self.n_classes} class scores at {self.size}px)"
+        )
 
 
 class TwoScales(nn.Module):
@@ -170,6 +183,5 @@ class TargetMetric(Metric):
 
 mean_iou = TargetMetric(lambda preds, box, *rest: box_ious(preds, box).mean(), "mean_iou")
 box_l1 = TargetMetric(lambda preds, box, *rest: F.l1_loss(preds[:, :4], box), "box_l1")
-class_accuracy = TargetMetric(lambda preds, box, label: (preds[:, 4:].argmax(1) == label).float().mean(),
-                              "accuracy")
+class_accuracy = TargetMetric(lambda preds, box, label: (preds[:, 4:].argmax(1) == label).float().mean(), "accuracy")
 classifier_accuracy = TargetMetric(lambda preds, box, label: (preds.argmax(1) == label).float().mean(), "accuracy")

@@ -9,6 +9,7 @@ error naming the file, both rows and both labels (which one is right cannot be g
 are left out with a warning naming each (``on_bad='warn'``) or stop with a ``BadImageError``
 (``on_bad='raise'``), as ``images.good_indices`` explains; no validation images left is an error.
 """
+
 import copy
 import warnings
 
@@ -16,9 +17,9 @@ import numpy as np
 import torch
 
 from coursekit.core import check_path
-from coursekit.data import (CategoryMap, check_columns, make_loaders, random_split_indices, read_csv, row_name,
-                            strip_columns)
+from coursekit.data import CategoryMap, make_loaders, random_split_indices, row_name
 from coursekit.vision.images import as_rgb_image, get_image_files, good_indices, load_image
+from coursekit.vision.label_csv import read_labels_csv, tags_of, unique_files
 from coursekit.vision.transforms import describe_tfms, tfms_for
 
 
@@ -31,8 +32,9 @@ def multi_hot(labels, c):
         return rows.clone()
     out = torch.zeros(len(labels), c)
     for i, tags in enumerate(labels):
-        is_row = (isinstance(tags, torch.Tensor) and tags.is_floating_point()) or \
-                 (isinstance(tags, np.ndarray) and tags.dtype.kind == "f")
+        is_row = (isinstance(tags, torch.Tensor) and tags.is_floating_point()) or (
+            isinstance(tags, np.ndarray) and tags.dtype.kind == "f"
+        )
         if is_row:
             out[i] = torch.as_tensor(tags, dtype=torch.float32)
         else:
@@ -42,6 +44,7 @@ def multi_hot(labels, c):
 
 class ImageDataset(torch.utils.data.Dataset):
     """Image files with labels: class indices, or (n, c) multi-hot float targets when ``multi_label``."""
+
     tta_kind = "augment"  # labels do not move with the pixels: TTA averages over training-transform views
 
     def __init__(self, items, labels, classes, tfms, multi_label=False):
@@ -87,12 +90,26 @@ class ImageDataset(torch.utils.data.Dataset):
     def __repr__(self):
         kind = "multi-label" if self.multi_label else "single-label"
         shown = ", ".join(map(str, self.classes[:8])) + (", ..." if len(self.classes) > 8 else "")
-        return (f"ImageDataset({len(self)} images, {kind}, {len(self.classes)} classes: {shown}; "
-                f"tfms: {describe_tfms(self.tfms)})")
+        return (
+            f"ImageDataset({len(self)} images, {kind}, {len(self.classes)} classes: {shown}; "
+            f"tfms: {describe_tfms(self.tfms)})"
+        )
 
 
-def image_dls_from_items(items, labels, classes, valid_idx=None, valid_pct=0.2, seed=42, size=128, bs=32,
-                         tfms="side_on", multi_label=False, num_workers=0, on_bad="warn"):
+def image_dls_from_items(
+    items,
+    labels,
+    classes,
+    valid_idx=None,
+    valid_pct=0.2,
+    seed=42,
+    size=128,
+    bs=32,
+    tfms="side_on",
+    multi_label=False,
+    num_workers=0,
+    on_bad="warn",
+):
     """``DataLoaders`` from image files and their labels: the builder the folder and CSV loaders share.
 
     ``valid_idx`` picks the validation items; without it a seeded random ``valid_pct`` of them.
@@ -103,21 +120,26 @@ def image_dls_from_items(items, labels, classes, valid_idx=None, valid_pct=0.2, 
     if valid_idx is None:
         _, valid_idx = random_split_indices(len(items), valid_pct, seed)
         if not valid_idx:
-            raise ValueError(f"No validation images: valid_pct={valid_pct} of {len(items)} images is none. Use a "
-                             "valid_pct above 0 (0.2 is usual), or more images.")
+            raise ValueError(
+                f"No validation images: valid_pct={valid_pct} of {len(items)} images is none. Use a "
+                "valid_pct above 0 (0.2 is usual), or more images."
+            )
     in_valid = {int(i) for i in valid_idx}
     keep = good_indices(items, on_bad)  # unreadable files are dropped before the split is applied
     train_idx, valid_idx = [i for i in keep if i not in in_valid], [i for i in keep if i in in_valid]
     for idx, name in ((train_idx, "training"), (valid_idx, "validation")):
         if not idx:
-            why = ("all are unreadable (see the warnings above)" if len(keep) < len(items) else
-                   f"valid_idx {'takes every image' if name == 'training' else 'is empty'}")
+            why = (
+                "all are unreadable (see the warnings above)"
+                if len(keep) < len(items)
+                else f"valid_idx {'takes every image' if name == 'training' else 'is empty'}"
+            )
             raise ValueError(f"No {name} images: {why}.")
     train_tf, valid_tf = tfms_for(tfms, size)
-    subset = lambda idx, tf: ImageDataset([items[i] for i in idx], [labels[i] for i in idx], classes, tf,
-                                          multi_label)
-    return make_loaders(subset(train_idx, train_tf), subset(valid_idx, valid_tf), bs=bs,
-                        num_workers=num_workers, seed=seed)
+    subset = lambda idx, tf: ImageDataset([items[i] for i in idx], [labels[i] for i in idx], classes, tf, multi_label)
+    return make_loaders(
+        subset(train_idx, train_tf), subset(valid_idx, valid_tf), bs=bs, num_workers=num_workers, seed=seed
+    )
 
 
 def folder_items(folder, classes=None):
@@ -130,8 +152,9 @@ def folder_items(folder, classes=None):
     classes = classes or found
     unknown = sorted(set(found) - set(classes))
     if unknown:
-        raise ValueError(f"{folder} has class folders {unknown} that the training set does not have "
-                         f"(training classes: {classes}).")
+        raise ValueError(
+            f"{folder} has class folders {unknown} that the training set does not have (training classes: {classes})."
+        )
     by_class = {name: [] for name in classes}
     for f in get_image_files(folder):  # one listing, so one warning names every non-image file
         top = f.relative_to(folder).parts[0]
@@ -147,56 +170,44 @@ def folder_items(folder, classes=None):
     return items, labels, classes
 
 
-def image_dls_from_folder(path, train="train", valid="valid", size=128, bs=32, tfms="side_on", num_workers=0,
-                          seed=42, on_bad="warn"):
+def image_dls_from_folder(
+    path, train="train", valid="valid", size=128, bs=32, tfms="side_on", num_workers=0, seed=42, on_bad="warn"
+):
     """``DataLoaders`` from ``path/train/<class>/*`` and ``path/valid/<class>/*`` (the dogscats layout)."""
     path = check_path(path, kind="folder")
     train_items, train_labels, classes = folder_items(check_path(path / train, "training folder", "folder"))
     valid_items, valid_labels, _ = folder_items(check_path(path / valid, "validation folder", "folder"), classes)
     n = len(train_items)
-    return image_dls_from_items(train_items + valid_items, train_labels + valid_labels, classes,
-                                valid_idx=range(n, n + len(valid_items)), seed=seed, size=size, bs=bs, tfms=tfms,
-                                num_workers=num_workers, on_bad=on_bad)
+    return image_dls_from_items(
+        train_items + valid_items,
+        train_labels + valid_labels,
+        classes,
+        valid_idx=range(n, n + len(valid_items)),
+        seed=seed,
+        size=size,
+        bs=bs,
+        tfms=tfms,
+        num_workers=num_workers,
+        on_bad=on_bad,
+    )
 
 
-def tags_of(value, label_delim):
-    """The tags in one multi-label cell, spaces around each removed."""
-    return [t.strip() for t in value.split(label_delim) if t.strip()]
-
-
-def read_labels_csv(csv_file, fn_col=0, label_col=1):
-    """(table, file-name column, label column) of a labels CSV, read by ``data.read_csv``, with the spaces
-    around file names and labels removed (and a warning where that changed a value)."""
-    df = read_csv(csv_file, "labels CSV", "a header line naming its file-name and label columns, then one row per "
-                  "image", dtype=str, keep_default_na=False)
-    fn_name, label_name = check_columns(df, [fn_col, label_col], csv_file)
-    return strip_columns(df, [fn_name, label_name], csv_file), fn_name, label_name
-
-
-def unique_files(df, fn_name, label_name, source, label_delim=None):
-    """Positions of ``df``'s rows keeping each file once: a file listed again with the same label(s) is
-    dropped with a warning; with different labels it is an error naming the file, both rows and both labels."""
-    labels = [v if label_delim is None else frozenset(tags_of(v, label_delim)) for v in df[label_name]]
-    first, again = {}, []
-    for i, (name, label) in enumerate(zip(df[fn_name], labels)):
-        j = first.setdefault(name, i)
-        if j == i:
-            continue
-        if label != labels[j]:
-            raise ValueError(f"{source} gives {name!r} two different labels: {df[label_name].iloc[j]!r} on "
-                             f"{row_name(df, j, source)} and {df[label_name].iloc[i]!r} on {row_name(df, i, source)}. "
-                             "Keep the row with the right label and delete the other.")
-        again.append((j, i))
-    if again:
-        j, i = again[0]
-        warnings.warn(f"{source} lists {len(again)} file(s) more than once with the same label, the first "
-                      f"{df[fn_name].iloc[i]!r} on {row_name(df, j, source)} and {row_name(df, i, source)}; "
-                      "keeping its first row only, so that no image is in both training and validation.")
-    return sorted(first.values())
-
-
-def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_delim=None, suffix="", valid_pct=0.2,
-                       seed=42, size=128, bs=32, tfms="side_on", num_workers=0, on_bad="warn"):
+def image_dls_from_csv(
+    path,
+    csv_file,
+    folder,
+    fn_col=0,
+    label_col=1,
+    label_delim=None,
+    suffix="",
+    valid_pct=0.2,
+    seed=42,
+    size=128,
+    bs=32,
+    tfms="side_on",
+    num_workers=0,
+    on_bad="warn",
+):
     """``DataLoaders`` from a labels CSV (file name column, label column) and a folder of images; each file
     once (``unique_files``), so the random split is over distinct images.
 
@@ -209,14 +220,18 @@ def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_deli
     missing = [(i, p) for i, p in enumerate(items) if not p.exists()]
     if missing:
         row, p = missing[0]
-        raise FileNotFoundError(f"{row_name(df, row, csv)} names {p}, which does not exist ({len(missing)} rows "
-                                "name missing files; check folder= and suffix=).")
+        raise FileNotFoundError(
+            f"{row_name(df, row, csv)} names {p}, which does not exist ({len(missing)} rows "
+            "name missing files; check folder= and suffix=)."
+        )
     if label_delim is None:
         empty = [i for i, v in enumerate(df[label_name]) if not v]
         if empty:
-            raise ValueError(f"{row_name(df, empty[0], csv)} has no label in column {label_name!r} "
-                             f"({len(empty)} rows in all); fill it in, or drop the row. (An image with no tags is "
-                             "fine for multi-label data: pass label_delim.)")
+            raise ValueError(
+                f"{row_name(df, empty[0], csv)} has no label in column {label_name!r} "
+                f"({len(empty)} rows in all); fill it in, or drop the row. (An image with no tags is "
+                "fine for multi-label data: pass label_delim.)"
+            )
     keep = unique_files(df, fn_name, label_name, csv, label_delim)
     df, items = df.iloc[keep], [items[i] for i in keep]
     if label_delim is None:
@@ -226,22 +241,16 @@ def image_dls_from_csv(path, csv_file, folder, fn_col=0, label_col=1, label_deli
         tags = [tags_of(v, label_delim) for v in df[label_name]]
         classes = CategoryMap(t for ts in tags for t in ts)
         labels = [[classes.index[t] for t in ts] for ts in tags]
-    return image_dls_from_items(items, labels, list(classes), valid_pct=valid_pct, seed=seed, size=size, bs=bs,
-                                tfms=tfms, multi_label=label_delim is not None, num_workers=num_workers, on_bad=on_bad)
-
-
-def read_tags_csv(csv_file, classes, fn_col=0, label_col=1, label_delim=" "):
-    """(file names, multi-hot targets) from a labels CSV (each file once: ``unique_files``), checked against
-    the training ``classes``: an unknown tag is an error naming its row, since the model has no output for it."""
-    df, fn_name, label_name = read_labels_csv(csv_file, fn_col, label_col)
-    classes = CategoryMap(classes, sort=False)  # the training order: output i is class i
-    targets = torch.zeros(len(df), len(classes))
-    for row, tags in enumerate(df[label_name]):
-        tags = tags_of(tags, label_delim)
-        unknown = [t for t in tags if t not in classes]
-        if unknown:
-            raise ValueError(f"{row_name(df, row, csv_file)} has the tag {unknown[0]!r}, which the training data "
-                             f"does not have; known tags: {', '.join(classes)}.")
-        targets[row, [classes.index[t] for t in tags]] = 1.0
-    keep = unique_files(df, fn_name, label_name, csv_file, label_delim)
-    return [df[fn_name].iloc[i] for i in keep], targets[keep]
+    return image_dls_from_items(
+        items,
+        labels,
+        list(classes),
+        valid_pct=valid_pct,
+        seed=seed,
+        size=size,
+        bs=bs,
+        tfms=tfms,
+        multi_label=label_delim is not None,
+        num_workers=num_workers,
+        on_bad=on_bad,
+    )

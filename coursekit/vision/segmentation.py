@@ -5,6 +5,7 @@ Layout: ``images/<name>.png``, ``labels/<name>_P.png`` (one class index per pixe
 class name per line, index = line number); optional ``valid.txt`` listing validation images, by file name
 or by name without its extension (see ``split_by_list``: a list that matches no image is an error).
 """
+
 import copy
 import warnings
 from pathlib import Path
@@ -40,15 +41,20 @@ def load_mask(path, n_codes=None, size=None):
         with Image.open(path) as m:
             arr = np.asarray(m.convert("L") if m.mode not in ("L", "P") else m, dtype=np.int64)  # (H, W)
     except (OSError, SyntaxError, ValueError) as e:  # PIL's ways of saying the file is not a readable image
-        raise MaskError(f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's label "
-                        "mask (a PNG of class indices).") from None
+        raise MaskError(
+            f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's label "
+            "mask (a PNG of class indices)."
+        ) from None
     if size is not None and arr.shape[::-1] != tuple(size):
-        raise MaskError(f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
-                        "each mask must match its image pixel for pixel.")
+        raise MaskError(
+            f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
+            "each mask must match its image pixel for pixel."
+        )
     if n_codes is not None and arr.size and arr.max() >= n_codes:
         bad = sorted(set(np.unique(arr[arr >= n_codes]).tolist()))
-        raise MaskError(f"Mask {path} has label value(s) {bad} but codes.txt lists only {n_codes} classes "
-                        f"(0-{n_codes - 1}).")
+        raise MaskError(
+            f"Mask {path} has label value(s) {bad} but codes.txt lists only {n_codes} classes (0-{n_codes - 1})."
+        )
     return arr
 
 
@@ -56,23 +62,28 @@ def seg_train_tfms(size, max_zoom=1.25, flip=True, max_lighting=0.2):
     """Joint augmentation: the same random crop/zoom and flip for image and mask (masks use nearest
     neighbour, so labels are never blended); lighting changes the image only."""
     aspect = size[1] / size[0]
-    tfms = [T.RandomResizedCrop(size, (1 / max_zoom ** 2, 1.0), (aspect * 0.9, aspect * 1.1), antialias=True)]
+    tfms = [T.RandomResizedCrop(size, (1 / max_zoom**2, 1.0), (aspect * 0.9, aspect * 1.1), antialias=True)]
     if flip:
         tfms.append(T.RandomHorizontalFlip())
     tfms.append(T.ColorJitter(brightness=max_lighting, contrast=max_lighting))
-    return T.Compose(tfms + [T.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64,
-                                         "others": None}, scale=True)])
+    return T.Compose(
+        tfms + [T.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64, "others": None}, scale=True)]
+    )
 
 
 def seg_valid_tfms(size):
     """Resize image and mask to ``size`` (height, width)."""
-    return T.Compose([T.Resize(size, antialias=True),
-                      T.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64, "others": None},
-                                scale=True)])
+    return T.Compose(
+        [
+            T.Resize(size, antialias=True),
+            T.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64, "others": None}, scale=True),
+        ]
+    )
 
 
 class SegmentationDataset(torch.utils.data.Dataset):
     """Images and their masks: ``ds[i]`` is (float image (3, H, W) in [0, 1], int64 mask (H, W))."""
+
     tta_kind = "flip"  # the mask moves with the pixels: TTA flips the input and flips the prediction back
 
     def __init__(self, items, masks, codes, tfms, mask_map=None):
@@ -139,15 +150,21 @@ def split_by_list(items, listed, source):
             unmatched.append(name)
     on_disk = shown([p.name for p in items], 3)
     if not valid:
-        raise ValueError(f"None of the {len(listed)} names in {source} matches an image: it lists "
-                         f"{shown(listed, 3) or 'nothing'}; the images are {on_disk}. List the validation images' "
-                         "file names, one a line.")
+        raise ValueError(
+            f"None of the {len(listed)} names in {source} matches an image: it lists "
+            f"{shown(listed, 3) or 'nothing'}; the images are {on_disk}. List the validation images' "
+            "file names, one a line."
+        )
     if unmatched:
-        warnings.warn(f"{len(unmatched)} name(s) in {source} match no image (or several by the name without the "
-                      f"extension): {shown(unmatched, 5)}; the images are {on_disk}. Fix or delete those lines.")
+        warnings.warn(
+            f"{len(unmatched)} name(s) in {source} match no image (or several by the name without the "
+            f"extension): {shown(unmatched, 5)}; the images are {on_disk}. Fix or delete those lines."
+        )
     if other_suffix:
-        warnings.warn(f"{source} names {len(other_suffix)} image(s) with another extension than on disk, for example"
-                      f" {other_suffix[0]}; matched by the name without the extension.")
+        warnings.warn(
+            f"{source} names {len(other_suffix)} image(s) with another extension than on disk, for example"
+            f" {other_suffix[0]}; matched by the name without the extension."
+        )
     return [i for i in range(len(items)) if i not in valid], sorted(valid)
 
 
@@ -162,8 +179,13 @@ def segmentation_dls(path, size=(96, 128), bs=8, valid_pct=0.2, seed=42, num_wor
     else:
         train_idx, valid_idx = random_split_indices(len(items), valid_pct, seed)
     pick = lambda idx, tf: SegmentationDataset([items[i] for i in idx], [masks[i] for i in idx], codes, tf)
-    return make_loaders(pick(train_idx, seg_train_tfms(size)), pick(valid_idx, seg_valid_tfms(size)), bs=bs,
-                        num_workers=num_workers, seed=seed)
+    return make_loaders(
+        pick(train_idx, seg_train_tfms(size)),
+        pick(valid_idx, seg_valid_tfms(size)),
+        bs=bs,
+        num_workers=num_workers,
+        seed=seed,
+    )
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------
@@ -231,6 +253,7 @@ def class_colours(n, seed=3):
 def show_segmentation(imgs, truths, preds=None, codes=None, n=4, alpha=0.55, size=2.5):
     """Rows of image / truth overlay / prediction overlay; returns the figure."""
     import matplotlib.pyplot as plt
+
     n = min(n, len(imgs))
     cols = 3 if preds is not None else 2
     colours = class_colours(len(codes) if codes else int(max(t.max() for t in truths)) + 1)

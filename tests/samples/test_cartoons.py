@@ -40,5 +40,6 @@ def test_dogscats_images_vary_in_size_and_shape(tmp_path):
 
 def test_dogscats_sample_is_registered():
     from coursekit import datasets, samples
+
     assert samples.SAMPLES["dogscats"].make is make_dogscats_sample
     assert datasets.layout("dogscats", "sample") == {"train": "train", "valid": "valid"}

@@ -1,4 +1,5 @@
 """The Carvana sample has Carvana's layout (photos, GIF masks of the same size), so one loader reads both."""
+
 import numpy as np
 from PIL import Image
 

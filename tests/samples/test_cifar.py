@@ -1,4 +1,5 @@
 """The generated CIFAR-10 look-alike and its loaders (random crop with padding, flips, bad input)."""
+
 import shutil
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The generated 'style' sample: cartoon content images and painting-like style images."""
+
 import numpy as np
 import pytest
 from PIL import Image

@@ -1,4 +1,5 @@
 """The super-resolution sample is an image folder like Imagenette: full-size pictures only."""
+
 from PIL import Image
 
 from coursekit.samples.superres import WNIDS, make_superres_sample

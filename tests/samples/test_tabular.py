@@ -1,4 +1,5 @@
 """The table samples have the real datasets' schemas (MovieLens ml-latest-small, Rossmann) and effects to learn."""
+
 import pandas as pd
 
 from coursekit.samples.tabular import make_movielens_sample, make_rossmann_sample
@@ -20,10 +21,28 @@ def test_rossmann_sample_has_the_real_schema_and_learnable_effects(tmp_path):
     make_rossmann_sample(tmp_path, seed=0, n_stores=5, start="2015-01-01", end="2015-03-31")
     train = pd.read_csv(tmp_path / "train.csv", dtype={"StateHoliday": str})
     store = pd.read_csv(tmp_path / "store.csv")
-    assert list(train.columns) == ["Store", "DayOfWeek", "Date", "Sales", "Customers", "Open", "Promo",
-                                   "StateHoliday", "SchoolHoliday"]
-    assert {"StoreType", "Assortment", "CompetitionDistance", "CompetitionOpenSinceMonth", "CompetitionOpenSinceYear",
-            "Promo2", "Promo2SinceWeek", "Promo2SinceYear", "PromoInterval"} <= set(store.columns)
+    assert list(train.columns) == [
+        "Store",
+        "DayOfWeek",
+        "Date",
+        "Sales",
+        "Customers",
+        "Open",
+        "Promo",
+        "StateHoliday",
+        "SchoolHoliday",
+    ]
+    assert {
+        "StoreType",
+        "Assortment",
+        "CompetitionDistance",
+        "CompetitionOpenSinceMonth",
+        "CompetitionOpenSinceYear",
+        "Promo2",
+        "Promo2SinceWeek",
+        "Promo2SinceYear",
+        "PromoInterval",
+    } <= set(store.columns)
     assert (train.loc[train["Open"] == 0, "Sales"] == 0).all()
     open_days = train[train["Open"] == 1]
     assert open_days.groupby("Promo")["Sales"].mean().diff().iloc[-1] > 0  # promotions sell more

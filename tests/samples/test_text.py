@@ -1,4 +1,5 @@
 """The IMDB sample: the aclImdb layout, deterministic, varied on the surface, and decided by word order."""
+
 import random
 import re
 import time
@@ -17,12 +18,16 @@ def sample(tmp_path_factory):
 
 def test_the_sample_has_the_aclimdb_layout_and_file_names(sample):
     dest, n = sample
-    counts = {f"{s}/{c}": len(list((dest / s / c).glob("*.txt")))
-              for s, c in [("train", "pos"), ("train", "neg"), ("train", "unsup"), ("test", "pos"), ("test", "neg")]}
+    counts = {
+        f"{s}/{c}": len(list((dest / s / c).glob("*.txt")))
+        for s, c in [("train", "pos"), ("train", "neg"), ("train", "unsup"), ("test", "pos"), ("test", "neg")]
+    }
     assert counts == {"train/pos": 500, "train/neg": 500, "train/unsup": 4000, "test/pos": 400, "test/neg": 400}
     assert n == sum(counts.values())
-    ratings = {c: {int(re.match(r"\d+_(\d+)\.txt", f.name).group(1)) for f in (dest / "train" / c).iterdir()}
-               for c in ("pos", "neg", "unsup")}
+    ratings = {
+        c: {int(re.match(r"\d+_(\d+)\.txt", f.name).group(1)) for f in (dest / "train" / c).iterdir()}
+        for c in ("pos", "neg", "unsup")
+    }
     assert ratings["pos"] <= set(range(7, 11)) and ratings["neg"] <= set(range(1, 5)) and ratings["unsup"] == {0}
     assert len(ratings["pos"]) > 1 and len(ratings["neg"]) > 1
 
@@ -49,10 +54,10 @@ def test_reviews_have_the_surface_variety_the_tokenizer_rules_handle(sample):
     texts = read_imdb_folder(sample[0], "train")[0]
     joined = " ".join(texts)
     assert sum("<br /><br />" in t for t in texts) > 0.8 * len(texts) and "<i>" in joined
-    assert re.search(r"\b[A-Z]{4,}\b", joined)                      # ALL-CAPS words
-    assert re.search(r"(\w)\1{3,}", joined)                          # sooooo
-    assert re.search(r"\b(\w+) \1 \1\b", joined)                     # very very very
-    assert re.search(r"\(\d{4}\)", joined) and "$" in joined         # numbers
+    assert re.search(r"\b[A-Z]{4,}\b", joined)  # ALL-CAPS words
+    assert re.search(r"(\w)\1{3,}", joined)  # sooooo
+    assert re.search(r"\b(\w+) \1 \1\b", joined)  # very very very
+    assert re.search(r"\(\d{4}\)", joined) and "$" in joined  # numbers
     assert "!!!" in joined and "..." in joined and ", but " in joined
     assert re.search(r"\b(not|never) \w+", joined)
     assert 30 < sum(len(t.split()) for t in texts) / len(texts) < 120
@@ -72,6 +77,7 @@ def test_each_label_is_the_sign_of_its_weighted_opinions():
 def test_a_bag_of_words_cannot_tell_the_classes_apart_and_word_order_helps(sample):
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
+
     train, test = read_imdb_folder(sample[0], "train"), read_imdb_folder(sample[0], "test")
     scores = {}
     for n in (1, 3):  # single words, then also runs of 2 and 3 neighbouring words ("not a dull")

@@ -1,4 +1,5 @@
 """The generated English/French questions: the giga-fren layout, deterministic, and French as it should be."""
+
 import hashlib
 
 from coursekit.samples import translation
@@ -41,6 +42,7 @@ def test_translation_sample_has_long_sentences_and_a_few_hundred_words(tmp_path)
 
 def test_french_adjectives_follow_the_noun_and_agree():
     import random
+
     rng = random.Random(0)
     for _ in range(300):
         np = translation.noun_phrase(rng, 0)

@@ -1,4 +1,5 @@
 """The lesson 2 and 3 samples have the real datasets' layouts, so the same loaders read both."""
+
 import numpy as np
 import pandas as pd
 from PIL import Image

@@ -54,7 +54,7 @@ def test_weight_decay_variants_reach_the_optimizer_as_intended(sample):
         def after_loss(self, learn):
             if learn.training:
                 plain = collab.mse_loss(learn.preds, *learn.yb)
-                penalty = 0.1 * sum((p ** 2).sum() for p in learn.model.parameters())
+                penalty = 0.1 * sum((p**2).sum() for p in learn.model.parameters())
                 seen.append((learn.loss.item(), (plain + penalty).item()))
                 raise StopIteration
 
@@ -76,13 +76,22 @@ def test_bad_input_names_the_column_or_row(tmp_path):
         collab.read_ratings(tmp_path / "c.csv", y_range=(0.5, 5.0))
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", r"The ratings file .*r.csv is empty \(0 bytes\): it needs a header line userId,movieId,rating, then one row "
-          r"per rating"),
-    (b"userId,movieId,rating\n", r"The ratings file .*r.csv has a header \(userId, movieId, rating\) but no rows"),
-    ("userId,movieId,rating\n1,2,3\n".encode("utf-16-le"), r"r.csv is not UTF-8 text: it has zero bytes, as UTF-16 "
-                                                            r"without a byte-order mark"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"",
+            r"The ratings file .*r.csv is empty \(0 bytes\): it needs a header line userId,movieId,rating, "
+            r"then one row per rating",
+        ),
+        (b"userId,movieId,rating\n", r"The ratings file .*r.csv has a header \(userId, movieId, rating\) but no rows"),
+        (
+            "userId,movieId,rating\n1,2,3\n".encode("utf-16-le"),
+            r"r.csv is not UTF-8 text: it has zero bytes, as UTF-16 "
+            r"without a byte-order mark",
+        ),
+    ],
+)
 def test_an_empty_header_only_or_unreadable_ratings_file_is_named(tmp_path, content, message):
     (tmp_path / "r.csv").write_bytes(content)
     with pytest.raises(ValueError, match=message):
@@ -139,8 +148,9 @@ def test_predict_one_pair_equals_the_model_output_on_that_row(sample):
 def test_rmse_in_the_training_table_is_the_rmse_of_all_validation_predictions(sample):
     """RMSE is the root of a mean over the whole pass: the mean of per-batch RMSEs would be lower."""
     dls = collab.collab_dls(collab.read_ratings(sample / "ratings.csv"), bs=16, seed=42)
-    learn = Learner(DotProductBias(len(dls.users), len(dls.movies), 4), dls, collab.mse_loss,
-                    metrics=[collab.rmse], device="cpu")
+    learn = Learner(
+        DotProductBias(len(dls.users), len(dls.movies), 4), dls, collab.mse_loss, metrics=[collab.rmse], device="cpu"
+    )
     learn.fit(1, 1e-2)
     preds, targets = learn.get_preds()
     assert learn.recorder.last_metrics["rmse"] == pytest.approx(collab.rmse(preds, targets).item(), rel=1e-5)
@@ -149,17 +159,25 @@ def test_rmse_in_the_training_table_is_the_rmse_of_all_validation_predictions(sa
 @pytest.mark.real_data
 def test_real_movielens_sample_beats_both_baselines():
     from coursekit.core import seed_everything
+
     seed_everything(42)
     ratings = collab.read_ratings(need_shared("movie_lens_sample") / "ratings.csv", y_range=(0.5, 5.0))
     dls = collab.collab_dls(ratings, bs=64, seed=42)
     train_idx, valid_idx = random_split_indices(len(ratings), 0.2, 42)
     base = collab.baseline_rmses(ratings.iloc[train_idx], ratings.iloc[valid_idx])
-    learn = Learner(DotProductBias(len(dls.users), len(dls.movies), 50, y_range=(0.0, 5.5)), dls,
-                    collab.mse_loss, metrics=[collab.rmse], wd=0.1)
+    learn = Learner(
+        DotProductBias(len(dls.users), len(dls.movies), 50, y_range=(0.0, 5.5)),
+        dls,
+        collab.mse_loss,
+        metrics=[collab.rmse],
+        wd=0.1,
+    )
     learn.fit_one_cycle(5, 5e-3)
     model_rmse = learn.recorder.last_metrics["rmse"]
-    print(f"\nmovie_lens_sample RMSE: model {model_rmse:.4f}, user+movie bias {base['user_movie_bias']:.4f}, "
-          f"global mean {base['global_mean']:.4f}")
+    print(
+        f"\nmovie_lens_sample RMSE: model {model_rmse:.4f}, user+movie bias {base['user_movie_bias']:.4f}, "
+        f"global mean {base['global_mean']:.4f}"
+    )
     assert model_rmse < base["user_movie_bias"] < base["global_mean"]
 
 

@@ -1,5 +1,6 @@
 """Lesson 6 writes SGD with momentum, RMSProp and Adam from scratch in the notebook, where students read them;
 this runs that cell (tagged ``optimizers-from-scratch``) and checks each against ``torch.optim`` step for step."""
+
 import json
 from pathlib import Path
 
@@ -34,14 +35,23 @@ def after_10_steps(make_opt, seed=0):
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-@pytest.mark.parametrize("name, ours_kwargs, theirs", [
-    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=1e-2), lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9,
-                                                                                     weight_decay=1e-2)),
-    ("RMSProp", dict(lr=1e-2, weight_decay=1e-2), lambda p: torch.optim.RMSprop(p, lr=1e-2, weight_decay=1e-2)),
-    ("Adam", dict(lr=1e-2, weight_decay=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-2)),
-    ("Adam", dict(lr=1e-2, weight_decay=0.1, decoupled=True), lambda p: torch.optim.AdamW(p, lr=1e-2,
-                                                                                          weight_decay=0.1)),
-])
+@pytest.mark.parametrize(
+    "name, ours_kwargs, theirs",
+    [
+        (
+            "SGD",
+            dict(lr=0.1, momentum=0.9, weight_decay=1e-2),
+            lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2),
+        ),
+        ("RMSProp", dict(lr=1e-2, weight_decay=1e-2), lambda p: torch.optim.RMSprop(p, lr=1e-2, weight_decay=1e-2)),
+        ("Adam", dict(lr=1e-2, weight_decay=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-2)),
+        (
+            "Adam",
+            dict(lr=1e-2, weight_decay=0.1, decoupled=True),
+            lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
+        ),
+    ],
+)
 def test_the_lessons_optimizers_match_torch_optim_after_10_steps(ours, name, ours_kwargs, theirs):
     mine = after_10_steps(lambda p: ours[name](p, **ours_kwargs))
     reference = after_10_steps(theirs)

@@ -14,10 +14,17 @@ from conftest import need_shared
 
 
 def frames():
-    train = pd.DataFrame({"shop": ["a", "b", "a", "c"], "kind": ["x", "y", None, "x"],
-                          "size": [1.0, 2.0, None, 4.0], "age": [10, 20, 30, 40]})
-    new = pd.DataFrame({"shop": ["b", "z", None], "kind": ["y", "x", "w"], "size": [None, 3.0, 8.0],
-                        "age": [5, 25, 45]})
+    train = pd.DataFrame(
+        {
+            "shop": ["a", "b", "a", "c"],
+            "kind": ["x", "y", None, "x"],
+            "size": [1.0, 2.0, None, 4.0],
+            "age": [10, 20, 30, 40],
+        }
+    )
+    new = pd.DataFrame(
+        {"shop": ["b", "z", None], "kind": ["y", "x", "w"], "size": [None, 3.0, 8.0], "age": [5, 25, 45]}
+    )
     return train, new
 
 
@@ -45,7 +52,7 @@ def test_embedding_size_rule():
 def test_exp_rmspe_hand_worked():
     targets = torch.log(torch.tensor([100.0, 200.0]))
     preds = torch.log(torch.tensor([110.0, 150.0]))  # errors of 10% and 25%
-    assert tabular.exp_rmspe(preds, targets).item() == pytest.approx(math.sqrt((0.1 ** 2 + 0.25 ** 2) / 2))
+    assert tabular.exp_rmspe(preds, targets).item() == pytest.approx(math.sqrt((0.1**2 + 0.25**2) / 2))
 
 
 def test_bad_input_names_the_column_or_row():
@@ -56,8 +63,9 @@ def test_bad_input_names_the_column_or_row():
     bad = new.astype({"size": object}).set_index(pd.Index([10, 11, 12]))  # a slice of a bigger table
     bad.loc[11, "size"] = "big"
     # named by its index label, as everywhere (data.row_name): bad.loc[11] is the row to fix
-    with pytest.raises(ValueError, match="row 11 of the table has the non-numeric value 'big' in the continuous "
-                                         "column 'size'"):
+    with pytest.raises(
+        ValueError, match="row 11 of the table has the non-numeric value 'big' in the continuous column 'size'"
+    ):
         proc.transform(bad)
     with pytest.raises(KeyError, match="the training table has no column 'age'"):
         tabular.TabularProcessor(["shop"], ["age"]).fit(train.drop(columns="age"))
@@ -99,8 +107,9 @@ def tiny_tabular_learner():
     proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"])
     dls = tabular.tabular_dls(proc, train, valid, train["age"] / 10.0, valid["age"] / 10.0, bs=8)
     model = tabular.TabularModel(proc.emb_sizes(), len(proc.cont_out), 1, layers=(8,), ps=(0.0,), y_range=(0, 6))
-    learn = Learner(model, dls, lambda preds, y: F.mse_loss(preds[:, 0], y.float()), device="cpu",
-                    mixed_precision=False)  # float32 predictions, to compare exactly (bf16 CPUs default to bf16)
+    learn = Learner(
+        model, dls, lambda preds, y: F.mse_loss(preds[:, 0], y.float()), device="cpu", mixed_precision=False
+    )  # float32 predictions, to compare exactly (bf16 CPUs default to bf16)
     learn.fit(1, 1e-2)
     return learn, valid
 
@@ -144,27 +153,39 @@ def test_datepart_and_model_shapes_and_y_range():
 def test_an_all_missing_or_infinite_continuous_column_is_an_error_naming_it():
     train, new = frames()
     train["size"] = np.nan
-    with pytest.raises(ValueError, match=r"The continuous column 'size' has no value in any of the 4 training rows: "
-                                         r"there is no median .* Fill it in, or leave it out of cont_names"):
+    with pytest.raises(
+        ValueError,
+        match=r"The continuous column 'size' has no value in any of the 4 training rows: "
+        r"there is no median .* Fill it in, or leave it out of cont_names",
+    ):
         tabular.TabularProcessor(["shop"], ["size", "age"]).fit(train)
     train, new = frames()
     train = train.astype({"age": float})
     train.loc[2, "age"] = np.inf
-    with pytest.raises(ValueError, match=r"row 2 of the training table has the infinite value inf in the continuous "
-                                         r"column 'age'.*replace it with a finite number"):
+    with pytest.raises(
+        ValueError,
+        match=r"row 2 of the training table has the infinite value inf in the continuous "
+        r"column 'age'.*replace it with a finite number",
+    ):
         tabular.TabularProcessor(["shop"], ["size", "age"]).fit(train)
     proc = tabular.TabularProcessor(["shop"], ["size", "age"]).fit(frames()[0])
     new = new.astype({"size": object})
     new.loc[1, "size"] = "-inf"  # as read from a CSV
-    with pytest.raises(ValueError, match=r"row 1 of the table has the infinite value '-inf' in the continuous column "
-                                         r"'size'"):
+    with pytest.raises(
+        ValueError,
+        match=r"row 1 of the table has the infinite value '-inf' in the continuous column "
+        r"'size'",
+    ):
         proc.transform(new)
 
 
 def test_a_column_without_spread_is_divided_by_one_with_a_warning_naming_it():
     train, new = frames()
-    with pytest.warns(UserWarning, match=r"Continuous column\(s\) \['size', 'age'\]: no spread to normalise by \(the "
-                                         r"training table has one row\), so they are divided by 1"):
+    with pytest.warns(
+        UserWarning,
+        match=r"Continuous column\(s\) \['size', 'age'\]: no spread to normalise by \(the "
+        r"training table has one row\), so they are divided by 1",
+    ):
         proc = tabular.TabularProcessor(["shop"], ["size", "age"]).fit(train.iloc[[0]])
     assert proc.stds == {"size": 1.0, "age": 1.0}
     x_cont = proc.transform(new)[1]
@@ -184,6 +205,7 @@ def test_adult_salary_reaches_84_percent():
     from coursekit.learner import Learner
     from coursekit.metrics import accuracy
     from coursekit.data import random_split_indices
+
     seed_everything(42)
     df = pd.read_csv(need_shared("adult_sample") / "adult.csv")
     cats = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex", "native-country"]

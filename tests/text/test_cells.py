@@ -1,4 +1,5 @@
 """The hand-written RNN, GRU and LSTM cells against PyTorch's modules given the same weights."""
+
 import pytest
 import torch
 from torch import nn
@@ -6,8 +7,11 @@ from torch import nn
 from coursekit.text import cells
 
 
-@pytest.mark.parametrize("kind, cell_cls", [(nn.RNN, cells.RNNCell), (nn.GRU, cells.GRUCell),
-                                            (nn.LSTM, cells.LSTMCell)], ids=["rnn", "gru", "lstm"])
+@pytest.mark.parametrize(
+    "kind, cell_cls",
+    [(nn.RNN, cells.RNNCell), (nn.GRU, cells.GRUCell), (nn.LSTM, cells.LSTMCell)],
+    ids=["rnn", "gru", "lstm"],
+)
 def test_cells_equal_pytorch_given_the_same_weights(kind, cell_cls):
     torch.manual_seed(0)
     ref = kind(5, 7, num_layers=2, batch_first=True)

@@ -1,4 +1,5 @@
 """Character-level data: reading checked, the vocabulary, fixed windows, and the stateful loader's rows."""
+
 import pytest
 import torch
 
@@ -12,9 +13,16 @@ def test_read_chars_reads_utf8_text(tmp_path):
     assert chars.read_chars(tmp_path / "t.txt") == "Über alles — naïve.\n"
 
 
-@pytest.mark.parametrize("content, match", [(None, "does not exist"), (b"", "is empty"), (b"  \n\n", "is empty"),
-                                            (b"caf\xe9 au lait", "not UTF-8: byte 0xe9 at position 3")],
-                         ids=["missing", "empty", "blank", "latin1"])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (None, "does not exist"),
+        (b"", "is empty"),
+        (b"  \n\n", "is empty"),
+        (b"caf\xe9 au lait", "not UTF-8: byte 0xe9 at position 3"),
+    ],
+    ids=["missing", "empty", "blank", "latin1"],
+)
 def test_bad_text_file_is_a_clear_error_naming_it(tmp_path, content, match):
     path = tmp_path / "corpus.txt"
     if content is not None:
@@ -78,11 +86,11 @@ def test_stateful_loader_keeps_each_row_contiguous_across_batches():
     dls = chars.stateful_dls(TEXT, vocab, bs=4, bptt=8, valid_pct=0.1)
     batches = list(dls.train)
     assert all(x.shape[1] == 8 for x, _ in batches[:-1]) and batches[-1][0].shape[1] <= 8
-    rows = torch.cat([x for x, _ in batches], dim=1)      # (bs, row_len): each row one stretch of the text
+    rows = torch.cat([x for x, _ in batches], dim=1)  # (bs, row_len): each row one stretch of the text
     targets = torch.cat([y for _, y in batches], dim=1)
     train_text = chars.split_text(TEXT, 0.1)[0]
     row_len = rows.shape[1]
     for r in range(4):
-        assert vocab.decode(rows[r]) == train_text[r * row_len:(r + 1) * row_len]
-        assert vocab.decode(targets[r]) == train_text[r * row_len + 1:(r + 1) * row_len + 1]
+        assert vocab.decode(rows[r]) == train_text[r * row_len : (r + 1) * row_len]
+        assert vocab.decode(targets[r]) == train_text[r * row_len + 1 : (r + 1) * row_len + 1]
     assert [x.tolist() for x, _ in dls.train] == [x.tolist() for x, _ in batches]  # the same every epoch

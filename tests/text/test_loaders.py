@@ -1,4 +1,5 @@
 """The language-model loader, the sort-ish sampler, padding, the classifier dataset and the entry points."""
+
 import numpy as np
 import pytest
 import torch
@@ -31,8 +32,8 @@ def test_each_row_is_a_contiguous_slice_of_the_stream_and_targets_are_shifted_by
     L = dl.row_len
     assert x.shape == y.shape == (4, L)
     for r in range(4):
-        assert torch.equal(x[r], stream[r * L:(r + 1) * L])
-        assert torch.equal(y[r], stream[r * L + 1:(r + 1) * L + 1])
+        assert torch.equal(x[r], stream[r * L : (r + 1) * L])
+        assert torch.equal(y[r], stream[r * L + 1 : (r + 1) * L + 1])
 
 
 def test_targets_continue_across_batch_boundaries():
@@ -50,13 +51,13 @@ def test_every_token_is_read_once_per_epoch_in_shuffled_text_order():
     for _ in range(2):
         x, _, _ = read_epoch(dl)
         seen = x.flatten().tolist()
-        assert len(seen) == len(set(seen))                     # no token twice
-        assert n_tokens - len(seen) < 5                        # fewer than bs left over
+        assert len(seen) == len(set(seen))  # no token twice
+        assert n_tokens - len(seen) < 5  # fewer than bs left over
     twin = LMLoader(texts, bs=5, bptt=7, seed=3)
     stream = twin.stream().tolist()  # the same seed: the first epoch's stream
     assert stream != sorted(stream)  # shuffled texts ...
     starts = [stream.index(t[0]) for t in texts]
-    assert all(stream[s:s + len(t)] == t for s, t in zip(starts, texts))  # ... each read whole, in order
+    assert all(stream[s : s + len(t)] == t for s, t in zip(starts, texts))  # ... each read whole, in order
 
 
 def test_window_lengths_vary_around_bptt_and_the_count_matches_len():

@@ -1,4 +1,5 @@
 """The AWD-LSTM, its language model and its classifier: state, dropouts, tying, pooling, layer groups."""
+
 import copy
 import io
 
@@ -142,7 +143,7 @@ def padded(rows, width):
     """Post-padded (len(rows), width) batch."""
     x = torch.full((len(rows), width), PAD)
     for i, row in enumerate(rows):
-        x[i, :len(row)] = row
+        x[i, : len(row)] = row
     return x
 
 
@@ -189,7 +190,11 @@ def test_classifier_head_needs_one_dropout_per_hidden_layer():
         small_classifier(lin_ftrs=(50, 20), ps=(0.1,))
     head = small_classifier(lin_ftrs=(16,), ps=(0.2,)).head
     assert [type(m) for m in head if isinstance(m, (nn.BatchNorm1d, nn.Linear))] == [
-        nn.BatchNorm1d, nn.Linear, nn.BatchNorm1d, nn.Linear]
+        nn.BatchNorm1d,
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.Linear,
+    ]
 
 
 def test_classifier_loads_an_encoder_and_rejects_another_vocabulary():
@@ -205,6 +210,7 @@ def test_an_encoder_of_another_vocabulary_of_the_same_size_is_refused_wherever_i
     from coursekit.learner import Learner
     from coursekit.text.tokenize import SPECIALS
     from coursekit.text.vocab import Vocab, VocabMismatchError
+
     words = [f"w{i}" for i in range(50 - len(SPECIALS))]
     mine, theirs = Vocab(SPECIALS + words), Vocab(SPECIALS + words[::-1])  # 50 tokens each, other ids
     lm = models.language_model(theirs, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)
@@ -213,8 +219,12 @@ def test_an_encoder_of_another_vocabulary_of_the_same_size_is_refused_wherever_i
         clf.load_encoder(lm.state_dict())
     same = models.language_model(mine, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)
     clf.load_encoder(same.encoder.state_dict())  # the same vocabulary loads
-    learn = Learner(models.text_classifier(theirs, 3, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD), None,
-                    nn.CrossEntropyLoss(), path=tmp_path)
+    learn = Learner(
+        models.text_classifier(theirs, 3, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD),
+        None,
+        nn.CrossEntropyLoss(),
+        path=tmp_path,
+    )
     learn.save("theirs")
     other = Learner(clf, None, nn.CrossEntropyLoss(), path=tmp_path)
     with pytest.raises(VocabMismatchError):
@@ -228,8 +238,7 @@ def test_an_encoder_of_another_vocabulary_of_the_same_size_is_refused_wherever_i
 
 def test_layer_groups_are_embedding_each_lstm_and_the_head():
     lm, clf = small_lm(), small_classifier()
-    assert [type(g) for g in lm.layer_groups()] == [nn.Embedding] + [models.WeightDropLSTM] * 3 + [
-        models.LinearDecoder]
+    assert [type(g) for g in lm.layer_groups()] == [nn.Embedding] + [models.WeightDropLSTM] * 3 + [models.LinearDecoder]
     assert [type(g) for g in clf.layer_groups()] == [nn.Embedding] + [models.WeightDropLSTM] * 2 + [nn.Sequential]
     n_params = sum(p.numel() for p in clf.parameters())
     assert sum(p.numel() for g in clf.layer_groups() for p in g.parameters()) == n_params  # every weight in one

@@ -1,12 +1,23 @@
 """Reading parallel sentences: giga-fren question filtering, tab-separated pairs, bad input, length filtering."""
+
 import pytest
 
 from coursekit.text import pairs
 
-EN_LINES = ["What is the red car?", "The meeting is on Tuesday.", "Where does the cat sleep? It is late.",
-            "How are you?", "Why do the dogs bark?"]
-FR_LINES = ["Quelle est la voiture rouge ?", "La réunion est mardi.", "Où le chat dort-il ? Il est tard.",
-            "Comment allez-vous ?", "Affirmation sans question."]
+EN_LINES = [
+    "What is the red car?",
+    "The meeting is on Tuesday.",
+    "Where does the cat sleep? It is late.",
+    "How are you?",
+    "Why do the dogs bark?",
+]
+FR_LINES = [
+    "Quelle est la voiture rouge ?",
+    "La réunion est mardi.",
+    "Où le chat dort-il ? Il est tard.",
+    "Comment allez-vous ?",
+    "Affirmation sans question.",
+]
 
 
 def write_giga(folder, en, fr):
@@ -18,8 +29,10 @@ def write_giga(folder, en, fr):
 def test_giga_fren_keeps_wh_questions_with_a_french_question(tmp_path):
     got = pairs.read_giga_fren(write_giga(tmp_path, EN_LINES, FR_LINES))
     # statements, non-"Wh" questions and pairs whose French side is no question are dropped; cut at the first "?"
-    assert got == [("What is the red car?", "Quelle est la voiture rouge ?"),
-                   ("Where does the cat sleep?", "Où le chat dort-il ?")]
+    assert got == [
+        ("What is the red car?", "Quelle est la voiture rouge ?"),
+        ("Where does the cat sleep?", "Où le chat dort-il ?"),
+    ]
     assert pairs.read_giga_fren(tmp_path, max_pairs=1) == got[:1]
 
 
@@ -41,8 +54,10 @@ def test_tsv_pairs_are_read_with_extra_columns_ignored(tmp_path):
     assert pairs.read_tsv_pairs(f) == [("Go.", "Va !"), ("Who?", "Qui ?")]
 
 
-@pytest.mark.parametrize("line, why", [("No tab here", r"line 2: no tab"), ("\tVa !", r"line 2: the source"),
-                                       ("Go.\t  ", r"line 2: the target")])
+@pytest.mark.parametrize(
+    "line, why",
+    [("No tab here", r"line 2: no tab"), ("\tVa !", r"line 2: the source"), ("Go.\t  ", r"line 2: the target")],
+)
 def test_bad_tsv_lines_are_errors_naming_file_and_line(tmp_path, line, why):
     f = tmp_path / "pairs.txt"
     f.write_text(f"Hi.\tSalut.\n{line}\n", encoding="utf-8")
@@ -55,6 +70,7 @@ def test_tokenize_pairs_drops_long_pairs_and_the_bos_marker():
         def tokenize(self, texts, cache_dir=None, name=None):
             return [["xxbos"] + t.split() for t in texts]
 
-    src, tgt, kept = pairs.tokenize_pairs([("a b", "c d e"), ("a " * 10, "b"), ("x", "y " * 10)], Split(), Split(),
-                                          max_len=6)
+    src, tgt, kept = pairs.tokenize_pairs(
+        [("a b", "c d e"), ("a " * 10, "b"), ("x", "y " * 10)], Split(), Split(), max_len=6
+    )
     assert (src, tgt, kept) == ([["a", "b"]], [["c", "d", "e"]], [0])

@@ -1,5 +1,6 @@
 """General language models: the offline model pretrained on Python's text, its cache, and the 2018 WikiText-103
 files (full mode) read through a local mirror folder. A tiny recipe keeps every training under a second."""
+
 import json
 import pickle
 import shutil
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/text/conftest.py
 def some_python_texts():
     """24 real texts from Python's reference manual (about 16,000 tokens): the corpus, in small."""
     from pydoc_data.topics import topics
+
     return [topics[k] for k in sorted(topics)[:24]]
 
 
@@ -61,7 +63,7 @@ def test_train_python_lm_writes_weights_vocab_settings_and_facts(trained):
     assert info["recipe"] == {**pretrained.PYTHON_LM_RECIPE, **TINY_RECIPE}  # the defaults, overridden
     assert json.loads((trained / "config.json").read_text()) == {**pretrained.PYTHON_LM_CONFIG, **TINY_CONFIG}
     vocab = Vocab.load(trained / "vocab.json")
-    assert vocab.itos[:len(SPECIALS)] == SPECIALS and len(vocab) <= 300 and "the" in vocab.stoi
+    assert vocab.itos[: len(SPECIALS)] == SPECIALS and len(vocab) <= 300 and "the" in vocab.stoi
     state = torch.load(trained / "model.pt", weights_only=True)
     assert state[transfer.EMBEDDING].shape == (len(vocab), 16)
 
@@ -86,8 +88,10 @@ def test_general_lm_trains_once_then_reads_the_cache(data, fake_training):
     again = pretrained.general_lm("sample")
     assert fake_training == [False]  # read from the cache, not trained again
     assert again.folder == lm.folder and again.itos == lm.itos
-    assert all(torch.equal(again.state_dict[k], v) if torch.is_tensor(v) else again.state_dict[k] == v
-               for k, v in lm.state_dict.items())
+    assert all(
+        torch.equal(again.state_dict[k], v) if torch.is_tensor(v) else again.state_dict[k] == v
+        for k, v in lm.state_dict.items()
+    )
 
 
 def test_each_direction_and_each_recipe_has_its_own_cache(data, fake_training, monkeypatch):

@@ -1,4 +1,5 @@
 """Reading the aclImdb layout, a texts CSV and Python's own English text; clear errors for bad input."""
+
 import pytest
 
 from coursekit.text.reading import python_corpus, read_imdb_folder, read_texts_csv
@@ -86,7 +87,7 @@ def test_read_texts_csv_names_a_missing_column_and_an_empty_text(tmp_path):
 def test_python_corpus_is_real_english_from_the_standard_library():
     texts = python_corpus()
     topics = python_corpus(docstrings=False)
-    assert len(texts) > len(topics) > 50 and texts[:len(topics)] == topics
+    assert len(texts) > len(topics) > 50 and texts[: len(topics)] == topics
     words = " ".join(texts).split()
     assert len(words) > 80_000 and words.count("the") > 2000
     assert python_corpus() == texts  # the same every time

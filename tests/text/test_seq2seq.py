@@ -1,4 +1,5 @@
 """Sequence-to-sequence pieces: masked loss, attention, decoding, teacher forcing, BLEU through sacrebleu."""
+
 import math
 
 import pytest
@@ -44,7 +45,7 @@ def test_masked_loss_ignores_padding():
         preds = torch.randn(3, width, vocab_sz) * 10
         tgt = torch.full((3, width), 1)
         for i, (lg, t) in enumerate(zip(logits, targets)):
-            preds[i, :len(t)], tgt[i, :len(t)] = lg, t
+            preds[i, : len(t)], tgt[i, : len(t)] = lg, t
         assert torch.allclose(seq2seq.MaskedSeqLoss()(preds, tgt), expected, atol=1e-6)
 
 
@@ -168,7 +169,7 @@ def test_batches_pad_at_the_end_and_targets_end_with_eos(vocabs):
     x, y = seq2seq.seq2seq_collate([(torch.tensor(s), torch.tensor(t)) for s, t in zip(src, tgt)])
     assert x.shape == (3, max(map(len, src))) and y.shape == (3, max(map(len, tgt)))
     for row, t in zip(y, tgt):
-        assert row[len(t) - 1] == fr_v.stoi[EOS] and (row[len(t):] == 1).all()
+        assert row[len(t) - 1] == fr_v.stoi[EOS] and (row[len(t) :] == 1).all()
     assert seq2seq.padding_mask(x).sum().item() == sum(map(len, src))
 
 

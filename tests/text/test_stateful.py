@@ -1,4 +1,5 @@
 """Stateful character models: state carried and detached between batches, reset each pass; sampling."""
+
 import pytest
 import torch
 from torch import nn
@@ -28,8 +29,7 @@ def learn(one_thread, tmp_path):
     vocab = chars.CharVocab.build(TEXT)
     dls = chars.stateful_dls(TEXT, vocab, bs=4, bptt=8)
     model = stateful.CharModel(len(vocab), n_fac=8, n_hid=16, kind="lstm")
-    return Learner(model, dls, training.LMLoss(), lr=1e-2, cbs=[stateful.StatefulRNN()], device="cpu",
-                   path=tmp_path)
+    return Learner(model, dls, training.LMLoss(), lr=1e-2, cbs=[stateful.StatefulRNN()], device="cpu", path=tmp_path)
 
 
 def test_detach_state_handles_tensors_tuples_and_none():
@@ -42,6 +42,7 @@ def test_detach_state_handles_tensors_tuples_and_none():
 
 class Probe(Callback):
     """Records, at each batch's loss, the graph's size and whether the state came in detached."""
+
     order = 100
 
     def __init__(self):
@@ -79,6 +80,7 @@ def test_state_is_reset_at_each_epoch_and_validation(learn):
     def spy():
         calls.append("train" if learn.training else "valid")
         reset()
+
     learn.model.reset = spy
     learn.fit(2)
     assert calls == ["train", "valid", "train", "valid"]

@@ -1,4 +1,5 @@
 """The tokenizer's rules on hand-written strings, batching, and the disk cache."""
+
 import json
 
 import pytest
@@ -42,8 +43,17 @@ def test_repeated_words_become_xxwrep_with_the_count(tok):
 
 
 def test_capitals_become_lower_case_words_after_xxup_or_xxmaj(tok):
-    assert tokenize.replace_caps(["GREAT", "Great", "great", "I", "McQueen"]) == \
-        [UP, "great", MAJ, "great", "great", MAJ, "i", MAJ, "mcqueen"]
+    assert tokenize.replace_caps(["GREAT", "Great", "great", "I", "McQueen"]) == [
+        UP,
+        "great",
+        MAJ,
+        "great",
+        "great",
+        MAJ,
+        "i",
+        MAJ,
+        "mcqueen",
+    ]
     assert tok("The acting was GREAT") == [BOS, MAJ, "the", "acting", "was", UP, "great"]
 
 
@@ -52,8 +62,21 @@ def test_slashes_and_hashes_are_split_off(tok):
 
 
 def test_spacy_splits_punctuation_and_contractions(tok):
-    assert tok("I don't know, (maybe) $5.") == [BOS, MAJ, "i", "do", "n't", "know", ",", "(", "maybe", ")", "$",
-                                               "5", "."]
+    assert tok("I don't know, (maybe) $5.") == [
+        BOS,
+        MAJ,
+        "i",
+        "do",
+        "n't",
+        "know",
+        ",",
+        "(",
+        "maybe",
+        ")",
+        "$",
+        "5",
+        ".",
+    ]
 
 
 def test_every_text_starts_with_xxbos_and_spaces_are_not_tokens(tok):
@@ -111,6 +134,7 @@ def test_the_fused_token_pass_equals_the_rules_applied_one_after_the_other(tok):
     import random
 
     from coursekit.samples.text import review
+
     rng = random.Random(1)
     texts = [review(rng, rng.choice((1, -1)))[0] for _ in range(50)]
     texts += ["Very very VERY good. No no no no!", "THE THE the end\n\n\nok", "  I   said   so  "]

@@ -1,4 +1,5 @@
 """Training text models: loss, metrics, callbacks, gradual unfreezing through the Learner, and generation."""
+
 import math
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ PAD, VOCAB_SZ = 1, 24
 
 class Batches(list):
     """A list of (x, y) batches that the Learner can use as a loader (it has a ``dataset``, without classes)."""
+
     dataset = SimpleNamespace()
 
 
@@ -27,10 +29,10 @@ def lm_batches(n_tokens, bs=8, bptt=10, seed=0):
     """(x, y) batches of a stream that repeats a fixed random 7-token phrase: easy to learn, not trivial."""
     g = torch.Generator().manual_seed(seed)
     phrase = torch.randint(2, VOCAB_SZ, (7,), generator=torch.Generator().manual_seed(42))
-    stream = phrase.repeat(n_tokens // 7 + 2)[int(torch.randint(0, 7, (1,), generator=g)):][:n_tokens + 1]
+    stream = phrase.repeat(n_tokens // 7 + 2)[int(torch.randint(0, 7, (1,), generator=g)) :][: n_tokens + 1]
     rows = n_tokens // bs
-    x, y = stream[:rows * bs].view(bs, rows), stream[1:rows * bs + 1].view(bs, rows)  # bs contiguous rows
-    return Batches((x[:, i:i + bptt], y[:, i:i + bptt]) for i in range(0, rows - 1, bptt))
+    x, y = stream[: rows * bs].view(bs, rows), stream[1 : rows * bs + 1].view(bs, rows)  # bs contiguous rows
+    return Batches((x[:, i : i + bptt], y[:, i : i + bptt]) for i in range(0, rows - 1, bptt))
 
 
 def lm_learner(tmp_path, **kwargs):
@@ -38,8 +40,17 @@ def lm_learner(tmp_path, **kwargs):
     model = models.language_model(VOCAB_SZ, emb_sz=16, n_hid=32, n_layers=2, pad_idx=PAD)
     dls = DataLoaders(lm_batches(2000), lm_batches(400, seed=1))
     cbs = [training.ResetState(), training.RNNRegularizer(), training.GradientClip(0.4)]
-    return Learner(model, dls, training.LMLoss(), lr=1e-2, cbs=cbs, path=tmp_path, device="cpu",
-                   metrics=[training.perplexity, training.lm_accuracy], **kwargs)
+    return Learner(
+        model,
+        dls,
+        training.LMLoss(),
+        lr=1e-2,
+        cbs=cbs,
+        path=tmp_path,
+        device="cpu",
+        metrics=[training.perplexity, training.lm_accuracy],
+        **kwargs,
+    )
 
 
 def test_language_model_trains_through_the_learner(tmp_path):
@@ -66,10 +77,17 @@ def test_gradual_unfreezing_trains_only_the_unfrozen_groups(tmp_path):
     torch.manual_seed(0)
     x = torch.randint(2, VOCAB_SZ, (64, 12))
     y = (x == 5).any(1).long()  # does the text contain token 5?
-    batches = Batches((x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16))
+    batches = Batches((x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16))
     model = models.text_classifier(VOCAB_SZ, 2, bptt=5, emb_sz=8, n_hid=12, n_layers=2, pad_idx=PAD)
-    learn = Learner(model, DataLoaders(batches, Batches(batches[:1])), nn.CrossEntropyLoss(), lr=1e-2, path=tmp_path,
-                    device="cpu", cbs=[training.RNNRegularizer(), training.GradientClip(1.0)])
+    learn = Learner(
+        model,
+        DataLoaders(batches, Batches(batches[:1])),
+        nn.CrossEntropyLoss(),
+        lr=1e-2,
+        path=tmp_path,
+        device="cpu",
+        cbs=[training.RNNRegularizer(), training.GradientClip(1.0)],
+    )
     groups = learn.layer_groups()  # embedding, lstm 0, lstm 1, head
     for n_trained in (1, 2, 3, 4):
         learn.freeze_to(-n_trained) if n_trained < 4 else learn.unfreeze()
@@ -89,8 +107,8 @@ def test_freezing_the_language_model_trains_the_tied_decoder(tmp_path):
 def test_discriminative_rates_divide_by_2_6_per_group(tmp_path):
     learn = lm_learner(tmp_path)
     lrs = training.discriminative_lrs(1e-2, 4)  # embedding, 2 LSTM layers, decoder
-    assert lrs == pytest.approx([1e-2 / 2.6 ** k for k in (3, 2, 1, 0)])
-    assert learn.group_lrs(slice(1e-2 / 2.6 ** 3, 1e-2)) == pytest.approx(lrs)
+    assert lrs == pytest.approx([1e-2 / 2.6**k for k in (3, 2, 1, 0)])
+    assert learn.group_lrs(slice(1e-2 / 2.6**3, 1e-2)) == pytest.approx(lrs)
     learn.create_opt()
     learn.set_lrs(learn.group_lrs(lrs))
     assert [g["lr"] for g in learn.opt.param_groups] == pytest.approx(lrs)
@@ -147,6 +165,7 @@ def test_lm_loss_gives_one_loss_per_text_for_get_preds():
 
 class ToyVocab:
     """What generate needs of a vocabulary: numericalize and textify."""
+
     itos = ["xxunk", "xxpad"] + [f"w{i}" for i in range(2, VOCAB_SZ)]
 
     def numericalize(self, tokens):

@@ -1,4 +1,5 @@
 """ULMFiT transfer: the WikiText-103 converter (published names and shapes) and vocabulary transfer."""
+
 import pytest
 import torch
 

@@ -8,6 +8,7 @@ real data cache, ``datasets.data_dir()``, so this test also warms it for the les
 the reason when the shared data is absent. ``pytest -s`` prints the figures; ``python tests/text/
 test_ulmfit_real.py [seed ...]`` runs it for other seeds.
 """
+
 import math
 import time
 
@@ -48,14 +49,29 @@ def fine_tune_lm(general, train_texts, valid_texts, tokenizer, seed, s=LM_SETTIN
     """The general model moved to the sample's vocabulary and fine-tuned on its texts, 2018-style: the embedding
     and decoder first (new rows), then all layers. Returns the model, its vocab and perplexities before/after."""
     seed_everything(seed)
-    dls = loaders.lm_dls(train_texts, valid_texts=valid_texts, bs=s["bs"], bptt=s["bptt"], seed=seed,
-                         tokenizer=tokenizer, min_freq=s["min_freq"], max_vocab=s["max_vocab"])
+    dls = loaders.lm_dls(
+        train_texts,
+        valid_texts=valid_texts,
+        bs=s["bs"],
+        bptt=s["bptt"],
+        seed=seed,
+        tokenizer=tokenizer,
+        min_freq=s["min_freq"],
+        max_vocab=s["max_vocab"],
+    )
     vocab = dls.train_ds.vocab
     lm = models.language_model(vocab, drop_mult=s["drop_mult"], **general.config)
     lm.load_state_dict(transfer.transfer_vocab(general.state_dict, general.itos, vocab.itos))
     before = perplexity_on(lm, dls.valid)
-    learn = Learner(lm, dls, training.LMLoss(), opt_func=pretrained.lm_adam, metrics=[training.perplexity],
-                    cbs=[training.ResetState(), training.RNNRegularizer(), training.GradientClip(0.4)], device="cpu")
+    learn = Learner(
+        lm,
+        dls,
+        training.LMLoss(),
+        opt_func=pretrained.lm_adam,
+        metrics=[training.perplexity],
+        cbs=[training.ResetState(), training.RNNRegularizer(), training.GradientClip(0.4)],
+        device="cpu",
+    )
     learn.freeze_to(-1)
     learn.fit_one_cycle(1, s["frozen_lr"])
     learn.unfreeze()
@@ -70,12 +86,19 @@ def train_classifier(encoder_state, vocab, config, dls, seed, s=CLAS_SETTINGS):
     model = models.text_classifier(vocab, 2, max_len=s["max_len"], drop_mult=s["drop_mult"], **config)
     if encoder_state is not None:
         model.load_encoder(encoder_state)
-    learn = Learner(model, dls, torch.nn.CrossEntropyLoss(), opt_func=pretrained.lm_adam, metrics=[accuracy],
-                    cbs=[training.ResetState(), training.GradientClip(0.4)], device="cpu")
+    learn = Learner(
+        model,
+        dls,
+        torch.nn.CrossEntropyLoss(),
+        opt_func=pretrained.lm_adam,
+        metrics=[accuracy],
+        cbs=[training.ResetState(), training.GradientClip(0.4)],
+        device="cpu",
+    )
     n_groups = len(learn.layer_groups())
     for stage, (freeze, epochs) in enumerate(zip((-1, -2, -3, 0), s["epochs"])):
         learn.freeze_to(freeze)
-        lr = s["lr"] / 2 ** stage  # a little lower as more layers train
+        lr = s["lr"] / 2**stage  # a little lower as more layers train
         learn.fit_one_cycle(epochs, training.discriminative_lrs(lr, n_groups))
     return learn.recorder.last_metrics["accuracy"]
 
@@ -84,6 +107,7 @@ def bag_of_words(train_texts, train_labels, valid_texts, valid_labels):
     """Held-out accuracy of a logistic regression on word and word-pair counts (TF-IDF): the usual baseline."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     clf = LogisticRegression(C=10, max_iter=1000).fit(vec.fit_transform(train_texts), train_labels)
     return clf.score(vec.transform(valid_texts), valid_labels)
@@ -92,8 +116,10 @@ def bag_of_words(train_texts, train_labels, valid_texts, valid_labels):
 def run(path, seed=0):
     """Every figure of the comparison for one seed, and the seconds each part took."""
     texts, labels, is_valid = reading.read_texts_csv(path)
-    split = lambda valid: ([t for t, v in zip(texts, is_valid) if v == valid],  # noqa: E731
-                           [y for y, v in zip(labels, is_valid) if v == valid])
+    split = lambda valid: (
+        [t for t, v in zip(texts, is_valid) if v == valid],  # noqa: E731
+        [y for y, v in zip(labels, is_valid) if v == valid],
+    )
     (train_texts, train_labels), (valid_texts, valid_labels) = split(False), split(True)
     times, start = {}, time.perf_counter()
     general = pretrained.general_lm("sample")  # trained once per machine (about a minute), then cached
@@ -110,30 +136,51 @@ def compare(general, train_texts, train_labels, valid_texts, valid_labels, seed,
     tokenizer = Tokenizer()
     lm, vocab, ppl_before, ppl_after = fine_tune_lm(general, train_texts, valid_texts, tokenizer, seed)
     times["lm_fine_tuning"] = time.perf_counter() - start - sum(times.values())
-    dls = loaders.clas_dls(train_texts, train_labels, vocab, valid_texts, valid_labels, bs=CLAS_SETTINGS["bs"],
-                           seed=seed, tokenizer=tokenizer)
+    dls = loaders.clas_dls(
+        train_texts,
+        train_labels,
+        vocab,
+        valid_texts,
+        valid_labels,
+        bs=CLAS_SETTINGS["bs"],
+        seed=seed,
+        tokenizer=tokenizer,
+    )
     ulmfit = train_classifier(lm.encoder.state_dict(), vocab, general.config, dls, seed)
     times["ulmfit_classifier"] = time.perf_counter() - start - sum(times.values())
     scratch = train_classifier(None, vocab, general.config, dls, seed)
     times["random_encoder_classifier"] = time.perf_counter() - start - sum(times.values())
     bow = bag_of_words(train_texts, train_labels, valid_texts, valid_labels)
     overlap, n = transfer.vocab_overlap(general.itos, vocab.itos)
-    return dict(ulmfit=ulmfit, random_encoder=scratch, bag_of_words=bow, ppl_before=ppl_before, ppl_after=ppl_after,
-                overlap=overlap, vocab=n, general=general, seconds={k: round(v, 1) for k, v in times.items()})
+    return dict(
+        ulmfit=ulmfit,
+        random_encoder=scratch,
+        bag_of_words=bow,
+        ppl_before=ppl_before,
+        ppl_after=ppl_after,
+        overlap=overlap,
+        vocab=n,
+        general=general,
+        seconds={k: round(v, 1) for k, v in times.items()},
+    )
 
 
 def report(r, seed):
     print(f"\nimdb_sample (800 train / 200 held out), seed {seed}: {r['general']}")
     print(f"  sample vocab {r['vocab']:,} tokens, {r['overlap']:,} of them in the general model's vocab")
-    print(f"  LM perplexity on the held-out reviews: {r['ppl_before']:.1f} before fine-tuning, "
-          f"{r['ppl_after']:.1f} after")
-    print(f"  accuracy: ULMFiT {r['ulmfit']:.3f} | random encoder, same schedule {r['random_encoder']:.3f} | "
-          f"bag-of-words logistic regression {r['bag_of_words']:.3f}")
+    print(
+        f"  LM perplexity on the held-out reviews: {r['ppl_before']:.1f} before fine-tuning, {r['ppl_after']:.1f} after"
+    )
+    print(
+        f"  accuracy: ULMFiT {r['ulmfit']:.3f} | random encoder, same schedule {r['random_encoder']:.3f} | "
+        f"bag-of-words logistic regression {r['bag_of_words']:.3f}"
+    )
     print(f"  seconds: {r['seconds']}")
 
 
 def test_ulmfit_beats_the_same_classifier_with_a_random_encoder_by_5_points():
     from conftest import need_shared
+
     path = need_shared("imdb_sample") / "texts.csv"
     r = run(path, seed=0)
     report(r, 0)
@@ -144,8 +191,10 @@ def test_ulmfit_beats_the_same_classifier_with_a_random_encoder_by_5_points():
 if __name__ == "__main__":
     import sys
     from pathlib import Path
+
     here = Path(__file__).resolve()
     sys.path.insert(0, str(here.parents[1]))
     from conftest import shared_data
+
     for seed in [int(a) for a in sys.argv[1:]] or [0]:
         report(run(shared_data() / "imdb_sample" / "texts.csv", seed), seed)

@@ -1,4 +1,5 @@
 """The vocabulary: specials first, min_freq and max_vocab, round trips, unknown tokens, saving, checking."""
+
 import json
 
 import pytest
@@ -7,20 +8,24 @@ import torch
 from coursekit.text.tokenize import SPECIALS
 from coursekit.text.vocab import Vocab, VocabMismatchError
 
-TOKENS = [["xxbos", "the", "film", "was", "good"], ["xxbos", "the", "film", "was", "bad"],
-          ["xxbos", "the", "plot", "was", "good", "good"], ["xxbos", "rare"]]
+TOKENS = [
+    ["xxbos", "the", "film", "was", "good"],
+    ["xxbos", "the", "film", "was", "bad"],
+    ["xxbos", "the", "plot", "was", "good", "good"],
+    ["xxbos", "rare"],
+]
 
 
 def test_specials_come_first_in_the_fixed_order():
     vocab = Vocab.build(TOKENS, min_freq=1)
-    assert vocab.itos[:len(SPECIALS)] == SPECIALS
+    assert vocab.itos[: len(SPECIALS)] == SPECIALS
     assert vocab.stoi["xxunk"] == 0 and vocab.stoi["xxpad"] == 1
     assert vocab.itos.count("xxbos") == 1  # counted tokens that are specials are not listed twice
 
 
 def test_tokens_are_ordered_by_frequency_then_alphabetically():
     vocab = Vocab.build(TOKENS, min_freq=1)
-    assert vocab.itos[len(SPECIALS):] == ["good", "the", "was", "film", "bad", "plot", "rare"]
+    assert vocab.itos[len(SPECIALS) :] == ["good", "the", "was", "film", "bad", "plot", "rare"]
 
 
 def test_min_freq_drops_rare_tokens():

@@ -1,4 +1,5 @@
 """The image tests' shared fixture: a tiny cartoon dogscats sample, made once per test session."""
+
 import pytest
 
 from coursekit.samples.cartoons import make_dogscats_sample

@@ -1,4 +1,5 @@
 """Anchors: count and layout, matching (every object gets an anchor, the threshold holds), offsets round-trip."""
+
 import torch
 from torchvision.ops import box_convert, box_iou
 
@@ -23,11 +24,11 @@ def test_anchors_are_centred_on_their_cells_in_reading_order():
     anchors = box_convert(A.make_anchors((4,), (1.0, 0.5), ((1, 1), (1, 0.5))), "xyxy", "cxcywh")
     k = 4
     # cell (row 0, column 1) is the second cell: centre (0.375, 0.125)
-    assert torch.allclose(anchors[k:2 * k, :2], torch.tensor([0.375, 0.125]).expand(k, 2))
+    assert torch.allclose(anchors[k : 2 * k, :2], torch.tensor([0.375, 0.125]).expand(k, 2))
     # cell (row 1, column 0) is the fifth: centre (0.125, 0.375)
     assert torch.allclose(anchors[4 * k, :2], torch.tensor([0.125, 0.375]))
     # within a cell: zoom 1 square, zoom 1 wide (1 x 0.5), zoom 0.5 square, zoom 0.5 wide; a cell is 1/4
-    assert torch.allclose(anchors[:k, 2:], torch.tensor([[.25, .25], [.25, .125], [.125, .125], [.125, .0625]]))
+    assert torch.allclose(anchors[:k, 2:], torch.tensor([[0.25, 0.25], [0.25, 0.125], [0.125, 0.125], [0.125, 0.0625]]))
 
 
 def test_matching_gives_every_object_its_own_anchor():

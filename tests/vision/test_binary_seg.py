@@ -1,4 +1,5 @@
 """Binary masks from GIFs, Dice, the Dice-plus-BCE loss, and the Carvana-layout loader."""
+
 import numpy as np
 import pytest
 import torch

@@ -46,8 +46,9 @@ def test_a_box_sticking_out_is_clipped_with_a_warning_naming_it():
         assert boxes.check_box([-3, 5, 52, 40], 50, 45, "ann 7") == [0, 5, 50, 40]
 
 
-@pytest.mark.parametrize("box, what", [([5, 5, 5, 20], "width"), ([5, 20, 30, 20], "height"),
-                                       ([30, 5, 10, 20], "width")])
+@pytest.mark.parametrize(
+    "box, what", [([5, 5, 5, 20], "width"), ([5, 20, 30, 20], "height"), ([30, 5, 10, 20], "width")]
+)
 def test_a_box_of_zero_width_or_height_is_an_error_naming_it(box, what):
     with pytest.raises(ValueError, match=f"annotation 3.*zero or negative {what}"):
         boxes.check_box(box, 50, 50, "annotation 3")
@@ -62,8 +63,9 @@ def test_a_box_wholly_outside_or_not_finite_is_an_error():
 
 def test_show_boxes_draws_a_rectangle_and_a_name_per_real_box():
     img = Image.new("RGB", (64, 48), (120, 120, 120))
-    ax = boxes.show_boxes(img, [[0.1, 0.1, 0.5, 0.5], [0, 0, 0, 0]], labels=[1, -1], classes=["cat", "dog"],
-                          scores=[0.9, 0.1])
+    ax = boxes.show_boxes(
+        img, [[0.1, 0.1, 0.5, 0.5], [0, 0, 0, 0]], labels=[1, -1], classes=["cat", "dog"], scores=[0.9, 0.1]
+    )
     assert len(ax.patches) == 1
     assert [t.get_text() for t in ax.texts] == ["dog 0.90"]
     x0, y0 = ax.patches[0].get_xy()

@@ -25,8 +25,8 @@ class Spotty(nn.Module):
 
 def test_the_map_is_brightest_where_the_evidence_for_the_class_is():
     x = torch.zeros(2, 3, 16, 16)
-    x[0, 0, 2:6, 10:14] = 1.0   # a red patch top right
-    x[1, 0, 10:14, 1:5] = 1.0   # one bottom left
+    x[0, 0, 2:6, 10:14] = 1.0  # a red patch top right
+    x[1, 0, 10:14, 1:5] = 1.0  # one bottom left
     maps, classes = cam.class_activation_maps(Spotty(), x, classes=[1, 1])
     assert maps.shape == (2, 16, 16) and classes.tolist() == [1, 1]
     assert 0 <= maps.min() and maps.max() <= 1 + 1e-6

@@ -1,4 +1,5 @@
 """Lesson 12's from-scratch classifiers: the hand-written BatchNorm against PyTorch's, and Darknet's shape."""
+
 import pytest
 import torch
 from torch import nn

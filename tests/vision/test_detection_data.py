@@ -24,11 +24,15 @@ def coco(tmp_path):
     (tmp_path / "img").mkdir()
     write_image(tmp_path / "img" / "a.jpg", 80, 60)
     write_image(tmp_path / "img" / "b.jpg", 50, 40)
-    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 80, "height": 60}, {"id": 2, "file_name": "b.jpg"}],
-            "annotations": [{"id": 10, "image_id": 1, "bbox": [5, 5, 20, 10], "category_id": 7},
-                            {"id": 11, "image_id": 1, "bbox": [30, 20, 40, 30], "category_id": 3},
-                            {"id": 12, "image_id": 2, "bbox": [1, 1, 10, 10], "category_id": 7}],
-            "categories": [{"id": 7, "name": "dog"}, {"id": 3, "name": "cat"}]}
+    data = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 80, "height": 60}, {"id": 2, "file_name": "b.jpg"}],
+        "annotations": [
+            {"id": 10, "image_id": 1, "bbox": [5, 5, 20, 10], "category_id": 7},
+            {"id": 11, "image_id": 1, "bbox": [30, 20, 40, 30], "category_id": 3},
+            {"id": 12, "image_id": 2, "bbox": [1, 1, 10, 10], "category_id": 7},
+        ],
+        "categories": [{"id": 7, "name": "dog"}, {"id": 3, "name": "cat"}],
+    }
     return tmp_path, data
 
 
@@ -80,8 +84,12 @@ def test_read_voc_reads_objects_and_rejects_unknown_classes(tmp_path):
     (tmp_path / "xml").mkdir()
     write_image(tmp_path / "img" / "p.jpg", 60, 50)
     obj = "<object><name>{}</name><bndbox><xmin>3</xmin><ymin>4</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>"
-    xml = ("<annotation><filename>p.jpg</filename><size><width>60</width><height>50</height><depth>3</depth></size>"
-           + obj.format("dog") + obj.format("cat") + "</annotation>")
+    xml = (
+        "<annotation><filename>p.jpg</filename><size><width>60</width><height>50</height><depth>3</depth></size>"
+        + obj.format("dog")
+        + obj.format("cat")
+        + "</annotation>"
+    )
     (tmp_path / "xml" / "p.xml").write_text(xml)
     items, classes = dd.read_voc(tmp_path / "xml", tmp_path / "img")
     assert classes == ["cat", "dog"] and items[0].labels.tolist() == [1, 0]
@@ -98,13 +106,16 @@ def test_largest_object_is_the_one_with_the_biggest_box(coco):
     assert [len(it.labels) for it in dd.largest_only(items)] == [1, 1]
 
 
-@pytest.mark.parametrize("name, tfm", [
-    ("flip", T.RandomHorizontalFlip(p=1.0)),
-    ("crop", T.RandomCrop((70, 90))),
-    ("zoom", T.RandomAffine(degrees=0, scale=(1.3, 1.3))),
-    ("rotation", T.RandomRotation((15, 15))),
-    ("the training preset", dd.detection_tfms(64, augment=True, max_rotate=10, max_zoom=1.2)),
-])
+@pytest.mark.parametrize(
+    "name, tfm",
+    [
+        ("flip", T.RandomHorizontalFlip(p=1.0)),
+        ("crop", T.RandomCrop((70, 90))),
+        ("zoom", T.RandomAffine(degrees=0, scale=(1.3, 1.3))),
+        ("rotation", T.RandomRotation((15, 15))),
+        ("the training preset", dd.detection_tfms(64, augment=True, max_rotate=10, max_zoom=1.2)),
+    ],
+)
 def test_an_augmented_box_still_encloses_its_object(name, tfm):
     """A red rectangle whose pixels are known: after the transform, every strongly red pixel lies inside
     the transformed box (with a pixel of slack for interpolation), and the box is not much bigger."""

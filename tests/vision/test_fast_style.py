@@ -1,4 +1,5 @@
 """Fast style transfer: the transformation network's shapes, the perceptual loss, training lowers it."""
+
 import pytest
 import torch
 from torch import nn
@@ -8,6 +9,7 @@ from coursekit.vision import fast_style, style
 
 class TinyFeatures(nn.Module):
     """A stand-in for lesson 13's FeatureNet: two conv layers, their outputs as the feature maps."""
+
     style_ids, content_id, softmax = [0, 1], 1, False
 
     def __init__(self):

@@ -1,4 +1,5 @@
 """Lesson 12's GAN: DCGAN models and WGAN training through the Learner with the switching callback."""
+
 import pytest
 import torch
 from torch.utils.data import TensorDataset
@@ -6,8 +7,17 @@ from torch.utils.data import TensorDataset
 from coursekit.core import seed_everything
 from coursekit.data import make_loaders
 from coursekit.learner import Learner
-from coursekit.vision.gan import (GAN, WGANCallback, WGANLoss, dcgan_critic, dcgan_generator, frechet_distance,
-                                  rmsprop, sample_grid, wgan_schedule)
+from coursekit.vision.gan import (
+    GAN,
+    WGANCallback,
+    WGANLoss,
+    dcgan_critic,
+    dcgan_generator,
+    frechet_distance,
+    rmsprop,
+    sample_grid,
+    wgan_schedule,
+)
 
 NZ = 8
 
@@ -20,12 +30,17 @@ def gan_learner(tmp_path, n_critic=3, clip=0.01, seed=0, cbs=()):
     seed_everything(seed)
     g = torch.Generator().manual_seed(0)
     imgs = torch.rand(48, 3, 16, 16, generator=g)  # (images, labels) as an image loader gives them
-    dls = make_loaders(TensorDataset(imgs[:40], torch.zeros(40, dtype=torch.long)),
-                       TensorDataset(imgs[40:], torch.zeros(8, dtype=torch.long)), bs=4, seed=seed)
+    dls = make_loaders(
+        TensorDataset(imgs[:40], torch.zeros(40, dtype=torch.long)),
+        TensorDataset(imgs[40:], torch.zeros(8, dtype=torch.long)),
+        bs=4,
+        seed=seed,
+    )
     gan = tiny_gan()
     cb = WGANCallback(n_critic=n_critic, clip=clip, n_grid=4)
-    learn = Learner(gan, dls, WGANLoss(gan), opt_func=rmsprop, lr=5e-3, wd=0.0, cbs=[cb, *cbs], path=tmp_path,
-                    device="cpu")
+    learn = Learner(
+        gan, dls, WGANLoss(gan), opt_func=rmsprop, lr=5e-3, wd=0.0, cbs=[cb, *cbs], path=tmp_path, device="cpu"
+    )
     return learn, cb
 
 
@@ -41,6 +56,7 @@ def test_dcgan_models_give_images_in_minus_1_to_1_and_one_score_each():
 
 class Watch:
     """Records, for every training step, whose step it was and which weights moved."""
+
     order = 95
 
     def __init__(self):
@@ -65,7 +81,7 @@ def test_the_callback_runs_n_critic_critic_steps_per_generator_step_and_moves_on
     learn, cb = gan_learner(tmp_path, n_critic=3, clip=0.02, cbs=[watch])
     learn.fit(2)
     steps = "".join(s for s, *_ in watch.log)
-    assert steps == ("CCCG" * 5)[:len(steps)] and len(steps) == 20  # 10 batches an epoch
+    assert steps == ("CCCG" * 5)[: len(steps)] and len(steps) == 20  # 10 batches an epoch
     assert cb.gen_steps == 5 and len(cb.critic_losses) == 15 and len(cb.gen_losses) == 5
     for step, gen_moved, critic_moved, biggest in watch.log:
         assert (gen_moved, critic_moved) == ((True, False) if step == "G" else (False, True))

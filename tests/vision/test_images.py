@@ -62,6 +62,7 @@ def test_good_indices_warns_raises_or_checks_nothing(damaged):
 
 def test_show_images_draws_a_grid_with_titles(sample):
     import matplotlib
+
     matplotlib.use("Agg")
     imgs = [images.load_image(p) for p in sorted((sample / "valid" / "cats").glob("*.jpg"))[:3]]
     fig = images.show_images(imgs, titles=["a", "b", "c"], ncols=2)
@@ -71,6 +72,7 @@ def test_show_images_draws_a_grid_with_titles(sample):
 
 def test_show_batch_draws_a_grid(sample):
     import matplotlib
+
     matplotlib.use("Agg")
     dls = loaders.image_dls_from_folder(sample, size=32, bs=4)
     fig = images.show_batch(dls, n=4, ncols=2)
@@ -80,11 +82,13 @@ def test_show_batch_draws_a_grid(sample):
 
 def test_show_batch_joins_tags_for_multi_label(sample, tmp_path):
     import matplotlib
+
     matplotlib.use("Agg")
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     (tmp_path / "labels.csv").write_text("image_name,tags\n" + "".join(f"{p.stem},a b\n" for p in cats))
-    dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", label_delim=" ",
-                                    size=32, bs=2)
+    dls = loaders.image_dls_from_csv(
+        tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", label_delim=" ", size=32, bs=2
+    )
     fig = images.show_batch(dls.valid, n=2, ncols=2)
     assert fig.axes[0].get_title() == "a b"
 

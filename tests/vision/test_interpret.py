@@ -39,6 +39,7 @@ def test_top_losses_are_sorted_and_name_the_items():
 
 def test_confusion_matrix_matches_scikit_learn():
     from sklearn.metrics import confusion_matrix
+
     g = torch.Generator().manual_seed(0)
     probs = torch.rand(200, 4, generator=g).softmax(dim=1)
     targets = torch.randint(0, 4, (200,), generator=g)

@@ -1,4 +1,5 @@
 """Lesson 2's multi-label helpers: out-of-fold thresholds, predictions for unlabelled files, the submission."""
+
 import pytest
 import torch
 from PIL import Image
@@ -72,8 +73,9 @@ def test_unlabelled_dl_gives_every_file_once_in_order_with_validation_transforms
     for i in range(5):
         files.append(tmp_path / f"t{i}.jpg")
         Image.new("RGB", (20, 24), (40 * i, 10, 10)).save(files[-1])
-    dls = image_dls_from_items(files, [[0], [1], [0, 1], [1], [0]], ["a", "b"], valid_idx=[0, 1], size=16, bs=2,
-                               multi_label=True)
+    dls = image_dls_from_items(
+        files, [[0], [1], [0, 1], [1], [0]], ["a", "b"], valid_idx=[0, 1], size=16, bs=2, multi_label=True
+    )
     dl = multilabel.unlabelled_dl(files[::-1], dls)
     xs, ys = zip(*dl)
     assert torch.cat(xs).shape == (5, 3, 16, 16) and torch.cat(ys).sum() == 0

@@ -1,4 +1,5 @@
 """The EfficientNet-Lite0 port: strict loading of the shipped weights, TF "same" padding, real photos."""
+
 import pytest
 import torch
 from torch import nn
@@ -19,6 +20,7 @@ def test_lite0_loads_the_shipped_imagenet_weights_strictly():
 
 def test_lite0_recognises_real_cats_and_dogs():
     from coursekit.vision import images, transforms
+
     path = need_shared("pets") / "images"
     files = images.get_image_files(path)[::30]  # 10 cats (Abyssinian, Bengal), 5 dogs (american_bulldog)
     tfm = transforms.valid_tfms(224)

@@ -8,7 +8,7 @@ from PIL import Image
 from torch import nn
 
 from coursekit.learner import Learner
-from coursekit.vision import images, loaders, transforms
+from coursekit.vision import images, label_csv, loaders, transforms
 from conftest import need_shared
 
 
@@ -97,8 +97,11 @@ def test_csv_errors_name_the_column_and_the_row_by_line_and_label(sample, tmp_pa
     with pytest.raises(KeyError, match=r"labels.csv has no column 'labels'; its columns are \['image_name', 'tags'\]"):
         loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, label_col="labels", suffix=".jpg")
     # one convention for every row error (data.row_name): the file's line, then the row's index label
-    with pytest.raises(FileNotFoundError, match=r"labels.csv line 3 \(row 1; the header is line 1\) names "
-                                                r".*no_such_image.jpg, which does not exist"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"labels.csv line 3 \(row 1; the header is line 1\) names "
+        r".*no_such_image.jpg, which does not exist",
+    ):
         loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg")
     write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},c", f"{cats[1].stem},"])
     with pytest.raises(ValueError, match=r"labels.csv line 3 \(row 1; the header is line 1\) has no label"):
@@ -115,8 +118,8 @@ def test_csv_column_by_position_out_of_range_lists_the_columns(sample, tmp_path)
 def test_tags_csv_checks_tags_against_the_training_classes(tmp_path):
     write_csv(tmp_path / "test.csv", ["a,road clear", "b,clear volcano"])
     with pytest.raises(ValueError, match=r"test.csv line 3 \(row 1; the header is line 1\) has the tag 'volcano'"):
-        loaders.read_tags_csv(tmp_path / "test.csv", ["road", "clear"])
-    names, y = loaders.read_tags_csv(tmp_path / "test.csv", ["road", "clear", "volcano"])
+        label_csv.read_tags_csv(tmp_path / "test.csv", ["road", "clear"])
+    names, y = label_csv.read_tags_csv(tmp_path / "test.csv", ["road", "clear", "volcano"])
     assert names == ["a", "b"] and y.tolist() == [[1, 1, 0], [0, 1, 1]]  # columns in the training order
 
 
@@ -134,8 +137,9 @@ def test_real_pets_photos_load():
 
 def test_multi_label_targets_from_tag_indices_or_multi_hot_rows(sample):
     files = images.get_image_files(sample / "train" / "cats")[:3]
-    by_index = loaders.ImageDataset(files, [[0, 2], [1], []], ["a", "b", "c"], transforms.valid_tfms(16),
-                                    multi_label=True)
+    by_index = loaders.ImageDataset(
+        files, [[0, 2], [1], []], ["a", "b", "c"], transforms.valid_tfms(16), multi_label=True
+    )
     rows = torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0]])
     by_row = loaders.ImageDataset(files, rows, ["a", "b", "c"], transforms.valid_tfms(16), multi_label=True)
     assert torch.equal(by_index.labels, rows) and torch.equal(by_row.labels, rows)
@@ -167,8 +171,16 @@ def test_folder_structure_errors_are_clear(sample, tmp_path):
 
 def test_csv_spaces_around_names_and_labels_are_removed_with_a_warning(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
-    write_csv(tmp_path / "labels.csv", [f"{cats[0].stem},cat ", f" {cats[1].stem},dog", f"{cats[2].stem}, dog",
-                                         f"{cats[3].stem},cat", f"{cats[4].stem},cat"])
+    write_csv(
+        tmp_path / "labels.csv",
+        [
+            f"{cats[0].stem},cat ",
+            f" {cats[1].stem},dog",
+            f"{cats[2].stem}, dog",
+            f"{cats[3].stem},cat",
+            f"{cats[4].stem},cat",
+        ],
+    )
     with pytest.warns(UserWarning) as caught:
         dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
     assert dls.classes == ["cat", "dog"]  # not four classes
@@ -182,42 +194,56 @@ def test_csv_duplicate_rows_are_kept_once_and_conflicting_labels_are_an_error(sa
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     rows = [f"{p.stem},{'cat' if i % 2 else 'dog'}" for i, p in enumerate(cats)]
     write_csv(tmp_path / "labels.csv", rows + rows[:3])  # three images listed twice, same labels
-    with pytest.warns(UserWarning, match=r"labels.csv lists 3 file\(s\) more than once with the same label, the first "
-                                         rf"'{cats[0].stem}' on .*labels.csv line 2 .* and .*labels.csv line 10 "
-                                         r".*keeping its first row only, so that no image is in both training and "
-                                         r"valid"):
+    with pytest.warns(
+        UserWarning,
+        match=r"labels.csv lists 3 file\(s\) more than once with the same label, the first "
+        rf"'{cats[0].stem}' on .*labels.csv line 2 .* and .*labels.csv line 10 "
+        r".*keeping its first row only, so that no image is in both training and "
+        r"valid",
+    ):
         dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16, valid_pct=0.5)
     items = dls.train_ds.items + dls.valid_ds.items
     assert sorted(items) == cats and not set(dls.train_ds.items) & set(dls.valid_ds.items)
     assert len(dls.valid_ds) == 4  # the split is over the 8 distinct images
     write_csv(tmp_path / "labels.csv", rows + [f"{cats[2].stem},cat"])  # row 2 says dog
-    with pytest.raises(ValueError, match=rf"labels.csv gives '{cats[2].stem}' two different labels: 'dog' on "
-                                         r".*labels.csv "
-                                         r"line 4 \(row 2; the header is line 1\) and 'cat' on .*labels.csv line 10 .*"
-                                         r"Keep the row with the right label and delete the other"):
+    with pytest.raises(
+        ValueError,
+        match=rf"labels.csv gives '{cats[2].stem}' two different labels: 'dog' on "
+        r".*labels.csv "
+        r"line 4 \(row 2; the header is line 1\) and 'cat' on .*labels.csv line 10 .*"
+        r"Keep the row with the right label and delete the other",
+    ):
         loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
     write_csv(tmp_path / "tags.csv", ["a,road clear", "b,clear road", "c,haze", "c,road"])
     with pytest.raises(ValueError, match="'c' two different labels: 'haze' on .* and 'road'"):
-        loaders.read_tags_csv(tmp_path / "tags.csv", ["road", "clear", "haze"])
+        label_csv.read_tags_csv(tmp_path / "tags.csv", ["road", "clear", "haze"])
     write_csv(tmp_path / "tags.csv", ["a,road clear", "b,haze", "a,clear road"])  # the same tags in another order
     with pytest.warns(UserWarning, match="lists 1 file"):
-        names, y = loaders.read_tags_csv(tmp_path / "tags.csv", ["road", "clear", "haze"])
+        names, y = label_csv.read_tags_csv(tmp_path / "tags.csv", ["road", "clear", "haze"])
     assert names == ["a", "b"] and y.tolist() == [[1, 1, 0], [0, 0, 1]]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", r"The labels CSV .*labels.csv is empty \(0 bytes\): it needs a header line naming its file-name and label "
-          r"columns, then one row per image"),
-    (b"image_name,tags\n", r"The labels CSV .*labels.csv has a header \(image_name, tags\) but no rows"),
-    ("image_name,tags\n\u00e9t\u00e9,x\n".encode("latin-1"),
-     r"labels.csv is not UTF-8 text \(byte 0xe9.*Save it as UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"",
+            r"The labels CSV .*labels.csv is empty \(0 bytes\): it needs a header line naming its file-name and label "
+            r"columns, then one row per image",
+        ),
+        (b"image_name,tags\n", r"The labels CSV .*labels.csv has a header \(image_name, tags\) but no rows"),
+        (
+            "image_name,tags\n\u00e9t\u00e9,x\n".encode("latin-1"),
+            r"labels.csv is not UTF-8 text \(byte 0xe9.*Save it as UTF-8",
+        ),
+    ],
+)
 def test_an_empty_header_only_or_non_utf8_labels_csv_is_named(tmp_path, content, message):
     (tmp_path / "labels.csv").write_bytes(content)
     with pytest.raises(ValueError, match=message):
         loaders.image_dls_from_csv(tmp_path, "labels.csv", "images")
     with pytest.raises(ValueError, match=message):
-        loaders.read_tags_csv(tmp_path / "labels.csv", ["x"])
+        label_csv.read_tags_csv(tmp_path / "labels.csv", ["x"])
 
 
 def test_a_utf16_labels_csv_is_read(sample, tmp_path):
@@ -226,7 +252,7 @@ def test_a_utf16_labels_csv_is_read(sample, tmp_path):
     (tmp_path / "labels.csv").write_bytes(text.encode("utf-16"))  # what PowerShell's > writes
     dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16)
     assert dls.classes == ["chat", "chaton"] and len(dls.train_ds) + len(dls.valid_ds) == 8
-    assert loaders.read_tags_csv(tmp_path / "labels.csv", ["chat", "chaton"])[0] == [p.stem for p in cats]
+    assert label_csv.read_tags_csv(tmp_path / "labels.csv", ["chat", "chaton"])[0] == [p.stem for p in cats]
 
 
 def test_a_file_given_for_a_folder_says_so(sample, tmp_path):
@@ -248,8 +274,11 @@ def test_a_file_given_for_a_folder_says_so(sample, tmp_path):
 def test_no_validation_images_is_an_error_when_the_loaders_are_built(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     write_csv(tmp_path / "labels.csv", [f"{p.stem},{'cat' if i % 2 else 'dog'}" for i, p in enumerate(cats)])
-    with pytest.raises(ValueError, match=r"No validation images: valid_pct=0 of 8 images is none. Use a valid_pct "
-                                         r"above 0 \(0.2 is usual\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"No validation images: valid_pct=0 of 8 images is none. Use a valid_pct "
+        r"above 0 \(0.2 is usual\)",
+    ):
         loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", valid_pct=0, size=16)
     path = tmp_path / "data"
     shutil.copytree(sample, path)

@@ -1,4 +1,5 @@
 """AP@0.5 written out step by step against pycocotools, on hand-made and random predictions."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,13 +16,18 @@ def truth(*boxes_labels):
 
 def dets(*boxes_scores_labels):
     boxes = torch.tensor([b for b, _, _ in boxes_scores_labels], dtype=torch.float32).reshape(-1, 4)
-    return (boxes, torch.tensor([s for _, s, _ in boxes_scores_labels]),
-            torch.tensor([lab for _, _, lab in boxes_scores_labels], dtype=torch.long))
+    return (
+        boxes,
+        torch.tensor([s for _, s, _ in boxes_scores_labels]),
+        torch.tensor([lab for _, _, lab in boxes_scores_labels], dtype=torch.long),
+    )
 
 
-TRUTHS = [truth(([10, 10, 50, 50], 0), ([60, 60, 90, 95], 1)),
-          truth(([5, 5, 40, 30], 0)),
-          truth(([20, 30, 80, 70], 1), ([0, 0, 15, 15], 0))]
+TRUTHS = [
+    truth(([10, 10, 50, 50], 0), ([60, 60, 90, 95], 1)),
+    truth(([5, 5, 40, 30], 0)),
+    truth(([20, 30, 80, 70], 1), ([0, 0, 15, 15], 0)),
+]
 
 
 def test_perfect_predictions_give_one():
@@ -31,18 +37,27 @@ def test_perfect_predictions_give_one():
 
 
 def test_no_right_prediction_gives_zero():
-    wrong = [dets(([60, 0, 99, 9], 0.9, 0)), dets(([5, 5, 40, 30], 0.8, 1)),  # off target; right box, wrong class
-             dets(([0, 0, 4, 4], 0.7, 0))]  # IoU 16/225 < 0.5
+    wrong = [
+        dets(([60, 0, 99, 9], 0.9, 0)),
+        dets(([5, 5, 40, 30], 0.8, 1)),  # off target; right box, wrong class
+        dets(([0, 0, 4, 4], 0.7, 0)),
+    ]  # IoU 16/225 < 0.5
     assert mean_ap.ap50(wrong, TRUTHS, 2) == 0.0
     assert mean_ap.coco_map(wrong, TRUTHS, 2)["map_50"] == 0.0
     assert mean_ap.coco_map([dets(), dets(), dets()], TRUTHS, 2)["map_50"] == 0.0
 
 
 def test_mixed_case_agrees_with_pycocotools():
-    mixed = [dets(([12, 11, 52, 50], 0.95, 0), ([10, 10, 50, 50], 0.6, 0),  # right, then a duplicate (wrong)
-                  ([62, 58, 90, 90], 0.5, 1), ([0, 0, 30, 30], 0.85, 1)),  # right; wrong
-             dets(([5, 8, 35, 30], 0.4, 0), ([50, 50, 70, 70], 0.7, 0)),  # right at a low score; wrong
-             dets(([25, 30, 85, 75], 0.8, 1), ([30, 30, 50, 50], 0.3, 0))]  # right; wrong (object 0 missed)
+    mixed = [
+        dets(
+            ([12, 11, 52, 50], 0.95, 0),
+            ([10, 10, 50, 50], 0.6, 0),  # right, then a duplicate (wrong)
+            ([62, 58, 90, 90], 0.5, 1),
+            ([0, 0, 30, 30], 0.85, 1),
+        ),  # right; wrong
+        dets(([5, 8, 35, 30], 0.4, 0), ([50, 50, 70, 70], 0.7, 0)),  # right at a low score; wrong
+        dets(([25, 30, 85, 75], 0.8, 1), ([30, 30, 50, 50], 0.3, 0)),
+    ]  # right; wrong (object 0 missed)
     ours = mean_ap.ap50(mixed, TRUTHS, 2)
     ref = mean_ap.coco_map(mixed, TRUTHS, 2)["map_50"]
     assert 0.2 < ours < 0.95
@@ -64,8 +79,13 @@ def test_random_predictions_agree_with_pycocotools():
             extra_xy = torch.rand(3, 2, generator=g) * 60
             extra = torch.cat([extra_xy, extra_xy + 15], 1)
             d_labels = torch.where(torch.rand(n, generator=g) < 0.2, (labels + 1) % 3, labels)
-            detections.append((torch.cat([jitter, extra]), torch.rand(n + 3, generator=g),
-                               torch.cat([d_labels, torch.randint(0, 3, (3,), generator=g)])))
+            detections.append(
+                (
+                    torch.cat([jitter, extra]),
+                    torch.rand(n + 3, generator=g),
+                    torch.cat([d_labels, torch.randint(0, 3, (3,), generator=g)]),
+                )
+            )
         ref = mean_ap.coco_map(detections, truths, 3)["map_50"]
         assert mean_ap.ap50(detections, truths, 3) == pytest.approx(ref, abs=1e-4)
 

@@ -16,8 +16,9 @@ def test_cnn_output_shape_and_stage_strides_for_any_size(size):
     assert [f.shape[-1] for f in feats] == [-(-size // s) for s in (2, 4, 8, 16, 32)]  # ceil(size / stride)
 
 
-@pytest.mark.parametrize("arch,channels", [("efficientnet_lite0", [16, 24, 40, 112, 1280]),
-                                           ("resnet18", [64, 64, 128, 256, 512])])
+@pytest.mark.parametrize(
+    "arch,channels", [("efficientnet_lite0", [16, 24, 40, 112, 1280]), ("resnet18", [64, 64, 128, 256, 512])]
+)
 def test_body_stages_halve_the_resolution_each_time(arch, channels):
     body = models.create_body(arch, pretrained=False).eval()
     x = body.normalize(torch.rand(1, 3, 96, 96))
@@ -82,6 +83,7 @@ def test_resnet_weights_offline_give_a_clear_error(offline_hub):
 
 def test_resnet_weights_in_the_hub_cache_load_offline(offline_hub):
     import torchvision
+
     url = torchvision.models.get_model_weights("resnet18").DEFAULT.url
     saved = torchvision.models.resnet18().state_dict()
     (offline_hub / "checkpoints").mkdir()

@@ -51,6 +51,7 @@ def test_iou_on_hand_built_tensors():
 
 def test_iou_and_pixel_accuracy_match_scikit_learn_with_void_left_out():
     from sklearn.metrics import accuracy_score, jaccard_score
+
     g = torch.Generator().manual_seed(0)
     targets = torch.randint(0, 6, (3, 20, 30), generator=g)  # class 5 plays void
     logits = torch.randn(3, 6, 20, 30, generator=g) + 2 * torch.nn.functional.one_hot(targets, 6).permute(0, 3, 1, 2)
@@ -140,11 +141,18 @@ def pixel_learner(camvid, metrics=()):
     """A per-pixel model (a 1x1 convolution) on the sample: each pixel's scores depend on that pixel alone."""
     from torch import nn
     from coursekit.learner import Learner
+
     torch.manual_seed(0)
     dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2, valid_pct=0.5)
     void = dls.classes.index("Void")
-    return Learner(nn.Conv2d(3, len(dls.classes), 1), dls, nn.CrossEntropyLoss(ignore_index=void), lr=1e-2,
-                   metrics=metrics, device="cpu"), void
+    return Learner(
+        nn.Conv2d(3, len(dls.classes), 1),
+        dls,
+        nn.CrossEntropyLoss(ignore_index=void),
+        lr=1e-2,
+        metrics=metrics,
+        device="cpu",
+    ), void
 
 
 def test_a_segmentation_validation_pass_keeps_counts_not_outputs(camvid):
@@ -161,7 +169,8 @@ def test_a_segmentation_validation_pass_keeps_counts_not_outputs(camvid):
     preds, targets = learn.get_preds()
     assert iou.value == mean_iou  # predicting afterwards leaves the fit's metrics alone (lesson 3 reads it then)
     assert learn.recorder.last_metrics["pixel_accuracy"] == pytest.approx(
-        segmentation.pixel_accuracy(void)(preds, targets).item(), abs=1e-6)
+        segmentation.pixel_accuracy(void)(preds, targets).item(), abs=1e-6
+    )
     assert mean_iou == pytest.approx(segmentation.SegmentationIoU(n, void)(preds, targets).item(), abs=1e-6)
 
 
@@ -187,18 +196,24 @@ def test_valid_txt_names_are_matched_by_file_name_or_else_without_the_extension(
     dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2)
     assert [p.name for p in dls.valid_ds.items] == names[:2] and len(dls.train_ds) == 4
     (camvid / "valid.txt").write_text("".join(n.replace(".png", ".jpg") + "\n" for n in names[:3]))  # .jpg on the list
-    with pytest.warns(UserWarning, match=r"valid.txt names 3 image\(s\) with another extension than on disk, for "
-                                         r"example 0001SS_000000.jpg; matched by the name without the extension"):
+    with pytest.warns(
+        UserWarning,
+        match=r"valid.txt names 3 image\(s\) with another extension than on disk, for "
+        r"example 0001SS_000000.jpg; matched by the name without the extension",
+    ):
         dls = segmentation.segmentation_dls(camvid, size=(48, 64), bs=2)
     assert [p.name for p in dls.valid_ds.items] == names[:3]
 
 
 def test_valid_txt_that_matches_no_image_is_an_error_naming_both_sides(camvid):
     (camvid / "valid.txt").write_text("seq05_0001.png\nseq05_0002.png\n")
-    with pytest.raises(ValueError, match=r"None of the 2 names in .*valid.txt matches an image: it lists "
-                                         r"seq05_0001.png, "
-                                         r"seq05_0002.png; the images are 0001SS_000000.png, 0001SS_000001.png, "
-                                         r"0001SS_000002.png and 3 more. List the validation images' file names"):
+    with pytest.raises(
+        ValueError,
+        match=r"None of the 2 names in .*valid.txt matches an image: it lists "
+        r"seq05_0001.png, "
+        r"seq05_0002.png; the images are 0001SS_000000.png, 0001SS_000001.png, "
+        r"0001SS_000002.png and 3 more. List the validation images' file names",
+    ):
         segmentation.segmentation_dls(camvid)
     (camvid / "valid.txt").write_text("0001SS_000000.png\nseq05_0002.png\n")
     with pytest.warns(UserWarning, match=r"1 name\(s\) in .*valid.txt match no image .*: seq05_0002.png"):

@@ -1,4 +1,5 @@
 """The SSD head, its loss (focal loss against torchvision's) and per-class NMS (against batched_nms)."""
+
 import pytest
 import torch
 from torch import nn
@@ -12,8 +13,9 @@ from coursekit.vision.models import Body, Normalize
 def tiny_body():
     """A 5-stage body (strides 2..32) of plain convolutions: the SSD's shape logic without pretrained weights."""
     chans = [3, 8, 8, 16, 16, 32]
-    stages = nn.ModuleList([nn.Sequential(nn.Conv2d(a, b, 3, stride=2, padding=1), nn.ReLU())
-                            for a, b in zip(chans, chans[1:])])
+    stages = nn.ModuleList(
+        [nn.Sequential(nn.Conv2d(a, b, 3, stride=2, padding=1), nn.ReLU()) for a, b in zip(chans, chans[1:])]
+    )
     return Body(Normalize([0.5] * 3, [0.5] * 3), stages, n_features=32)
 
 
@@ -45,7 +47,7 @@ def test_nms_per_class_equals_batched_nms_on_random_boxes():
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes():
-    boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]])
+    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]])
     assert ssd.nms(boxes, torch.tensor([0.5, 0.9, 0.7]), 0.5).tolist() == [1, 2]
 
 

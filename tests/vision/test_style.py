@@ -1,4 +1,5 @@
 """Style-transfer pieces: Gram matrix by hand, the losses, the hooked feature network, style rescaling."""
+
 import pytest
 import torch
 from torch import nn
@@ -82,6 +83,7 @@ def test_feature_net_unknown_layer_is_a_clear_error():
 
 def test_vgg16_layers_are_the_relu_before_each_max_pool():
     from torchvision.models.vgg import cfgs, make_layers  # VGG16-BN's features alone: quick to build
+
     features = make_layers(cfgs["D"], batch_norm=True)
     for name in style.LAYERS["vgg16"]["style"]:
         i = int(name)

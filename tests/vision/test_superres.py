@@ -1,4 +1,5 @@
 """Super resolution: ICNR, pixel shuffle, the paired dataset's shared crop and flip, PSNR, bad pairs."""
+
 import math
 
 import numpy as np

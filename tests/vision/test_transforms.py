@@ -35,8 +35,11 @@ def test_top_down_adds_vertical_flips_and_right_angles():
 
 def test_tfms_for_picks_presets_or_passes_a_pair_through():
     train, valid = transforms.tfms_for(None, 24)  # no augmentation: validation transforms for both
-    assert transforms.describe_tfms(train) == transforms.describe_tfms(valid) == \
-        "Resize -> CenterCrop -> ToImage -> ToDtype"
+    assert (
+        transforms.describe_tfms(train)
+        == transforms.describe_tfms(valid)
+        == "Resize -> CenterCrop -> ToImage -> ToDtype"
+    )
     pair = (transforms.valid_tfms(8), transforms.valid_tfms(8))
     assert transforms.tfms_for(pair, 24) == pair
     assert transforms.describe_tfms(transforms.tfms_for("side_on", 24)[0]).startswith("RandomResizedCrop")

@@ -1,5 +1,6 @@
 """The lesson widgets: the upload classifier and the image cleaner, driven as a student would (values set and
 buttons clicked on the widget objects, which is what the front end does through the kernel)."""
+
 import csv
 import datetime
 
@@ -46,18 +47,22 @@ def rows(path):
 
 def test_the_cleaner_buttons_write_the_decisions_and_touch_no_image(images, tmp_path):
     import ipywidgets as w
+
     before = {p: p.read_bytes() for p in images[0]}
     cleaner = widgets.ImageCleaner(dataset(images), [0, 1, 2], losses=[2.5, 1.0, 0.5], csv_path=tmp_path / "c.csv")
     shown = cleaner.widget()
     choices, labels = find(shown.box, w.ToggleButtons), find(shown.box, w.Dropdown)
-    choices[0].value = "delete"            # clicks on the first card's "delete"
+    choices[0].value = "delete"  # clicks on the first card's "delete"
     labels[1].value = "cat"
-    choices[1].value = "relabel"           # the second card relabelled to cat
+    choices[1].value = "relabel"  # the second card relabelled to cat
     choices[2].value = "delete"
-    choices[2].value = "keep"              # changed their mind: no row
-    find(shown.box, w.Button)[0].click()   # "Save decisions"
-    assert rows(tmp_path / "c.csv") == [["file", "action", "label"], [str(images[0][0]), "delete", ""],
-                                        [str(images[0][1]), "relabel", "cat"]]
+    choices[2].value = "keep"  # changed their mind: no row
+    find(shown.box, w.Button)[0].click()  # "Save decisions"
+    assert rows(tmp_path / "c.csv") == [
+        ["file", "action", "label"],
+        [str(images[0][0]), "delete", ""],
+        [str(images[0][1]), "relabel", "cat"],
+    ]
     assert {p: p.read_bytes() for p in images[0]} == before and all(p.exists() for p in images[0])
     assert "1 to delete, 1 to relabel" in repr(shown)
 
@@ -118,8 +123,13 @@ def test_classify_names_the_class_of_a_path_and_of_uploaded_bytes(images):
 
 def upload_entry(name, data):
     """One file as the upload widget holds it after the browser sent it."""
-    return {"name": name, "type": "", "size": len(data), "content": memoryview(data),
-            "last_modified": datetime.datetime.now(datetime.timezone.utc)}
+    return {
+        "name": name,
+        "type": "",
+        "size": len(data),
+        "content": memoryview(data),
+        "last_modified": datetime.datetime.now(datetime.timezone.utc),
+    }
 
 
 def test_an_upload_that_is_not_an_image_gives_a_clear_message_in_the_widget(images):
