@@ -2,10 +2,12 @@
 by more than the seed-to-seed noise?
 
 The steps are the notebook's, with its sample-mode settings (EfficientNet-Lite0, 96 px, bs 32): the head trained
-for 2 epochs on precomputed activations; the learning-rate finder on a fresh frozen model; the head trained with
-augmentation and SGDR (1 + 2 epochs); the whole network unfrozen with differential learning rates and SGDR
-(1 + 2 epochs); test-time augmentation. Prints validation accuracy and loss after each step, per seed, then the
-mean and standard deviation of each, and the number of validation images (one image is 1/n of accuracy).
+for 2 epochs on precomputed activations (the three-line classifier); then, as in 2018, a fresh frozen model whose
+frozen BatchNorm keeps its pretrained statistics (``train_bn=False``): the learning-rate finder, one epoch of the head
+on precomputed activations, the head trained with augmentation and SGDR (1 + 2 epochs); the whole network unfrozen
+with differential learning rates and SGDR (1 + 2 epochs), every BatchNorm keeping its statistics (``KeepBNStats``);
+test-time augmentation. Prints validation accuracy and loss after each step, per seed, then the mean and standard
+deviation of each, and the number of validation images (one image is 1/n of accuracy).
 
     .venv/bin/python benchmarks/bench_lesson01_steps.py [--seeds 42 1 2] [--mode sample]
 """
@@ -18,6 +20,7 @@ from torch import nn
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from coursekit import datasets, metrics
+from coursekit.callbacks import KeepBNStats
 from coursekit.core import seed_everything
 from coursekit.learner import Learner
 from coursekit.precompute import Precompute
@@ -32,8 +35,9 @@ def run(path, seed, arch, size, bs):
     dls = loaders.image_dls_from_folder(path, size=size, bs=bs, tfms="side_on", seed=seed)
     loss_func = nn.CrossEntropyLoss()
 
-    def learner():
-        learn = Learner(models.cnn_model(arch, n_out=dls.c), dls, loss_func, metrics=[metrics.accuracy])
+    def learner(train_bn=True):
+        model = models.cnn_model(arch, n_out=dls.c)
+        learn = Learner(model, dls, loss_func, metrics=[metrics.accuracy], train_bn=train_bn)
         learn.freeze()
         return learn
 
@@ -49,12 +53,13 @@ def run(path, seed, arch, size, bs):
     learn.fit_one_cycle(2, 3e-3, cbs=Precompute())
     out[STEPS[0]] = scored(learn)
     seed_everything(seed)
-    learn = learner()
+    learn = learner(train_bn=False)
     lr = learn.lr_find(num_it=40, show_plot=False).suggestion
+    learn.fit_one_cycle(1, lr, cbs=Precompute())
     learn.fit_sgdr(2, lr, cycle_len=1, cycle_mult=2)
     out[STEPS[1]] = scored(learn)
     learn.unfreeze()
-    learn.fit_sgdr(2, slice(lr / 100, lr / 5), cycle_len=1, cycle_mult=2)
+    learn.fit_sgdr(2, slice(lr / 100, lr / 5), cycle_len=1, cycle_mult=2, cbs=KeepBNStats())
     out[STEPS[2]] = scored(learn)
     out[STEPS[3]] = scored(learn, learn.tta(n=4))
     return out, len(dls.valid_ds), lr

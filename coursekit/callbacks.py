@@ -105,7 +105,8 @@ def _optimizer_state_to_params(opt):
 
 
 class TrainEvalCallback(Callback):
-    """Counts training steps and switches the model between ``train()`` and ``eval()`` mode."""
+    """Counts training steps and switches the model between ``train()`` and ``eval()`` mode (frozen BatchNorm stays
+    in ``eval()`` with ``train_bn=False``)."""
 
     order = -5
 
@@ -114,6 +115,9 @@ class TrainEvalCallback(Callback):
 
     def before_train(self, learn):
         learn.model.train()
+        if not getattr(learn, "train_bn", True):
+            for m in learn.frozen_bn():  # frozen BatchNorm keeps its pretrained statistics
+                m.eval()
 
     def before_valid(self, learn):
         learn.model.eval()
@@ -121,6 +125,19 @@ class TrainEvalCallback(Callback):
     def after_batch(self, learn):
         if learn.training:
             learn.n_iter += 1
+
+
+class KeepBNStats(Callback):
+    """Every BatchNorm layer keeps its running statistics during the fit (evaluation mode) while its weights
+    train: for a small dataset whose batches would move a pretrained body's statistics away from what its
+    weights expect (2018's ``bn_freeze``)."""
+
+    order = -4  # after TrainEvalCallback's train()
+
+    def before_train(self, learn):
+        for m in learn.model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
 
 
 def format_lr(lr):

@@ -136,11 +136,13 @@ class Learner:
     def freeze_to(self, n):
         """Freeze the first ``n`` layer groups (negative counts from the end); the rest train.
 
-        With ``train_bn`` (the default) BatchNorm layers keep training in frozen groups: their statistics
-        have to adapt to the new data.
+        With ``train_bn`` (the default) BatchNorm layers keep training in frozen groups: their scale and shift
+        learn, and their statistics follow the new data. With ``train_bn=False`` they stay exactly as pretrained,
+        statistics included (they run in evaluation mode while the rest trains), as frozen layers did in 2018.
         """
         groups = self.layer_groups()
         n = n % len(groups) if n < 0 else min(n, len(groups))
+        self.n_frozen = n
         for i, group in enumerate(groups):
             for p in group.parameters():
                 p.requires_grad_(i >= n)
@@ -149,6 +151,11 @@ class Learner:
                     if isinstance(m, BN_TYPES):
                         for p in m.parameters():
                             p.requires_grad_(True)
+
+    def frozen_bn(self):
+        """The BatchNorm layers in frozen layer groups."""
+        groups = self.layer_groups()[: getattr(self, "n_frozen", 0)]
+        return [m for g in groups for m in g.modules() if isinstance(m, BN_TYPES)]
 
     def freeze(self):
         """Train only the last layer group (the new head)."""

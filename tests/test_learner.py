@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from conftest import TinyNet
-from coursekit.callbacks import Callback
+from coursekit.callbacks import Callback, KeepBNStats
 from coursekit.data import make_loaders
 from coursekit.learner import Learner
 from coursekit.metrics import accuracy
@@ -53,6 +53,32 @@ def test_frozen_groups_do_not_change_during_fit(synth_learner):
     w = learn.model[0][0].weight.clone()
     learn.fit(1)
     assert torch.equal(w, learn.model[0][0].weight)
+
+
+def test_frozen_batchnorm_keeps_its_statistics_only_without_train_bn(synth_learner):
+    for train_bn in (True, False):
+        learn = synth_learner(train_bn=train_bn)
+        learn.freeze()
+        bn = learn.model.layer_groups()[0][1]
+        stats = bn.running_mean.clone(), bn.running_var.clone()
+        learn.fit(1)
+        kept = torch.equal(stats[0], bn.running_mean) and torch.equal(stats[1], bn.running_var)
+        assert kept == (not train_bn), f"train_bn={train_bn}: statistics {'kept' if kept else 'changed'}"
+    learn.unfreeze()  # unfrozen, its statistics follow the data again
+    learn.fit(1)
+    assert not torch.equal(stats[0], bn.running_mean)
+
+
+def test_keep_bn_stats_holds_the_statistics_while_the_weights_train(synth_learner):
+    learn = synth_learner()
+    learn.unfreeze()
+    bn = learn.model.layer_groups()[0][1]
+    stats, weight = bn.running_mean.clone(), bn.weight.clone()
+    learn.fit(1, lr=1e-2, cbs=[KeepBNStats()])
+    assert torch.equal(stats, bn.running_mean) and not torch.equal(weight, bn.weight)
+    assert bn.training is False and learn.model.training is False  # validation ran last; train() comes back next fit
+    learn.fit(1, lr=1e-2)
+    assert not torch.equal(stats, bn.running_mean)
 
 
 def test_per_group_learning_rates_reach_the_optimizer(synth_learner):
