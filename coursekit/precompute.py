@@ -14,8 +14,8 @@ function once, as a ``TensorDataset`` of its outputs and the targets.
 The activations are kept in memory, keyed by the body's weights, the data and the transforms: a second fit on
 the same learner reuses them, and a change of any of the three (unfreezing and training the body, other images,
 other transforms or image size) computes them afresh. The body runs in evaluation mode, so its BatchNorm
-statistics do not adapt as they would with ``train_bn`` (as in 2018); fit without ``Precompute`` for that, and for
-augmentation.
+statistics stay as pretrained, as 2018's frozen layers did and as ``train_bn=False`` keeps them in an ordinary fit;
+fit without ``Precompute`` for statistics that adapt (``train_bn=True``), and for augmentation.
 """
 
 import hashlib
