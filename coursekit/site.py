@@ -28,6 +28,14 @@ padding:.4em;text-align:left;vertical-align:top}tr.failed{background:#fdecea}pre
 )
 
 
+def inline_markdown(text):
+    """A line of markdown as HTML: escaped, with its **bold**, *emphasis* and `code` rendered."""
+    text = html.escape(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
+
+
 class Lesson:
     """One notebook of the course: what the index says about it, filled in as it is executed."""
 
@@ -139,7 +147,7 @@ def index_page(lessons, mode):
         rows.append(
             f'<tr class="{"failed" if lesson.error else "ok"}"><td>{n}</td>'
             f'<td><a href="{lesson.page}">{html.escape(lesson.title)}</a></td>'
-            f"<td>{html.escape(lesson.teaches)}</td><td>{html.escape(', '.join(lesson.data))}</td>"
+            f"<td>{inline_markdown(lesson.teaches)}</td><td>{html.escape(', '.join(lesson.data))}</td>"
             f"<td>{run}</td><td>{status}</td></tr>"
         )
     failed = sum(1 for lesson in lessons if lesson.error)

@@ -147,6 +147,12 @@ def test_the_headline_metric_is_the_first_one_the_lesson_expects_whatever_its_na
     assert found.metric_text() == "+ biases + y-range = 0.74"
 
 
+def test_the_index_renders_the_markdown_of_what_a_lesson_teaches():
+    assert site.inline_markdown("a set of **tags**: forest *and* `road` <b>") == (
+        "a set of <strong>tags</strong>: forest <em>and</em> <code>road</code> &lt;b&gt;"
+    )
+
+
 def test_a_lesson_that_reports_no_final_metrics_is_marked(tmp_path):
     quiet = lesson(tmp_path / "lesson01_quiet.ipynb", "Quiet", "Says nothing.", ["x = 1"])
     assert "no FINAL METRICS line" in build([quiet], tmp_path)[0].error
