@@ -11,6 +11,7 @@ import torch
 
 from coursekit.core import to_device
 
+BN_TYPES = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
 STAGES = ("fit", "epoch", "train", "valid", "batch")
 EVENTS = tuple(f"{when}_{stage}" for stage in STAGES for when in ("before", "after")) + (
     "after_pred",
@@ -136,7 +137,7 @@ class KeepBNStats(Callback):
 
     def before_train(self, learn):
         for m in learn.model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            if isinstance(m, BN_TYPES):
                 m.eval()
 
 

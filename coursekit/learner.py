@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coursekit.callbacks import CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
+from coursekit.callbacks import BN_TYPES, CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import cpu_has_bf16, default_device, listify
 from coursekit.data import split_batch
@@ -40,8 +40,6 @@ from coursekit.progress import ProgressCallback
 from coursekit.recorder import Recorder
 from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
 from coursekit.summary import learner_summary
-
-BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def adamw(params, lr, weight_decay=0.01):
@@ -71,6 +69,7 @@ class Learner:
     ):
         self.model, self.dls, self.loss_func, self.opt_func = model, dls, loss_func, opt_func
         self.lr, self.wd, self.train_bn = lr, wd, train_bn
+        self.n_frozen = 0  # layer groups frozen by the last freeze_to
         self.path, self.model_dir = Path(path), model_dir
         self.device = torch.device(device) if device is not None else default_device()
         self._layer_groups = layer_groups
@@ -154,7 +153,7 @@ class Learner:
 
     def frozen_bn(self):
         """The BatchNorm layers in frozen layer groups."""
-        groups = self.layer_groups()[: getattr(self, "n_frozen", 0)]
+        groups = self.layer_groups()[: self.n_frozen]
         return [m for g in groups for m in g.modules() if isinstance(m, BN_TYPES)]
 
     def freeze(self):
