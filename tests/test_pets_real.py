@@ -1,4 +1,7 @@
-"""The lesson-1 recipe on real photos (../shared/data/pets) must reach 98% cat-vs-dog accuracy on this CPU."""
+"""The lesson-1 recipe on real photos (../shared/data/pets): its first step alone, the head on precomputed
+activations, must reach 98% cat-vs-dog accuracy on one fold of the benchmark's 5-fold split (90 held-out photos).
+
+The whole recipe scored over all five folds is ``benchmarks/bench_pets_real.py`` (about 5 minutes a fold here)."""
 
 import sys
 from pathlib import Path
@@ -9,13 +12,23 @@ from conftest import need_shared
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-pytestmark = pytest.mark.real_data  # training runs on real data: their own step of make test
+
+def test_kfold_split_holds_every_photo_out_exactly_once():
+    from bench_pets_real import kfold_indices
+
+    folds = kfold_indices(450, 5, seed=42)
+    held = sorted(i for _, valid in folds for i in valid)
+    assert held == list(range(450))
+    assert all(len(valid) == 90 and not set(train) & set(valid) for train, valid in folds)
+    with pytest.raises(ValueError, match="k-fold"):
+        kfold_indices(10, 1)
 
 
-def test_lesson1_recipe_reaches_98_percent_on_real_pets():
-    from bench_pets_real import run
+@pytest.mark.real_data  # training runs on real data: their own step of make test
+def test_lesson1_head_reaches_98_percent_on_real_pets():
+    from bench_pets_real import cross_validate
 
-    figures = run(need_shared("pets"))  # 224 px, 2 epochs, head only: about 45 s on this CPU
+    figures = cross_validate(need_shared("pets"), only=[0], recipe="head")  # 224 px: about 40 s on this CPU
     print(figures)
-    assert figures["n_valid"] == 90
-    assert figures["accuracy"] >= 0.98
+    assert figures["n_scored"] == 90
+    assert figures["right"] / figures["n_scored"] >= 0.98

@@ -45,15 +45,17 @@ class PairedSRDataset(torch.utils.data.Dataset):
     the centre); the low-res one is that crop made smaller by ``downscale`` unless ``lr_items`` gives stored
     low-res files, which then get the same crop (divided by ``scale``) and the same flip, and must be exactly
     ``scale`` times smaller (else ``PairSizeError`` naming the file). Photos smaller than ``size`` are
-    enlarged first.
+    enlarged first. ``cache=True`` keeps each decoded photo in memory (as uint8, 3 bytes a pixel) after its
+    first use: on a CPU, decoding a JPEG costs more than the random crop taken from it, every epoch.
     """
 
-    def __init__(self, items, scale=2, size=96, train=True, lr_items=None, seed=None):
+    def __init__(self, items, scale=2, size=96, train=True, lr_items=None, seed=None, cache=False):
         if size % scale:
             raise ValueError(f"size={size} must be a multiple of scale={scale}, so the low-res crop has whole pixels.")
         self.items, self.scale, self.size, self.train = list(items), scale, size, train
         self.lr_items = None if lr_items is None else list(lr_items)
         self.gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.cache = {} if cache else None  # item index -> (high-res, low-res or None), decoded
 
     def __len__(self):
         return len(self.items)
@@ -69,9 +71,16 @@ class PairedSRDataset(torch.utils.data.Dataset):
             return self._rand(H - c + 1), self._rand(W - c + 1), self._rand(2) == 1
         return (H - c) // 2, (W - c) // 2, False
 
+    def _decoded(self, i):
+        if self.cache is not None and i in self.cache:
+            return self.cache[i]
+        pair = _tensor(self.items[i]), _tensor(self.lr_items[i]) if self.lr_items is not None else None
+        if self.cache is not None:
+            self.cache[i] = pair
+        return pair
+
     def __getitem__(self, i):
-        hr = _tensor(self.items[i])
-        lr = _tensor(self.lr_items[i]) if self.lr_items is not None else None
+        hr, lr = self._decoded(i)
         s = self.scale
         if lr is not None and (lr.shape[1] * s, lr.shape[2] * s) != tuple(hr.shape[1:]):
             raise PairSizeError(
@@ -103,7 +112,8 @@ class PairedSRDataset(torch.utils.data.Dataset):
         return new
 
     def __repr__(self):
-        return f"PairedSRDataset({len(self)} photos, x{self.scale}, {self.size}-px crops, train={self.train})"
+        cached = "" if self.cache is None else f", {len(self.cache)} decoded in memory"
+        return f"PairedSRDataset({len(self)} photos, x{self.scale}, {self.size}-px crops, train={self.train}{cached})"
 
 
 def sr_items(path, train="train", valid="val"):
@@ -115,11 +125,12 @@ def sr_items(path, train="train", valid="val"):
     )
 
 
-def sr_dls(train_items, valid_items, scale=2, size=96, bs=16, seed=42, num_workers=0):
-    """``DataLoaders`` of (low-res, high-res) pairs: random crops and flips for training, centre crops to validate."""
+def sr_dls(train_items, valid_items, scale=2, size=96, bs=16, seed=42, num_workers=0, cache=False):
+    """``DataLoaders`` of (low-res, high-res) pairs: random crops and flips for training, centre crops to validate;
+    ``cache=True`` keeps the decoded photos in memory (see ``PairedSRDataset``)."""
     return make_loaders(
-        PairedSRDataset(train_items, scale, size, train=True, seed=seed),
-        PairedSRDataset(valid_items, scale, size, train=False),
+        PairedSRDataset(train_items, scale, size, train=True, seed=seed, cache=cache),
+        PairedSRDataset(valid_items, scale, size, train=False, cache=cache),
         bs=bs,
         seed=seed,
         num_workers=num_workers,

@@ -93,6 +93,21 @@ def test_made_low_res_is_the_downscaled_crop(tmp_path):
     assert torch.equal(valid[1][1], valid[1][1]) and torch.equal(valid[1][0], valid[1][0])
 
 
+def test_cached_photos_give_the_same_pairs_and_are_decoded_once(tmp_path, monkeypatch):
+    files = photos(tmp_path / "hr")
+    plain = superres.PairedSRDataset(files, scale=2, size=16, train=True, seed=5)
+    cached = superres.PairedSRDataset(files, scale=2, size=16, train=True, seed=5, cache=True)
+    decoded = []
+    real = superres._tensor
+    monkeypatch.setattr(superres, "_tensor", lambda path: decoded.append(path) or real(path))
+    for _ in range(3):  # three epochs: the same random crops and flips from the same seed
+        for i in range(len(files)):
+            (lr_a, hr_a), (lr_b, hr_b) = plain[i], cached[i]
+            assert torch.equal(lr_a, lr_b) and torch.equal(hr_a, hr_b)
+    assert decoded.count(files[0]) == 3 + 1  # three times without the cache, once with it
+    assert "decoded in memory" in repr(cached)
+
+
 def test_a_pair_not_in_the_scale_ratio_is_an_error_naming_the_file(tmp_path):
     hr_files = photos(tmp_path / "hr", n=1)
     (tmp_path / "lr").mkdir()
