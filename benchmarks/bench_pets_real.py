@@ -24,23 +24,21 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coursekit import metrics  # noqa: E402
 from coursekit.callbacks import KeepBNStats  # noqa: E402
 from coursekit.core import seed_everything  # noqa: E402
 from coursekit.data import make_loaders  # noqa: E402
 from coursekit.learner import Learner  # noqa: E402
+from coursekit.metrics import accuracy  # noqa: E402
 from coursekit.precompute import Precompute  # noqa: E402
 from coursekit.vision import images, loaders, models, transforms  # noqa: E402
+from coursekit.vision.multilabel import fold_ids  # noqa: E402
 
 
 def kfold_indices(n, k, seed=42):
-    """``k`` (train, held-out) index lists over ``n`` items: one seeded shuffle cut into ``k`` near-equal folds, so
-    every item is held out exactly once."""
-    if not 2 <= k <= n:
-        raise ValueError(f"k-fold cross-validation needs 2 <= k <= {n} items, not k={k}")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-    folds = [order[i::k] for i in range(k)]
-    return [(sorted(set(order) - set(f)), sorted(f)) for f in folds]
+    """``k`` (train, held-out) index lists over ``n`` items, from ``multilabel.fold_ids``'s seeded folds, so every
+    item is held out exactly once."""
+    folds = fold_ids(n, k, seed)
+    return [(torch.where(folds != f)[0].tolist(), torch.where(folds == f)[0].tolist()) for f in range(k)]
 
 
 def pets_items(folder):
@@ -64,7 +62,7 @@ def run_fold(dls, lr=3e-3, seed=42, recipe="full"):
         models.cnn_model("efficientnet_lite0", n_out=2),
         dls,
         nn.CrossEntropyLoss(),
-        metrics=[metrics.accuracy],
+        metrics=[accuracy],
         train_bn=False,
     )
     learn.freeze()
@@ -89,10 +87,9 @@ def cross_validate(folder, folds=5, size=224, lr=3e-3, seed=42, only=None, recip
         start = time.perf_counter()
         dls = pets_dls(files, labels, train_idx, valid_idx, size, seed=seed)
         probs, probs_tta, targets = run_fold(dls, lr, seed, recipe)
-        acc, acc_tta = metrics.accuracy(probs, targets).item(), metrics.accuracy(probs_tta, targets).item()
-        right += int((probs.argmax(1) == targets).sum())
-        right_tta += int((probs_tta.argmax(1) == targets).sum())
-        n_scored += len(targets)
+        ok, ok_tta = int((probs.argmax(1) == targets).sum()), int((probs_tta.argmax(1) == targets).sum())
+        right, right_tta, n_scored = right + ok, right_tta + ok_tta, n_scored + len(targets)
+        acc, acc_tta = ok / len(targets), ok_tta / len(targets)
         rows.append((acc, acc_tta, time.perf_counter() - start))
         log(
             f"fold {k + 1}/{folds}: {len(train_idx)} train / {len(valid_idx)} held out: accuracy {acc:.4f}, "

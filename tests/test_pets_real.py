@@ -20,7 +20,7 @@ def test_kfold_split_holds_every_photo_out_exactly_once():
     held = sorted(i for _, valid in folds for i in valid)
     assert held == list(range(450))
     assert all(len(valid) == 90 and not set(train) & set(valid) for train, valid in folds)
-    with pytest.raises(ValueError, match="k-fold"):
+    with pytest.raises(ValueError, match="n_folds"):
         kfold_indices(10, 1)
 
 
