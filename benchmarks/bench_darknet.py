@@ -54,7 +54,15 @@ def plain_loop(model, dls, epochs, lr, device, amp):
 
 def learner_loop(model, dls, epochs, lr, device, amp):
     learn = Learner(
-        model, dls, nn.CrossEntropyLoss(), lr=lr, device=device, mixed_precision=amp or False, cbs=[], path="/tmp"
+        model,
+        dls,
+        nn.CrossEntropyLoss(),
+        lr=lr,
+        device=device,
+        mixed_precision=amp or False,
+        cbs=[],
+        path="/tmp",
+        channels_last=False,  # the model comes in the layout its variant names, as the plain loop's does
     )
     learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == "ProgressCallback"])
     learn.fit(epochs)

@@ -39,7 +39,7 @@ def weights_fingerprint(module):
         if isinstance(value, torch.Tensor):
             digest.update(name.encode())
             digest.update(
-                value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+                value.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes()  # logical order, any layout
                 if value.dim()
                 else str(value.item()).encode()
             )

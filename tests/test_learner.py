@@ -380,11 +380,30 @@ def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(
     assert synth_learner(device="meta").mixed_precision is False  # a GPU (any non-CPU device) asks explicitly
 
 
-def test_a_conv_model_goes_channels_last_with_cpu_bf16(monkeypatch, tmp_path):
-    import coursekit.learner as learner_module
+def test_a_conv_model_goes_channels_last_on_a_cpu_and_trains_as_it_would_without(tmp_path):
+    """On a CPU a model with convolutions is stored channels-last (NHWC, faster in oneDNN), in float32 and bf16
+    alike; ``channels_last=False`` leaves it alone; the two train to the same weights; a model without
+    convolutions is left alone."""
     from conftest import synthetic_dls
+    from torch.utils.data import TensorDataset
 
-    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten())
-    learn = Learner(model, synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", path=tmp_path)
-    assert learn.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    from coursekit.data import make_loaders
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(96, 3, 8, 8, generator=g), torch.randint(0, 4, (96,), generator=g)
+
+    def make(**kw):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        dls = make_loaders(TensorDataset(x[:64], y[:64]), TensorDataset(x[64:], y[64:]), bs=16, seed=0)
+        return Learner(model, dls, nn.CrossEntropyLoss(), device="cpu", path=tmp_path, lr=1e-2, **kw)
+
+    nhwc, plain = make(mixed_precision=False), make(mixed_precision=False, channels_last=False)
+    assert nhwc.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    nhwc.fit(2)
+    plain.fit(2)
+    for a, b in zip(nhwc.model.parameters(), plain.model.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)
+    linear = Learner(nn.Linear(4, 2), synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", path=tmp_path)
+    assert linear.model.weight.is_contiguous()

@@ -101,6 +101,21 @@ def test_a_second_fit_reuses_the_activations_and_a_change_computes_them_afresh(t
     assert Precompute.misses == 7
 
 
+def test_lr_find_sweeps_the_head_on_precomputed_activations(tmp_path):
+    """As 2018's ``lr_find`` with ``precompute=True``: the same sweep as through the frozen body, the body run once
+    per set, and the weights put back afterwards."""
+    plain, pre = make(tmp_path), make(tmp_path)
+    before = copy.deepcopy(pre.model.state_dict())
+    a = plain.lr_find(num_it=12, show_plot=False)
+    b = pre.lr_find(num_it=12, show_plot=False, cbs=Precompute())
+    assert b.lrs == pytest.approx(a.lrs) and b.losses == pytest.approx(a.losses, rel=1e-4)
+    assert Precompute.misses == 2  # training and validation sets, once each
+    for name, value in pre.model.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    pre.fit(1, cbs=Precompute())  # and a fit after it reuses the activations
+    assert Precompute.hits == 2
+
+
 def test_an_unfrozen_body_is_refused(tmp_path):
     learn = make(tmp_path)
     learn.unfreeze()
@@ -134,3 +149,16 @@ def test_features_dataset_keeps_several_outputs_each_view_and_the_training_mode(
     body.train()
     features_dataset(body, dl)
     assert body.training  # put back as it was
+
+
+def test_the_weights_fingerprint_reads_any_memory_layout():
+    """A model stored channels-last (the Learner's default on a CPU) has the fingerprint of its plain copy; 1x1
+    convolutions, whose channels-last strides PyTorch still calls contiguous, included."""
+    from coursekit.precompute import weights_fingerprint
+
+    plain = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16))
+    nhwc = copy.deepcopy(plain).to(memory_format=torch.channels_last)
+    assert weights_fingerprint(nhwc) == weights_fingerprint(plain)
+    with torch.no_grad():
+        nhwc[1].weight[0, 0] += 1
+    assert weights_fingerprint(nhwc) != weights_fingerprint(plain)
