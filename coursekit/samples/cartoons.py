@@ -2,9 +2,10 @@
 
 ``make_dogscats_sample`` draws cartoon cats and dogs into ``train/{cats,dogs}`` and ``valid/{cats,dogs}``
 as JPEGs, like the 2018 ``dogscats`` download: the data of lesson 1, of the image loader tests and of the
-benchmarks. What tells them apart is what tells real ones apart (pointed ears and whiskers vs floppy ears
-and a muzzle); everything else (fur colour, size, pose, background, clutter, noise) varies in both
-classes, so a model has something to learn. ``rgb`` (a random colour near a base) also colours the
+benchmarks. What tells them apart is what tells real ones apart: slit-pupilled eyes and a small pink nose vs
+round dark eyes and a black nose always, and pointed ears and whiskers vs floppy ears and a muzzle usually, not
+always; everything else (fur colour, size, pose, background, clutter, noise) varies in both classes, so a model
+has something to learn. ``rgb`` (a random colour near a base) also colours the
 other image samples (``samples.vision``).
 """
 
@@ -119,8 +120,8 @@ def draw_markings(draw, rng, cx, cy, r, fur):
         draw.ellipse([ex - r * 0.3, cy - r * 0.42, ex + r * 0.3, cy + r * 0.15], fill=dark)
 
 
-def draw_cat(draw, rng, cx, cy, r, fur):
-    """Pointed triangular ears, a round-ish face, almond eyes, a small pink nose and whiskers."""
+def pointed_ears(draw, rng, cx, cy, r, fur):
+    """Two upright triangles with a pink inside: a cat's ears (and a few dogs')."""
     inner = rgb(rng, (240, 170, 170), 15)
     for side in (-1, 1):
         base1, base2 = (cx + side * r * 0.95, cy - r * 0.25), (cx + side * r * 0.2, cy - r * 0.85)
@@ -134,13 +135,25 @@ def draw_cat(draw, rng, cx, cy, r, fur):
             ],
             fill=inner,
         )
-    fw = r * rng.uniform(0.85, 1.0)  # face width: overlaps the dogs' range, so it is no give-away
-    draw.ellipse([cx - fw, cy - r * 0.9, cx + fw, cy + r * 0.85], fill=fur)
-    draw_markings(draw, rng, cx, cy, r, fur)
-    draw_eyes(draw, rng, cx, cy, r, slit=True)
-    ny = cy + r * 0.25
-    draw.polygon([(cx - r * 0.1, ny), (cx + r * 0.1, ny), (cx, ny + r * 0.1)], fill=(235, 120, 140))
-    draw.line([cx, ny + r * 0.1, cx, ny + r * 0.22], fill=(30, 30, 30), width=max(1, int(r * 0.04)))
+
+
+def floppy_ears(draw, rng, cx, cy, r, fur):
+    """Two long darker ovals hanging down the sides of the head: a dog's ears (and a folded-eared cat's)."""
+    ear = rgb(rng, np.array(fur) * 0.7, 20)
+    ear_w, ear_len = r * rng.uniform(0.25, 0.38), r * rng.uniform(0.4, 1.0)
+    for side in (-1, 1):
+        ex = cx + side * r * rng.uniform(0.75, 0.9)
+        draw.ellipse([ex - ear_w, cy - r * 0.8, ex + ear_w, cy + ear_len], fill=ear)
+
+
+def draw_muzzle(draw, rng, cx, cy, r, fur):
+    """A paler oval round the mouth: every dog has one, and some cats."""
+    muzzle = rgb(rng, np.array(fur) * 0.5 + 120, 15)
+    my = cy + r * 0.35
+    draw.ellipse([cx - r * 0.45, my - r * 0.3, cx + r * 0.45, my + r * 0.35], fill=muzzle)
+
+
+def draw_whiskers(draw, cx, ny, r, fur):
     for side in (-1, 1):
         for k in (-1, 0, 1):
             draw.line(
@@ -150,24 +163,40 @@ def draw_cat(draw, rng, cx, cy, r, fur):
             )
 
 
-def draw_dog(draw, rng, cx, cy, r, fur):
-    """Long floppy ears hanging down, a big muzzle with a round black nose, sometimes a tongue."""
-    ear = rgb(rng, np.array(fur) * 0.7, 20)
-    ear_w, ear_len = r * rng.uniform(0.25, 0.38), r * rng.uniform(0.4, 1.0)
-    for side in (-1, 1):
-        ex = cx + side * r * rng.uniform(0.75, 0.9)
-        draw.ellipse([ex - ear_w, cy - r * 0.8, ex + ear_w, cy + ear_len], fill=ear)
+def draw_cat(draw, rng, cx, cy, r, fur, pointed=True, muzzle=False, whiskers=True):
+    """Pointed triangular ears, a round-ish face, almond eyes, a small pink nose and whiskers. A cat that is
+    not typical (``pointed=False``: folded ears; ``muzzle``; no ``whiskers``) keeps its eyes and nose."""
+    (pointed_ears if pointed else floppy_ears)(draw, rng, cx, cy, r, fur)
+    fw = r * rng.uniform(0.85, 1.0)  # face width: overlaps the dogs' range, so it is no give-away
+    draw.ellipse([cx - fw, cy - r * 0.9, cx + fw, cy + r * 0.85], fill=fur)
+    draw_markings(draw, rng, cx, cy, r, fur)
+    draw_eyes(draw, rng, cx, cy, r, slit=True)
+    if muzzle:
+        draw_muzzle(draw, rng, cx, cy, r, fur)
+    ny = cy + r * 0.25
+    draw.polygon([(cx - r * 0.1, ny), (cx + r * 0.1, ny), (cx, ny + r * 0.1)], fill=(235, 120, 140))
+    draw.line([cx, ny + r * 0.1, cx, ny + r * 0.22], fill=(30, 30, 30), width=max(1, int(r * 0.04)))
+    if whiskers:
+        draw_whiskers(draw, cx, ny, r, fur)
+
+
+def draw_dog(draw, rng, cx, cy, r, fur, pointed=False, muzzle=True, whiskers=False):
+    """Long floppy ears hanging down, a big muzzle with a round black nose, sometimes a tongue. A dog that is
+    not typical (``pointed`` ears; no ``muzzle``; ``whiskers``) keeps its eyes and nose."""
+    (pointed_ears if pointed else floppy_ears)(draw, rng, cx, cy, r, fur)
     fw = r * rng.uniform(0.78, 0.92)
     draw.ellipse([cx - fw, cy - r * 0.95, cx + fw, cy + r * 0.8], fill=fur)
     draw_markings(draw, rng, cx, cy, r, fur)
     draw_eyes(draw, rng, cx, cy - r * 0.1, r, slit=False)
-    muzzle = rgb(rng, np.array(fur) * 0.5 + 120, 15)
+    if muzzle:
+        draw_muzzle(draw, rng, cx, cy, r, fur)
     my = cy + r * 0.35
-    draw.ellipse([cx - r * 0.45, my - r * 0.3, cx + r * 0.45, my + r * 0.35], fill=muzzle)
     draw.ellipse([cx - r * 0.18, my - r * 0.25, cx + r * 0.18, my], fill=(15, 15, 15))
     if rng.random() < 0.5:
         draw.ellipse([cx - r * 0.12, my + r * 0.15, cx + r * 0.12, my + r * 0.55], fill=(230, 90, 110))
     draw.line([cx - r * 0.2, my + r * 0.2, cx + r * 0.2, my + r * 0.2], fill=(30, 30, 30), width=max(1, int(r * 0.04)))
+    if whiskers:
+        draw_whiskers(draw, cx, cy + r * 0.25, r, fur)
 
 
 def draw_occluder(rng, draw, cx, cy, r, w, h):
@@ -183,8 +212,13 @@ def draw_occluder(rng, draw, cx, cy, r, w, h):
         draw.ellipse([x0 - r * 0.3, cy - r * 1.2, x1 + r * 0.3, cy + r * 2], fill=colour)
 
 
-def draw_animal(rng, kind, w, h):
-    """One cartoon ``kind`` ('cat' or 'dog') at a random place, size and pose on a busy background."""
+def draw_animal(rng, kind, w, h, typical=1.0, across=(0.3, 0.7)):
+    """One cartoon ``kind`` ('cat' or 'dog') at a random place, size and pose on a busy background.
+
+    ``typical`` is the chance that each of three cues (ear shape, muzzle, whiskers) is the species' own; below 1
+    some cats have folded ears or a muzzle and some dogs pointed ears or whiskers, so only the eyes and the nose
+    always give the class away. The head's centre lies between the fractions ``across`` of the width.
+    """
     img = draw_background(rng, w, h)
     draw = ImageDraw.Draw(img)
     draw_clutter(rng, draw, w, h, int(rng.integers(0, 6)))
@@ -192,11 +226,14 @@ def draw_animal(rng, kind, w, h):
     layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     ld = ImageDraw.Draw(layer)
     r = min(w, h) * rng.uniform(0.16, 0.3)
-    cx, cy = w * rng.uniform(0.3, 0.7), h * rng.uniform(0.35, 0.6)
+    cx, cy = w * rng.uniform(*across), h * rng.uniform(0.35, 0.6)
     fur = rgb(rng, FUR[rng.integers(len(FUR))], 20)
     if rng.random() < 0.6:
         draw_body(ld, rng, cx, cy, r, fur)
-    (draw_cat if kind == "cat" else draw_dog)(ld, rng, cx, cy, r, fur)
+    cat = kind == "cat"
+    own = (True, True, True) if typical >= 1 else tuple(rng.random(3) < typical)  # ears, muzzle, whiskers
+    cues = dict(pointed=cat == own[0], muzzle=cat != own[1], whiskers=cat == own[2])
+    (draw_cat if cat else draw_dog)(ld, rng, cx, cy, r, fur, **cues)
     layer = layer.rotate(rng.uniform(-20, 20), center=(cx, cy), resample=Image.BILINEAR)
     if rng.random() < 0.5:
         layer = layer.transpose(Image.FLIP_LEFT_RIGHT)
@@ -216,8 +253,16 @@ def jpeg_bytes(img, quality):
     return buf.getvalue()
 
 
-def make_dogscats_sample(dest, seed=0, n_train=120, n_valid=60, size=(140, 200)):
-    """Write ``n_train``/``n_valid`` cartoon cats and as many dogs per split: ``dest/{train,valid}/{cats,dogs}``."""
+def make_dogscats_sample(
+    dest, seed=0, n_train=200, n_valid=150, height=(110, 170), aspect=(1.0, 1.7), typical=0.75, across=(0.15, 0.85)
+):
+    """Write ``n_train``/``n_valid`` cartoon cats and as many dogs per split: ``dest/{train,valid}/{cats,dogs}``.
+
+    The defaults make lesson 1's sample hard enough for each step of its recipe to show: each of ears, muzzle and
+    whiskers is the species' own only ``typical`` of the time, so the small eyes and nose decide; images are up to
+    ``aspect`` times wider than high and the animal sits anywhere between the fractions ``across`` of the width,
+    so a centre crop sometimes cuts part of it off. 300 validation images make one image a third of a point.
+    """
     dest = Path(dest)
     rng = np.random.default_rng(seed)
     for split, n in (("train", n_train), ("valid", n_valid)):
@@ -225,6 +270,7 @@ def make_dogscats_sample(dest, seed=0, n_train=120, n_valid=60, size=(140, 200))
             folder = dest / split / f"{kind}s"
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(n):
-                w, h = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
-                img = draw_animal(rng, kind, w, h)
+                h = int(rng.integers(height[0], height[1] + 1))
+                w = int(h * rng.uniform(*aspect))
+                img = draw_animal(rng, kind, w, h, typical, across)
                 (folder / f"{kind}.{i}.jpg").write_bytes(jpeg_bytes(img, rng.integers(70, 95)))
