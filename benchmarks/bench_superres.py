@@ -154,7 +154,7 @@ def main():
     parser.add_argument("--res-scale", type=float, default=0.1, help="each block's output is scaled by this")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what --minutes counts")
     parser.add_argument("--style", action="store_true", help="also the fast style network against L-BFGS")
-    parser.add_argument("--style-minutes", type=float, default=2.0)
+    parser.add_argument("--style-minutes", type=float, default=6.0, help="CPU minutes of fast style training")
     parser.add_argument("--out", default="runs/bench_superres", help="folder for the style pictures")
     parser.add_argument("--data", default=None, help="the pets folder (default: $COURSEKIT_SHARED_DATA/pets)")
     args = parser.parse_args()
@@ -193,7 +193,8 @@ def main():
             f"fast style ({args.style_minutes:g} CPU minutes, {s['steps']} steps): one forward pass "
             f"{s['t_forward_s'] * 1000:.1f} ms vs L-BFGS {s['t_lbfgs_s']:.2f} s ({s['lbfgs_evals']} evaluations): "
             f"{s['speedup']:.0f}x faster (target >= 100); style loss {s['style_fast']:.4f} vs {s['style_lbfgs']:.4f}"
-            f" (ratio {s['style_ratio']:.2f}, target <= 3; the photo's own {s['style_photo']:.4f})"
+            f" (ratio {s['style_ratio']:.2f}, target <= 3; the photo's own {s['style_photo']:.4f}); content loss "
+            f"{s['content_fast']:.3f} vs {s['content_lbfgs']:.3f}"
         )
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
