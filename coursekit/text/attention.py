@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from coursekit.text.tokenize import BOS, EOS, PAD, SPECIALS
+from coursekit.text.tokenize import BOS, EOS, PAD, SPECIALS, UNK
 
-BOS_IDX, PAD_IDX, EOS_IDX = SPECIALS.index(BOS), SPECIALS.index(PAD), SPECIALS.index(EOS)
+BOS_IDX, PAD_IDX, EOS_IDX, UNK_IDX = SPECIALS.index(BOS), SPECIALS.index(PAD), SPECIALS.index(EOS), SPECIALS.index(UNK)
 
 
 class AdditiveAttention(nn.Module):
@@ -112,7 +112,9 @@ class Seq2Seq(nn.Module):
         h = self.cell(torch.cat([x, ctx], dim=-1), h)
         return self.out(self.drop(torch.cat([h, ctx], dim=-1))), h, weights
 
-    def forward(self, src, tgt=None):
+    def forward(self, src, tgt=None, forbid=()):
+        """Logits (bs, T, V): with ``tgt``, one step per target word; without, greedy decoding until every row has
+        said ``xxeos``, never choosing the ids in ``forbid`` (their logits are -inf; ``decoding.greedy_decode``)."""
         enc = self.encode(src)
         h = enc[3]
         prev = torch.full((src.size(0),), BOS_IDX, dtype=torch.long, device=src.device)
@@ -121,6 +123,8 @@ class Seq2Seq(nn.Module):
         logits, weights = [], []
         for t in range(n_steps):
             out, h, w = self.step(prev, h, enc)
+            if tgt is None and len(forbid):
+                out = out.index_fill(1, torch.as_tensor(forbid, device=out.device), float("-inf"))
             logits.append(out)
             if w is not None:
                 weights.append(w)

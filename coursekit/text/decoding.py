@@ -23,10 +23,12 @@ def cut_at_eos(ids):
 
 
 @torch.no_grad()
-def greedy_decode(model, src, bs=128):
+def greedy_decode(model, src, bs=128, forbid=()):
     """The most likely word at each step, for every row of ``src`` (n, S): a list of id lists (no ``xxeos``).
 
-    Rows are decoded in batches of ``bs`` sorted by length, so little of each batch is padding."""
+    Rows are decoded in batches of ``bs`` sorted by length, so little of each batch is padding. ``forbid``: ids never
+    chosen, for example ``(UNK_IDX,)``: ``xxunk`` never matches a reference word, so the next likeliest word is a
+    better bet."""
     was = model.training
     model.eval()
     order = sorted(range(len(src)), key=lambda i: -int((src[i] != PAD_IDX).sum()))
@@ -37,7 +39,7 @@ def greedy_decode(model, src, bs=128):
             rows = src[idx]
             rows = rows[:, : int((rows != PAD_IDX).sum(1).max())]  # drop columns that are all padding
             rows = rows.to(next(model.parameters()).device)
-            ids = model(rows).argmax(-1).tolist()
+            ids = (model(rows, forbid=forbid) if len(forbid) else model(rows)).argmax(-1).tolist()
             for i, r in zip(idx, ids):
                 out[i] = cut_at_eos(r)
     finally:

@@ -84,6 +84,24 @@ def test_beam_search_of_width_one_is_greedy_decoding(vocabs, att, one_thread):
         assert decoding.beam_search(model, src, width=1) == decoding.greedy_decode(model, src[None])[0]
 
 
+def test_greedy_decoding_can_forbid_xxunk(vocabs, one_thread):
+    """``forbid=(UNK_IDX,)``: a model that would say ``xxunk`` at every step says what it would say if ``xxunk`` were
+    not in its vocabulary at all (its logit pushed to minus infinity)."""
+    import copy
+
+    model = tiny_model(vocabs, attention=True)
+    src = torch.randint(9, 15, (6, 5), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.out.bias[attention.UNK_IDX] += 100.0  # now xxunk wins every step
+    assert all(ids and set(ids) == {attention.UNK_IDX} for ids in decoding.greedy_decode(model, src))
+    without_unk = copy.deepcopy(model)
+    with torch.no_grad():
+        without_unk.out.bias[attention.UNK_IDX] = -1e9
+    forbidden = decoding.greedy_decode(model, src, forbid=(attention.UNK_IDX,))
+    assert forbidden == decoding.greedy_decode(without_unk, src)
+    assert all(attention.UNK_IDX not in ids for ids in forbidden) and any(forbidden)
+
+
 def test_wider_beam_finds_a_translation_at_least_as_likely(vocabs, one_thread):
     model = tiny_model(vocabs, attention=True)
     src = torch.tensor([9, 10, 11, 12, 13])
