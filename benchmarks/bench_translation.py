@@ -206,7 +206,7 @@ def main(argv=None):
             + f"{r['epochs']:>8.2f}"
         )
     target = 32.0
-    best = max((r["bleu"], name) for name, r in rows.items() if name.startswith("attention")) if rows else (0, "")
+    best = max(((r["bleu"], name) for name, r in rows.items() if name.startswith("attention")), default=(0.0, "none"))
     ok = best[0] >= target
     print(
         f"target: attention >= {target:g} BLEU at 15 minutes: {'met' if ok else 'not met'} ({best[1]}: {best[0]:.2f})"

@@ -121,10 +121,11 @@ class Seq2Seq(nn.Module):
         n_steps = tgt.size(1) if tgt is not None else self.max_out_len
         done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
         logits, weights = [], []
+        banned = torch.as_tensor(forbid, dtype=torch.long, device=src.device) if tgt is None and len(forbid) else None
         for t in range(n_steps):
             out, h, w = self.step(prev, h, enc)
-            if tgt is None and len(forbid):
-                out = out.index_fill(1, torch.as_tensor(forbid, device=out.device), float("-inf"))
+            if banned is not None:
+                out = out.index_fill(1, banned, float("-inf"))
             logits.append(out)
             if w is not None:
                 weights.append(w)
