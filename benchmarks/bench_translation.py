@@ -3,8 +3,9 @@
 Data: ``../shared/data/eng_fra/fra.txt`` (``COURSEKIT_SHARED_DATA``): 60,829 English-French sentence pairs from
 the Tatoeba Project (www.tatoeba.org), licence CC BY 2.0 FR. A seeded 10% is held out. Both models are the
 lesson's bidirectional GRU encoder-decoder, one with additive attention and one without, each trained for the
-same ``--minutes`` of wall time through ``coursekit.learner.Learner`` (float32: this CPU has no native bf16;
-``--threads``, default 1), its learning rate following a one-cycle shape over that time. Teacher forcing goes
+same ``--minutes`` of wall time through ``coursekit.learner.Learner`` (``--precision auto``, the Learner's
+default: bf16 autocast on a CPU with native bf16, else float32; ``--threads``, default 1), its learning rate
+following a one-cycle shape over that time. Teacher forcing goes
 from 1 to ``--force-end`` over the budget; the default, 1 (always forced), and batches of 64 were measured at 5
 CPU minutes with attention: 11.6 BLEU for a ratio decaying to 0 with batches of 128, 13.8 with batches of 64,
 18.2 always forced. ``--clock cpu`` counts this process's CPU time instead of wall time: fairer when other work
@@ -86,6 +87,9 @@ def main(argv=None):
         help="torch threads (0: torch's default); on a shared 2-core CPU more threads spin and wait",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision", choices=("auto", "float32"), default="auto", help="the Learner's mixed_precision"
+    )
     parser.add_argument("--force-end", type=float, default=1.0, help="teacher-forcing ratio at the end (from 1)")
     parser.add_argument("--min-freq", type=int, default=2, help="a word's count in training to get its own id")
     parser.add_argument(
@@ -161,7 +165,9 @@ def main(argv=None):
             lr=args.lr,
             device="cpu",
             cbs=[budget, seq2seq.TeacherForcing(schedule=lambda _, b=budget: 1.0 - (1.0 - args.force_end) * b.pct())],
+            mixed_precision="auto" if args.precision == "auto" else False,
         )
+        precision = learn.mixed_precision or "float32"
         cpu0, wall0 = time.process_time(), time.perf_counter()
         learn.fit(1000, lr=args.lr / 25)
         train_wall, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -176,6 +182,7 @@ def main(argv=None):
             train_wall_s=train_wall,
             train_cpu_s=train_cpu,
             decode_s=time.perf_counter() - t1,
+            precision=precision,
         )
         print(
             f"{name}: "
@@ -196,7 +203,7 @@ def main(argv=None):
         print(f"{name}, decoded without xxunk: BLEU {rows[f'{name}, no xxunk']['bleu']:.2f}", flush=True)
     print(
         f"\nheld-out corpus BLEU (sacrebleu) after {args.minutes:g} min ({args.clock} time) of training per model on "
-        "this CPU (float32):"
+        f"this CPU ({', '.join(sorted({r['precision'] for r in rows.values()}))}):"
     )
     print(f"{'model':<24}{'all':>8}" + "".join(f"{f'{lo}-{hi} w':>10}" for lo, hi in bins) + f"{'epochs':>8}")
     for name, r in rows.items():

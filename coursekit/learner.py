@@ -12,6 +12,7 @@ What the Learner expects of datasets, loaders and models is written once, in ``c
 
 import contextlib
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -40,6 +41,22 @@ from coursekit.progress import ProgressCallback
 from coursekit.recorder import Recorder
 from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
 from coursekit.summary import learner_summary
+
+
+def auto_mixed_precision(device):
+    """What ``mixed_precision="auto"`` means on ``device``: ``COURSEKIT_MIXED_PRECISION`` when it is set, else
+    ``"bf16"`` on a CPU with native bf16 and ``False`` (float32) everywhere else."""
+    env = os.environ.get("COURSEKIT_MIXED_PRECISION", "").strip().lower()
+    if env in ("off", "0", "false", "no", "float32", "fp32"):
+        return False
+    if env in ("bf16", "fp16"):
+        return env
+    if env:
+        raise ValueError(
+            f"COURSEKIT_MIXED_PRECISION={env!r} is not a precision: use 'off' (float32), 'bf16' or 'fp16', or unset it "
+            "to let each Learner choose."
+        )
+    return "bf16" if device.type == "cpu" and cpu_has_bf16() else False
 
 
 def adamw(params, lr, weight_decay=0.01):
@@ -303,9 +320,11 @@ class Learner:
 
     def _check_mixed_precision(self, mp):
         """``"auto"`` (the default): bf16 on a CPU that computes in bf16 natively (about 2.5x faster there), float32
-        elsewhere, GPUs included (ask for ``"bf16"`` or ``"fp16"`` there); ``False`` always trains in float32."""
+        elsewhere, GPUs included (ask for ``"bf16"`` or ``"fp16"`` there); ``False`` always trains in float32.
+        The environment variable ``COURSEKIT_MIXED_PRECISION`` (``off``, ``bf16`` or ``fp16``) replaces what
+        ``"auto"`` chooses, for every Learner of a notebook or test run at once."""
         if mp == "auto":
-            mp = "bf16" if self.device.type == "cpu" and cpu_has_bf16() else False
+            mp = auto_mixed_precision(self.device)
         if not mp:
             return False
         if self.device.type == "cpu" and mp == "bf16":

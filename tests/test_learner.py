@@ -380,6 +380,24 @@ def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(
     assert synth_learner(device="meta").mixed_precision is False  # a GPU (any non-CPU device) asks explicitly
 
 
+def test_the_environment_sets_what_auto_precision_means(synth_learner, monkeypatch):
+    """COURSEKIT_MIXED_PRECISION turns bf16 off (or on) for every Learner left on "auto", as a notebook run needs."""
+    import coursekit.learner as learner_module
+
+    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
+    for env, expected in (("off", False), ("float32", False), ("bf16", "bf16"), (" BF16 ", "bf16")):
+        monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", env)
+        assert synth_learner(device="cpu").mixed_precision == expected, env
+    assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # an argument wins
+    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: False)
+    monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "bf16")
+    with pytest.warns(UserWarning, match="no native bfloat16"):  # asked for where it is slow: said so
+        assert synth_learner(device="cpu").mixed_precision == "bf16"
+    monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "half")
+    with pytest.raises(ValueError, match="COURSEKIT_MIXED_PRECISION='half' is not a precision: use 'off'"):
+        synth_learner(device="cpu")
+
+
 def test_a_conv_model_goes_channels_last_on_a_cpu_and_trains_as_it_would_without(tmp_path):
     """On a CPU a model with convolutions is stored channels-last (NHWC, faster in oneDNN), in float32 and bf16
     alike; ``channels_last=False`` leaves it alone; the two train to the same weights; a model without

@@ -102,6 +102,31 @@ def test_greedy_decoding_can_forbid_xxunk(vocabs, one_thread):
     assert all(attention.UNK_IDX not in ids for ids in forbidden) and any(forbidden)
 
 
+def test_training_with_targets_equals_stepping_one_word_at_a_time(vocabs, one_thread):
+    """forward(src, tgt) runs the output layer once over every step; it must give what step() gives one step at a
+    time, fed the true word (forced) or its own guess (not forced)."""
+    src = torch.tensor([[9, 10, 11, 12, 13], [2, 3, 4, 1, 1]])
+    tgt = torch.tensor([[5, 6, 7, 8, attention.EOS_IDX], [9, 10, attention.EOS_IDX, 1, 1]])
+    for att in (True, False):
+        model = tiny_model(vocabs, attention=att, bidirectional=True)
+        model.drop.p = 0.0
+        for pr_force in (1.0, 0.0):
+            model.train()
+            model.pr_force = pr_force
+            batched = model(src, tgt)
+            with torch.no_grad():
+                enc = model.encode(src)
+                h, prev, expected = enc[3], torch.full((2,), attention.BOS_IDX), []
+                for t in range(tgt.size(1)):
+                    logits, h, _ = model.step(prev, h, enc)
+                    expected.append(logits)
+                    prev = tgt[:, t] if pr_force else logits.argmax(-1)
+            assert torch.allclose(batched, torch.stack(expected, 1), atol=1e-5), (att, pr_force)
+            batched.sum().backward()  # the batched path trains: gradients reach the decoder and the encoder
+            assert model.cell.weight_ih.grad is not None and model.encoder.weight_ih_l0.grad is not None
+            model.zero_grad()
+
+
 def test_wider_beam_finds_a_translation_at_least_as_likely(vocabs, one_thread):
     model = tiny_model(vocabs, attention=True)
     src = torch.tensor([9, 10, 11, 12, 13])
