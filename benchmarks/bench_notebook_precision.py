@@ -74,10 +74,11 @@ def main():
     print(head + f"  verdict  {'time f32/bf16':>13}")
     for nb in notebooks:
         rows = {p: [results[(nb, s, p)] for s in args.seeds] for p in PRECISIONS}
-        name = next((r[0] for p in PRECISIONS for r in rows[p] if r[0]), None)
-        if name is None:
-            print(f"{nb.stem:<24}failed: {rows['off'][0][6] or rows['bf16'][0][6]}")
+        failed = [f"{p} seed {s}: {r[6]}" for p in PRECISIONS for s, r in zip(args.seeds, rows[p]) if r[0] is None]
+        if failed:
+            print(f"{nb.stem:<24}FAILED: {'; '.join(failed)}")
             continue
+        name = rows["off"][0][0]
         vals = {p: [r[1] for r in rows[p]] for p in PRECISIONS}
         diff = statistics.mean(vals["bf16"]) - statistics.mean(vals["off"])
         spread = [statistics.stdev(v) for v in vals.values() if len(v) > 1]

@@ -28,6 +28,7 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(nf))
 
     def forward(self, x):
+        x = x.float()  # statistics in float32, as nn.BatchNorm2d keeps them, also under bf16/fp16 autocast
         if self.training:
             mean = x.mean(dim=(0, 2, 3))  # (C,): one statistic per channel over batch and pixels
             var = x.var(dim=(0, 2, 3), unbiased=False)

@@ -35,6 +35,24 @@ def test_hand_batchnorm_gradients_equal_pytorch():
     torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, rtol=1e-4, atol=1e-5)
 
 
+def test_hand_batchnorm_trains_under_bf16_autocast_as_pytorch_does():
+    """A conv under CPU bf16 autocast hands BatchNorm bf16 activations; the statistics stay float32 (lesson 12 on a
+    CPU with native bf16, where the Learner turns autocast on by itself)."""
+    torch.manual_seed(2)
+    conv = nn.Conv2d(3, 6, 3, bias=False)
+    ours, theirs = BatchNorm(6), nn.BatchNorm2d(6)
+    x = torch.randn(4, 3, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = conv(x)
+        assert h.dtype == torch.bfloat16
+        out, ref = ours(h), theirs(h)
+        out.float().sum().backward()
+    assert ours.running_mean.dtype == torch.float32 and ours.weight.grad is not None
+    torch.testing.assert_close(ours.running_mean, theirs.running_mean)
+    torch.testing.assert_close(ours.running_var, theirs.running_var)
+    torch.testing.assert_close(out.float(), ref.float(), rtol=2e-2, atol=2e-2)  # bf16 keeps about 3 digits
+
+
 def test_conv_layer_has_no_bias_before_batchnorm_and_keeps_the_size_with_padding_k_over_2():
     for ks in (1, 3, 5):
         layer = conv_layer(3, 8, ks)
