@@ -319,10 +319,11 @@ class Learner:
         return any(isinstance(m, kind) for m in self.model.modules())
 
     def _check_mixed_precision(self, mp):
-        """``"auto"`` (the default): bf16 on a CPU that computes in bf16 natively (about 2.5x faster there), float32
-        elsewhere, GPUs included (ask for ``"bf16"`` or ``"fp16"`` there); ``False`` always trains in float32.
-        The environment variable ``COURSEKIT_MIXED_PRECISION`` (``off``, ``bf16`` or ``fp16``) replaces what
-        ``"auto"`` chooses, for every Learner of a notebook or test run at once."""
+        """``"auto"`` (the default): bf16 on a CPU that computes in bf16 natively (the lessons ran up to 1.4x faster
+        there, a translation step 1.5x; ``benchmarks/README.md``), float32 elsewhere, GPUs included (ask for
+        ``"bf16"`` or ``"fp16"`` there); ``False`` always trains in float32. The environment variable
+        ``COURSEKIT_MIXED_PRECISION`` (``off``, ``bf16`` or ``fp16``) replaces what ``"auto"`` chooses, for every
+        Learner of a notebook or test run at once."""
         if mp == "auto":
             mp = auto_mixed_precision(self.device)
         if not mp:
