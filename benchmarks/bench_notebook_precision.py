@@ -28,7 +28,7 @@ EXPECTED = re.compile(r"expected in sample mode: (.+?) = (\S+) (>=|<=) ([^:\s]+)
 
 
 def run_one(notebook, seed, precision, timeout):
-    """(headline name, value, op, floor, all expected metrics, seconds) of one headless run, in its own process."""
+    """(headline name, value, ">=" or "<=", seconds, error) of one headless run, in its own process."""
     env = dict(os.environ, COURSEKIT_MODE="sample", COURSEKIT_MIXED_PRECISION=precision, OMP_NUM_THREADS="1")
     code = (
         "import sys, nbformat\n"
@@ -46,10 +46,9 @@ def run_one(notebook, seed, precision, timeout):
     found = EXPECTED.findall(done.stdout)
     if done.returncode or not found:
         tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
-        return None, float("nan"), None, None, {}, seconds, " / ".join(tail)
-    metrics = {name: float(value) for name, value, _, _ in found}
-    name, value, op, floor = found[0]
-    return name, float(value), op, float(floor), metrics, seconds, ""
+        return None, float("nan"), None, seconds, " / ".join(tail)
+    name, value, op, _ = found[0]
+    return name, float(value), op, seconds, ""
 
 
 def main():
@@ -68,13 +67,13 @@ def main():
     with ThreadPoolExecutor(args.jobs) as pool:
         results = dict(zip(jobs, pool.map(lambda j: run_one(*j, args.timeout), jobs)))
     for (nb, seed, p), r in results.items():
-        print(f"{nb.stem} seed {seed} {p}: {r[0]} {r[1]:.4f} in {r[5]:.0f} s {r[6]}", flush=True)
+        print(f"{nb.stem} seed {seed} {p}: {r[0]} {r[1]:.4f} in {r[3]:.0f} s {r[4]}", flush=True)
     print(f"\nheadline metric per lesson, seeds {args.seeds}, float32 (off) vs bf16 autocast; {args.jobs} at once")
     head = f"{'lesson':<24}{'metric':<24}{'float32':>18}{'bf16':>18}{'diff':>8}{'noise sd':>9}"
     print(head + f"  verdict  {'time f32/bf16':>13}")
     for nb in notebooks:
         rows = {p: [results[(nb, s, p)] for s in args.seeds] for p in PRECISIONS}
-        failed = [f"{p} seed {s}: {r[6]}" for p in PRECISIONS for s, r in zip(args.seeds, rows[p]) if r[0] is None]
+        failed = [f"{p} seed {s}: {r[4]}" for p in PRECISIONS for s, r in zip(args.seeds, rows[p]) if r[0] is None]
         if failed:
             print(f"{nb.stem:<24}FAILED: {'; '.join(failed)}")
             continue
@@ -84,8 +83,8 @@ def main():
         spread = [statistics.stdev(v) for v in vals.values() if len(v) > 1]
         noise = statistics.mean(spread) if spread else float("nan")
         worse = -diff if rows["off"][0][2] == ">=" else diff  # positive: bf16 is worse
-        verdict = "within" if worse <= 2 * noise else "WORSE"
-        times = {p: statistics.median(r[5] for r in rows[p]) for p in PRECISIONS}
+        verdict = "one seed" if noise != noise else "within" if worse <= 2 * noise else "WORSE"  # nan: one seed
+        times = {p: statistics.median(r[3] for r in rows[p]) for p in PRECISIONS}
         print(
             f"{nb.stem:<24}{name:<24}{' '.join(f'{v:.4f}' for v in vals['off']):>18}"
             f"{' '.join(f'{v:.4f}' for v in vals['bf16']):>18}{diff:>+8.4f}{noise:>9.4f}  {verdict:<7}  "
