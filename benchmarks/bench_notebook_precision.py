@@ -22,9 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from common import REPO
 from coursekit.core import cpu_has_bf16
+from coursekit.run import CHECKED_MODE
 
 PRECISIONS = ("off", "bf16")
-EXPECTED = re.compile(r"expected in sample mode: (.+?) = (\S+) (>=|<=) ([^:\s]+):")
+EXPECTED = re.compile(rf"expected in {CHECKED_MODE} mode: (.+?) = (\S+) (>=|<=) ([^:\s]+):")  # report_final_metrics
 
 
 def run_one(notebook, seed, precision, timeout):

@@ -103,12 +103,10 @@ class Seq2Seq(nn.Module):
         proj = self.attn.project(out) if self.attention else h  # without attention: the summary, at every step
         return out, proj, mask, torch.tanh(self.bridge(h))
 
-    def features(self, prev, h, enc, x=None):
-        """One decoder step short of the output layer: the previous word ids (bs,) (or their embeddings ``x``,
-        already through dropout) and state -> (what the output layer reads (bs, n_hid + ctx), new state, weights
-        or None)."""
+    def features(self, x, h, enc):
+        """One decoder step short of the output layer: the previous word's embedding ``x`` (bs, emb_sz), already
+        through dropout, and state -> (what the output layer reads (bs, n_hid + ctx), new state, weights or None)."""
         out, proj, mask, _ = enc
-        x = self.drop(self.tgt_emb(prev)) if x is None else x
         ctx, weights = self.attn(proj, out, h, mask) if self.attention else (proj, None)
         h = self.cell(torch.cat([x, ctx], dim=-1), h)
         return torch.cat([h, ctx], dim=-1), h, weights
@@ -116,7 +114,7 @@ class Seq2Seq(nn.Module):
     def step(self, prev, h, enc):
         """One decoder step: the previous word ids (bs,) and state -> (logits (bs, V), new state, weights or
         None)."""
-        feat, h, weights = self.features(prev, h, enc)
+        feat, h, weights = self.features(self.drop(self.tgt_emb(prev)), h, enc)
         return self.out(self.drop(feat)), h, weights
 
     def forward(self, src, tgt=None, forbid=()):
@@ -158,7 +156,7 @@ class Seq2Seq(nn.Module):
         fed = self.drop(self.tgt_emb(torch.cat([bos, tgt[:, :-1]], 1)))  # every true previous word, embedded at once
         x, feats, weights = fed[:, 0], [], []
         for t in range(n_steps):
-            feat, h, w = self.features(None, h, enc, x)
+            feat, h, w = self.features(x, h, enc)
             feats.append(feat)
             if w is not None:
                 weights.append(w)
