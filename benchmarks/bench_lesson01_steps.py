@@ -13,9 +13,10 @@ deviation of each, and the number of validation images (one image is 1/n of accu
 ``--precision both`` runs every seed twice, in float32 (``mixed_precision=False``) and as the Learner chooses
 (``"auto"``: bf16 autocast on a CPU with native bf16), both channels-last, and prints each one's recipe time and
 accuracy, and what bf16 changed seed by seed (issue 14: the lesson-1 recipe with CPU bf16 against float32).
+Several precisions can be named (``--precision float32 fp16 bf16`` on a CUDA GPU); each is compared with float32.
 
     .venv/bin/python benchmarks/bench_lesson01_steps.py [--seeds 42 1 2 3 4] [--mode sample] [--threads 1]
-        [--precision auto|float32|both]
+        [--precision auto|float32|fp16|bf16|both ...]
 """
 
 import argparse
@@ -28,7 +29,7 @@ from torch import nn
 import common  # noqa: F401  (puts the repository on sys.path)
 from coursekit import datasets, metrics
 from coursekit.callbacks import KeepBNStats
-from coursekit.core import seed_everything
+from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, auto_mixed_precision
 from coursekit.precompute import Precompute
 from coursekit.vision import loaders, models
@@ -102,7 +103,11 @@ def main():
     parser.add_argument("--mode", default="sample")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's choice)")
     parser.add_argument(
-        "--precision", choices=("auto", "float32", "both"), default="auto", help="the Learner's mixed_precision"
+        "--precision",
+        nargs="+",
+        choices=("auto", "float32", "fp16", "bf16", "both"),
+        default=["auto"],
+        help="the Learner's mixed_precision; several are run seed by seed, alternating",
     )
     args = parser.parse_args()
     if args.threads:
@@ -110,9 +115,10 @@ def main():
     sample = args.mode == "sample"
     arch, size = ("efficientnet_lite0", 96) if sample else ("resnet34", 224)
     path = datasets.get_data("dogscats", mode=args.mode)
-    chosen = auto_mixed_precision(torch.device("cpu")) or "float32"
-    precisions = {"auto": ["auto"], "float32": [False], "both": [False, "auto"]}[args.precision]
-    names = {False: "float32", "auto": f"auto ({chosen})"}
+    chosen = auto_mixed_precision(default_device()) or "float32"
+    named = {"auto": ["auto"], "float32": [False], "fp16": ["fp16"], "bf16": ["bf16"], "both": [False, "auto"]}
+    precisions = list(dict.fromkeys(p for name in args.precision for p in named[name]))
+    names = {False: "float32", "auto": f"auto ({chosen})", "fp16": "fp16", "bf16": "bf16"}
     results, seconds = {p: {} for p in precisions}, {p: {} for p in precisions}
     for seed in args.seeds:
         for precision in precisions:  # alternating, so both see the same machine load
@@ -126,15 +132,18 @@ def main():
             )
     for precision in precisions:
         summarise(results[precision], args.seeds, n_valid, f"{args.mode} mode, {arch} at {size} px, {names[precision]}")
-    if len(precisions) == 2:
-        fp32, auto = results[False], results["auto"]
-        t32, tau = statistics.median(seconds[False].values()), statistics.median(seconds["auto"].values())
-        print(
-            f"\nwhole recipe per seed (median): float32 {t32:.1f} s, {names['auto']} {tau:.1f} s, ratio {t32 / tau:.2f}"
-        )
-        print(f"{names['auto']} minus float32, seed by seed (accuracy points):")
+    if False not in precisions:
+        return
+    fp32, t32 = results[False], statistics.median(seconds[False].values())
+    for precision in precisions:
+        if precision is False:
+            continue
+        other, t = results[precision], statistics.median(seconds[precision].values())
+        name = names[precision]
+        print(f"\nwhole recipe per seed (median): float32 {t32:.1f} s, {name} {t:.1f} s, ratio {t32 / t:.2f}")
+        print(f"{names[precision]} minus float32, seed by seed (accuracy points):")
         for step in STEPS:
-            diffs = [100 * (auto[s][step][0] - fp32[s][step][0]) for s in args.seeds]
+            diffs = [100 * (other[s][step][0] - fp32[s][step][0]) for s in args.seeds]
             print(f"{step:<22} mean {statistics.mean(diffs):+5.1f}   " + " ".join(f"{d:+.1f}" for d in diffs))
 
 

@@ -3,7 +3,12 @@
 fastai is installed for this benchmark only, into .bench-site/ (see requirements-fastai.txt; `make bench`
 does it). Runs alternate between the libraries; prints the time ratio and both accuracies.
 
-    .venv/bin/python benchmarks/bench_vs_fastai.py [--epochs 3] [--repeats 3] [--size 96]
+    .venv/bin/python benchmarks/bench_vs_fastai.py [--epochs 3] [--repeats 3] [--size 96] [--mixed-precision fp16]
+
+By default each library trains as it chooses on the machine (coursekit's ``mixed_precision="auto"``: bf16 on a CPU
+with native bf16, else float32; fastai: float32). ``--mixed-precision fp16`` (or ``bf16``) asks both for it: the
+Learner's ``mixed_precision=`` and fastai's ``to_fp16()`` (``to_bf16()``), as each library's documentation
+recommends on a GPU.
 """
 
 import argparse
@@ -33,6 +38,7 @@ def fit_coursekit(model, train_ds, valid_ds, args, device, seed):
         nn.CrossEntropyLoss(),
         metrics=[accuracy],
         device=device,
+        mixed_precision=args.mixed_precision or "auto",
     )
     learn.fit_one_cycle(args.epochs, args.lr)
     return learn.recorder.last_metrics["accuracy"]
@@ -46,6 +52,8 @@ def fit_fastai(model, train_ds, valid_ds, args, device, seed):  # fastai shuffle
 
     dls = FastaiDataLoaders.from_dsets(train_ds, valid_ds, bs=args.bs, device=device, num_workers=0)
     learn = FastaiLearner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=fastai_accuracy)
+    if args.mixed_precision:
+        learn = learn.to_fp16() if args.mixed_precision == "fp16" else learn.to_bf16()
     learn.fit_one_cycle(args.epochs, args.lr)  # with its own progress display, as ours has
     return float(learn.recorder.values[-1][-1])
 
@@ -57,6 +65,7 @@ def main():
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--bs", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--mixed-precision", choices=("fp16", "bf16"), default=None, help="for both libraries")
     args = parser.parse_args()
     try:
         import fastai
@@ -85,7 +94,8 @@ def main():
     ours, theirs = statistics.median(times["coursekit"]), statistics.median(times["fastai"])
     print(
         f"\nfastai {fastai.__version__}; device: {device}; {len(train_ds)} train / {len(valid_ds)} valid "
-        f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {args.repeats} alternating repeats"
+        f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {args.repeats} alternating repeats; "
+        f"precision: {args.mixed_precision or 'as each library chooses'}"
     )
     for name in times:
         print(

@@ -1,31 +1,41 @@
 #!/usr/bin/env bash
 # The GPU check: what CI cannot run, on a lent CUDA machine that has PyTorch but no network.
 #
-# Runs the unit tests with CUDA visible (the mixed-precision and device tests run instead of skipping), every
-# lesson end to end in sample mode on the GPU (python -m coursekit.run: the README's main job, which fails
-# when a FINAL METRICS floor is missed; JOBS lessons at a time, default 4), lesson 1's recipe under torchrun
-# with the NCCL backend (ddp), then the loop benchmarks: fit overhead in float32, fp16 and bf16, Darknet,
-# lesson 8, SSD and precomputed activations. Packages the machine lacks travel as wheels in .whl/ (see
-# benchmarks/README.md); logs go to $OUT.
+# Parts (default: tests bench):
+#   tests    the README's test command (make test) as the machine's python3 runs it, its three parts at once:
+#            the unit tests with CUDA visible (the mixed-precision and device tests run instead of skipping), the
+#            real-data and kernel tests on $COURSEKIT_SHARED_DATA (each skips with its reason where data is
+#            missing), and every notebook under nbval in sample mode after pretraining the text models (JOBS
+#            notebooks at a time with pytest-xdist where it is installed, default 4)
+#   unit     the unit tests alone
+#   lessons  every lesson end to end with python -m coursekit.run (fails on a missed FINAL METRICS floor)
+#   ddp      lesson 1's recipe under torchrun with the NCCL backend
+#   bench    fit overhead in float32, fp16 and bf16; lesson 1's recipe over 3 seeds in float32, fp16 and bf16;
+#            precomputed activations; coursekit against fastai in each precision (when fastai was carried)
+#   bench-more  Darknet, lesson 8 and SSD loops
 #
-#     bash benchmarks/gpu_check.sh [unit|lessons|ddp|bench]...   (default: all four)
+#     bash benchmarks/gpu_check.sh [tests|unit|lessons|ddp|bench|bench-more]...
 #
-# GPU_WHEELS names the folder of carried packages (default .whl): wheels, and *.tar.xz archives of packages
+# Packages the machine lacks travel in GPU_WHEELS (default .whl): wheels, and *.tar.xz archives of packages
 # unpacked as they install (smaller to carry: spaCy's wheel holds every language, the lessons need English).
 # GPU_CHECK_PYTEST_ARGS adds pytest arguments; LESSONS is the glob of notebooks (default nbs/lesson*.ipynb).
+# Logs go to $OUT, and a summary of each step's exit status and wall time to $OUT/summary.txt.
 set -u
 OUT=${OUT:-/tmp/gpu_check}
 WHEELS=${GPU_WHEELS:-.whl}
 mkdir -p "$OUT"
-if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-        "$WHEELS"/*.whl || exit 1
+if compgen -G "$WHEELS/*.whl" >/dev/null || compgen -G "$WHEELS/*.tar.xz" >/dev/null; then
+    mkdir -p /tmp/site
+    if compgen -G "$WHEELS/*.whl" >/dev/null; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+            "$WHEELS"/*.whl || exit 1
+    fi
     for archive in "$WHEELS"/*.tar.xz; do [ -e "$archive" ] && tar xJf "$archive" -C /tmp/site; done
     export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 export COURSEKIT_DATA=${COURSEKIT_DATA:-/tmp/coursekit-data} COURSEKIT_MODE=sample
-parts=${*:-unit lessons ddp bench}
+parts=${*:-tests bench}
 status=0
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -44,6 +54,19 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log it, print t
 
 for part in $parts; do
     case $part in
+    tests)  # make test's unit, real and nbs at once (CPU threads shared out); the GPU is shared by all three
+        export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
+        xdist=""
+        python3 -c "import xdist" 2>/dev/null && xdist="-p xdist.plugin -n ${JOBS:-4} --dist loadfile"
+        step unit-tests 240 python3 -m pytest -q -p no:cacheprovider -m "not real_data and not kernel" -rs \
+            --durations=5 ${GPU_CHECK_PYTEST_ARGS:-} tests &
+        step real-tests 300 python3 -m pytest -q -p no:cacheprovider -m "(real_data or kernel) and not browser" -rs \
+            --durations=10 ${GPU_CHECK_PYTEST_ARGS:-} tests &
+        (step pretrain 120 python3 -m coursekit.text.pretrained
+         step nbval 280 python3 -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 $xdist \
+             --durations=20 ${LESSONS:-nbs}) &
+        wait
+        unset OMP_NUM_THREADS ;;
     unit)
         step unit-tests 150 python3 -m pytest -q -p no:cacheprovider -m "not real_data and not kernel" -rs \
             --durations=5 ${GPU_CHECK_PYTEST_ARGS:-} tests ;;
@@ -65,10 +88,19 @@ for part in $parts; do
             step "bench-fit-${mp:-fp32}" 120 python3 benchmarks/bench_fit_overhead.py --size 224 --epochs 5 \
                 --repeats 2 ${mp:+--mixed-precision $mp}
         done
+        step bench-lesson01-steps 180 python3 benchmarks/bench_lesson01_steps.py --seeds 42 1 2 \
+            --precision float32 fp16 bf16
+        step bench-precompute 90 python3 benchmarks/bench_precompute.py
+        if python3 -c "import fastai" 2>/dev/null; then
+            for mp in "" fp16 bf16; do
+                step "bench-vs-fastai-${mp:-default}" 120 python3 benchmarks/bench_vs_fastai.py --repeats 3 \
+                    ${mp:+--mixed-precision $mp}
+            done
+        fi ;;
+    bench-more)
         step bench-darknet 150 python3 benchmarks/bench_darknet.py --minutes 0.5 --repeats 2
         step bench-lesson08 90 python3 benchmarks/bench_lesson08.py --minutes 0.3 --repeats 2
-        step bench-ssd 90 python3 benchmarks/bench_ssd.py --minutes 0.3 --repeats 2
-        step bench-precompute 90 python3 benchmarks/bench_precompute.py ;;
+        step bench-ssd 90 python3 benchmarks/bench_ssd.py --minutes 0.3 --repeats 2 ;;
     esac
 done
 echo "== summary"; cat "$OUT/summary.txt"
