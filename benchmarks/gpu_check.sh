@@ -57,7 +57,7 @@ for part in $parts; do
     tests)  # make test's unit, real and nbs at once (CPU threads shared out); the GPU is shared by all three
         export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
         xdist=""
-        python3 -c "import xdist" 2>/dev/null && xdist="-p xdist.plugin -n ${JOBS:-4} --dist loadfile"
+        python3 -c "import xdist" 2>/dev/null && xdist="-n ${JOBS:-4} --dist loadfile"
         step unit-tests 240 python3 -m pytest -q -p no:cacheprovider -m "not real_data and not kernel" -rs \
             --durations=5 ${GPU_CHECK_PYTEST_ARGS:-} tests &
         step real-tests 300 python3 -m pytest -q -p no:cacheprovider -m "(real_data or kernel) and not browser" -rs \

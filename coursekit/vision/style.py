@@ -176,7 +176,11 @@ def match_style_size(style, content, name="the style image"):
 class StyleTransfer:
     """Gatys-style transfer by optimising pixels: ``run`` minimises
     ``content_weight * content loss + style_weight * style loss (+ tv_weight * tv_loss)`` over the image with
-    ``torch.optim.LBFGS``."""
+    ``torch.optim.LBFGS``.
+
+    The work happens on the device of ``net`` (the GPU when a Learner has moved it there): the images are moved
+    to it, ``losses`` takes an image on any device, and the pictures handed back (``run``, ``start_image``,
+    ``snapshots``) are on the CPU, ready to show."""
 
     def __init__(
         self,
@@ -189,8 +193,10 @@ class StyleTransfer:
         tv_weight=0.0,
         style_name="the style image",
     ):
-        self.net, self.content, self.tv_weight = net, content.contiguous(), tv_weight
-        self.style = match_style_size(style, content, style_name)
+        self.device = next(net.parameters(), torch.empty(0)).device
+        self.net, self.content, self.tv_weight = net, content.to(self.device).contiguous(), tv_weight
+        self.style = match_style_size(style.to(self.device), self.content, style_name)
+        content = self.content
         self.content_weight, self.style_weight, self.layer_weights = content_weight, style_weight, layer_weights
         with torch.no_grad():
             self.content_target = net(content[None])[net.content_id]
@@ -198,6 +204,7 @@ class StyleTransfer:
 
     def losses(self, img):
         """(content loss, style loss) of a (3, H, W) or (B, 3, H, W) image against the targets."""
+        img = img.to(self.device)
         feats = self.net(img if img.dim() == 4 else img[None])
         return (
             content_loss(feats[self.net.content_id], self.content_target),
@@ -205,9 +212,10 @@ class StyleTransfer:
         )
 
     def start_image(self, start="noise", seed=0):
-        """The image the optimisation starts from: ``"noise"`` (uniform, blurred a little) or ``"content"``."""
+        """The image the optimisation starts from (on the CPU): ``"noise"`` (uniform, blurred a little) or
+        ``"content"``."""
         if start == "content":
-            return self.content.clone(memory_format=torch.contiguous_format)
+            return self.content.cpu().clone(memory_format=torch.contiguous_format)
         if start != "noise":
             raise ValueError(f"start must be 'noise' or 'content', not {start!r}.")
         gen = torch.Generator().manual_seed(seed)
@@ -218,9 +226,9 @@ class StyleTransfer:
         """``n_steps`` L-BFGS steps of ``max_iter`` evaluations each; pixels are clamped to [0, 1] after each.
         Returns (image, history): history lists (evaluations, content loss, style loss) after each step, and
         with ``every`` a picture every ``every`` steps in ``self.snapshots``."""
-        img = self.start_image(start, seed).requires_grad_(True)
+        img = self.start_image(start, seed).to(self.device).requires_grad_(True)
         opt = torch.optim.LBFGS([img], lr=lr, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe")
-        self.snapshots, history, n_evals = [(0, img.detach().clone())], [], [0]
+        self.snapshots, history, n_evals = [(0, img.detach().cpu())], [], [0]
 
         def closure():  # L-BFGS calls it several times per step: loss and gradient at the current pixels
             opt.zero_grad()
@@ -237,5 +245,5 @@ class StyleTransfer:
                 c, s = self.losses(img)
             history.append((n_evals[0], c.item(), s.item()))
             if every and step % every == 0:
-                self.snapshots.append((n_evals[0], img.detach().clone()))
-        return img.detach(), history
+                self.snapshots.append((n_evals[0], img.detach().cpu()))
+        return img.detach().cpu(), history

@@ -114,3 +114,18 @@ def test_lbfgs_lowers_the_loss_from_noise_and_starts_from_the_content(lite0_net)
     assert torch.equal(st.start_image("content"), content)
     with pytest.raises(ValueError, match="'noise' or 'content'"):
         st.start_image("zeros")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none")
+def test_a_net_on_the_gpu_takes_cpu_images_and_hands_back_cpu_pictures():
+    # Lesson 14: training the fast-style network moves the loss's feature network to the GPU; the L-BFGS
+    # comparison that follows passes it photos that are still on the CPU.
+    torch.manual_seed(0)
+    net = style.feature_net("efficientnet_lite0", pretrained=False).cuda()
+    content, painting = torch.rand(3, 32, 32), torch.rand(3, 48, 48)
+    st = style.StyleTransfer(net, content, painting)
+    c, s = st.losses(content)
+    assert c.device.type == "cuda" and c.item() == pytest.approx(0.0, abs=1e-5)
+    img, history = st.run(n_steps=1, start="content", max_iter=2, every=1)
+    assert img.device.type == "cpu" and all(shot.device.type == "cpu" for _, shot in st.snapshots)
+    assert st.start_image("noise").device.type == "cpu" and len(history) == 1
