@@ -17,7 +17,8 @@
 #     bash benchmarks/gpu_check.sh [tests|unit|lessons|ddp|bench|bench-more]...
 #
 # Packages the machine lacks travel in GPU_WHEELS (default .whl): wheels, and *.tar.xz archives of packages
-# unpacked as they install (smaller to carry: spaCy's wheel holds every language, the lessons need English).
+# unpacked as they install (smaller to carry: strip the compiled modules; keep every spacy/lang folder, since
+# spaCy imports its multi-language class even where the lessons need English alone).
 # GPU_CHECK_PYTEST_ARGS adds pytest arguments; LESSONS is the glob of notebooks (default nbs/lesson*.ipynb).
 # Logs go to $OUT, and a summary of each step's exit status and wall time to $OUT/summary.txt.
 set -u
