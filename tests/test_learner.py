@@ -279,8 +279,12 @@ def test_mixed_precision_trains_and_predicts_on_the_gpu(synth_learner):
 
 
 class DtypeSpy(Callback):
+    def __init__(self):
+        self.dtypes = {}  # training and validation: the dtype of the last predictions of each
+
     def after_pred(self, learn):
         self.dtype = learn.preds.dtype
+        self.dtypes["train" if learn.training else "valid"] = learn.preds.dtype
 
 
 def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_learner, monkeypatch):
@@ -364,7 +368,9 @@ def test_a_model_with_the_wrong_number_of_outputs_is_named_at_the_first_batch(sy
         multi.get_preds()
 
 
-def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(synth_learner, monkeypatch):
+def test_auto_precision_is_bf16_on_a_bf16_cpu_but_for_steps_training_every_layer_and_float32_elsewhere(
+    synth_learner, monkeypatch
+):
     import coursekit.learner as learner_module
 
     for native, expected in ((True, "bf16"), (False, False)):
@@ -375,9 +381,45 @@ def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(
             learn = synth_learner(device="cpu", cbs=[spy])
         assert learn.mixed_precision == expected
         learn.fit(1)
-        assert spy.dtype == (torch.bfloat16 if native else torch.float32)
+        low = torch.bfloat16 if native else torch.float32
+        assert spy.dtypes == {"train": low, "valid": low}
         assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # float32 on request
     assert synth_learner(device="meta").mixed_precision is False  # a GPU (any non-CPU device) asks explicitly
+
+
+class ConvNet(nn.Sequential):
+    def __init__(self):
+        body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        super().__init__(body, nn.Sequential(nn.Flatten(), nn.Linear(8, 2)))
+
+    def layer_groups(self):
+        return [self[0], self[1]]
+
+
+def test_auto_precision_on_a_bf16_cpu_trains_convolution_weights_in_float32(monkeypatch):
+    """Fine-tuning a whole pretrained convolutional network in bf16 cost accuracy and was no faster, so "auto" keeps
+    the steps that teach convolutions in float32; validation and a head on a frozen body run in bf16."""
+    import coursekit.learner as learner_module
+
+    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
+    ds = TensorDataset(torch.rand(16, 3, 8, 8), torch.arange(16) % 2)
+
+    def fit(**kwargs):
+        spy = DtypeSpy()
+        learn = Learner(ConvNet(), make_loaders(ds, ds, bs=8), nn.CrossEntropyLoss(), device="cpu", cbs=[spy], **kwargs)
+        learn.fit(1)
+        assert learn.get_preds()[0].dtype == torch.float32  # predictions come back in float32 either way
+        return spy.dtypes
+
+    assert fit() == {"train": torch.float32, "valid": torch.bfloat16}
+    spy = DtypeSpy()
+    learn = Learner(ConvNet(), make_loaders(ds, ds, bs=8), nn.CrossEntropyLoss(), device="cpu", cbs=[spy])
+    learn.freeze()  # the convolution is frozen, its BatchNorm still trains: bf16 throughout
+    learn.fit(1)
+    assert spy.dtypes == {"train": torch.bfloat16, "valid": torch.bfloat16}
+    assert fit(mixed_precision="bf16") == {"train": torch.bfloat16, "valid": torch.bfloat16}  # asked for by name
+    monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "bf16")  # or through the environment
+    assert fit() == {"train": torch.bfloat16, "valid": torch.bfloat16}
 
 
 def test_the_environment_sets_what_auto_precision_means(synth_learner, monkeypatch):
