@@ -368,9 +368,7 @@ def test_a_model_with_the_wrong_number_of_outputs_is_named_at_the_first_batch(sy
         multi.get_preds()
 
 
-def test_auto_precision_is_bf16_on_a_bf16_cpu_but_for_steps_training_every_layer_and_float32_elsewhere(
-    synth_learner, monkeypatch
-):
+def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(synth_learner, monkeypatch):
     import coursekit.learner as learner_module
 
     for native, expected in ((True, "bf16"), (False, False)):
