@@ -1,8 +1,9 @@
 """Lesson 9's detector on real photos (../shared/data): pets head boxes (one class) and coco_tiny (6 classes).
 
-Each test trains the lesson's SSD (EfficientNet-Lite0 body, frozen as in sample mode, SSD head, focal loss)
-(the head alone, on cached body features) through the Learner on the CPU within about 90 CPU-seconds, then
-measures mAP with pycocotools.
+coco_tiny trains the lesson's sample-mode recipe (EfficientNet-Lite0 body frozen, the SSD head alone on cached
+body features, focal loss) through the Learner on the CPU within about 90 CPU-seconds. The pets heads take the
+full recipe at 224 px: that head first, then the whole network end to end on augmented photos (a few CPU-minutes).
+Both measure mAP with pycocotools.
 """
 
 import warnings
@@ -10,6 +11,7 @@ import warnings
 import pytest
 import torch
 
+from coursekit.callbacks import KeepBNStats
 from coursekit.core import seed_everything
 from coursekit.learner import Learner
 from coursekit.vision import detection_data, mean_ap, ssd
@@ -20,19 +22,34 @@ pytestmark = pytest.mark.real_data
 SIZE, GRIDS, HIDDEN = 128, (8, 4, 2, 1), 64
 
 
-def train_detector(items, classes, valid_items=None, n_epochs=12, lr=1e-2, bs=16, seed=0):
+def train_detector(items, classes, valid_items=None, n_epochs=12, lr=1e-2, bs=16, seed=0, size=SIZE, grids=GRIDS):
     """The lesson's sample-mode recipe: a frozen pretrained body whose features (and those of flipped training
-    images) are computed once, then the SSD head trained with focal loss (one cycle)."""
+    images) are computed once, then the SSD head trained with focal loss (one cycle). Returns the learner."""
     seed_everything(seed)
     dls = detection_data.detection_dls(
-        items, classes, valid_items=valid_items, valid_pct=0.2, seed=seed, size=SIZE, bs=32, augment=False
+        items, classes, valid_items=valid_items, valid_pct=0.2, seed=0, size=size, bs=32, augment=False
     )
-    model = ssd.ssd_model(n_classes=len(classes), size=SIZE, grids=GRIDS, hidden=HIDDEN, ps=0.4)
+    model = ssd.ssd_model(n_classes=len(classes), size=size, grids=grids, hidden=HIDDEN, ps=0.4)
     head_dls = ssd.precompute_dls(model, dls, bs=bs, seed=seed)
     learn = Learner(ssd.HeadOnly(model), head_dls, ssd.SSDLoss(model.anchors()), lr=lr, device="cpu")
     learn.fit_one_cycle(n_epochs, lr)
+    return learn
+
+
+def fine_tune_end_to_end(learn, items, classes, n_epochs=20, lr=2e-3, size=224):
+    """Then the whole network on augmented photos (flips, zoom, small rotations), differential learning rates,
+    every BatchNorm keeping its pretrained statistics (``KeepBNStats``), as lesson 1 fine-tunes."""
+    model = learn.model.ssd
+    dls = detection_data.detection_dls(items, classes, valid_pct=0.2, seed=0, size=size, bs=16, augment=True)
+    learn = Learner(model, dls, ssd.SSDLoss(model.anchors()), device="cpu")
+    learn.unfreeze()
+    learn.fit_one_cycle(n_epochs, slice(lr / 100, lr), cbs=KeepBNStats())
+    return learn
+
+
+def scores_of(learn, n_classes):
     detections, truths = mean_ap.get_detections(learn)
-    return coco_and_ap50(detections, truths, len(classes))
+    return coco_and_ap50(detections, truths, n_classes)
 
 
 def coco_and_ap50(detections, truths, n_classes):
@@ -42,19 +59,21 @@ def coco_and_ap50(detections, truths, n_classes):
 
 
 def test_pets_heads_detector_finds_heads():
-    pets = need_shared("pets")
+    pets, seed = need_shared("pets"), 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a few heads stick a pixel out of their photo: clipped, with a warning
         items, _ = detection_data.read_voc(pets / "annotations" / "xmls", pets / "images")
     for it in items:  # one class: a head, cat or dog
         it.labels = torch.zeros_like(it.labels)
-    scores = train_detector(items, ["head"])
-    print(f"pets heads ({len(items)} photos, 20% held out): {scores}")
+    head = train_detector(items, ["head"], size=224, grids=(14, 7, 4, 2, 1), seed=seed)
+    head_scores = scores_of(head, 1)
+    scores = scores_of(fine_tune_end_to_end(head, items, ["head"]), 1)
+    print(f"pets heads ({len(items)} photos, 20% held out), seed {seed}: head alone {head_scores}; end to end {scores}")
     assert scores["ap50_step_by_step"] == pytest.approx(scores["map_50"], abs=1e-4)
-    # Issue 11 asks for mAP@0.5 >= 0.7. Within the CPU budget of a test (the head alone on cached features of a
-    # frozen body, 12 epochs at 128 px) this recipe measured 0.41 (seed 0): the floor below guards against a
-    # regression; reaching 0.7 needs end-to-end training (a GPU, or a benchmark-length run).
-    assert scores["map_50"] >= 0.3
+    # Issue 11 asks for mAP@0.5 >= 0.7. This recipe measured 0.809, 0.763, 0.649 and 0.784 (mean 0.751) for seeds
+    # 0-3 on 39 held-out photos, one photo moving AP by about 2.6 points (the head alone: 0.55-0.60). The floor
+    # sits under the worst seed, to catch a regression without failing on a seed's luck.
+    assert scores["map_50"] >= 0.6
 
 
 def test_coco_tiny_map_is_reported_and_the_step_by_step_ap_agrees_with_pycocotools():
@@ -64,7 +83,8 @@ def test_coco_tiny_map_is_reported_and_the_step_by_step_ap_agrees_with_pycocotoo
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(items), generator=g).tolist()
     train, valid = [items[i] for i in order[:160]], [items[i] for i in order[160:]]
-    scores = train_detector(train, classes, valid_items=valid, n_epochs=4)  # the figure is reported, not judged
+    learn = train_detector(train, classes, valid_items=valid, n_epochs=4)
+    scores = scores_of(learn, len(classes))  # the figure is reported, not judged
     print(
         f"coco_tiny (160 train / 40 valid, 6 classes): mAP@[.5:.95] {scores['map']:.4f}, mAP@0.5 {scores['map_50']:.4f}"
     )
