@@ -1,7 +1,7 @@
 """Lesson 8 on real photos: the pets' head boxes (one per photo, VOC XML), a seeded 20% of the photos held out.
 
-The lesson's recipe at a small size to stay within CI time: the pretrained EfficientNet-Lite0 body's features
-(strides 16 and 32) precomputed for a few augmented views, the box-and-class head trained on them with the
+The lesson's recipe with the body frozen, to stay within CI time: the pretrained EfficientNet-Lite0 body's features
+(strides 16 and 32) at 224 px precomputed for a few augmented views, the box-and-class head trained on them with the
 combined loss, then the whole model (body + head) predicts the held-out photos.
 """
 
@@ -15,7 +15,7 @@ from coursekit.vision import detection_data, largest, models
 
 pytestmark = pytest.mark.real_data
 
-SIZE, VIEWS, EPOCHS = 128, 4, 25
+SIZE, VIEWS, EPOCHS = 224, 4, 25
 
 
 def test_lesson8_model_finds_pet_heads_on_held_out_photos():
@@ -48,6 +48,6 @@ def test_lesson8_model_finds_pet_heads_on_held_out_photos():
         f"pets heads, {len(boxes)} held-out photos: mean IoU {iou:.3f}, "
         f"accuracy {(preds[:, 4:].argmax(1) == labels).float().mean().item():.3f}"
     )
-    # issue 11 asks for >= 0.6; this recipe measured 0.591 (seed 0, 2026-11-26), so the floor is 0.55 until the
-    # head or the features improve (see the lesson-8 helper's report)
-    assert iou >= 0.55
+    # Issue 11 asks for >= 0.6. At 224 px this recipe measured 0.649, 0.637 and 0.632 (seeds 0-2, 2026-11-27); at
+    # 128 px 0.591, and fine-tuning the whole model afterwards added nothing at either size.
+    assert iou >= 0.6
