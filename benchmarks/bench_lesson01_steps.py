@@ -30,7 +30,8 @@ import common  # noqa: F401  (puts the repository on sys.path)
 from coursekit import datasets, metrics
 from coursekit.callbacks import KeepBNStats
 from coursekit.core import default_device, seed_everything
-from coursekit.learner import Learner, auto_mixed_precision
+from coursekit.learner import Learner
+from coursekit.precision import auto_mixed_precision
 from coursekit.precompute import Precompute
 from coursekit.vision import loaders, models
 

@@ -12,16 +12,15 @@ What the Learner expects of datasets, loaders and models is written once, in ``c
 
 import contextlib
 import math
-import os
-import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from coursekit.callbacks import BN_TYPES, CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
+from coursekit import precision
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
-from coursekit.core import cpu_has_bf16, default_device, listify
+from coursekit.core import default_device, listify
 from coursekit.data import split_batch
 from coursekit.distributed import unwrap
 from coursekit.divergence import NaNCheck
@@ -43,26 +42,6 @@ from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_leng
 from coursekit.summary import learner_summary
 
 
-CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-
-
-def auto_mixed_precision(device):
-    """What ``mixed_precision="auto"`` means on ``device``: ``COURSEKIT_MIXED_PRECISION`` when it is set, else
-    ``"bf16"`` on a CPU with native bf16 (where the Learner still trains convolution weights in float32) and
-    ``False`` (float32) everywhere else."""
-    env = os.environ.get("COURSEKIT_MIXED_PRECISION", "").strip().lower()
-    if env in ("off", "0", "false", "no", "float32", "fp32"):
-        return False
-    if env in ("bf16", "fp16"):
-        return env
-    if env:
-        raise ValueError(
-            f"COURSEKIT_MIXED_PRECISION={env!r} is not a precision: use 'off' (float32), 'bf16' or 'fp16', or unset it "
-            "to let each Learner choose."
-        )
-    return "bf16" if device.type == "cpu" and cpu_has_bf16() else False
-
-
 def adamw(params, lr, weight_decay=0.01):
     """AdamW with the betas the course uses (0.9, 0.99): decoupled weight decay."""
     return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), eps=1e-6, weight_decay=weight_decay)
@@ -74,7 +53,8 @@ class Learner:
     ``channels_last="auto"`` stores a convolutional model's weights channels-last (NHWC) on a CPU, where oneDNN's
     convolutions run faster that way (EfficientNet-Lite0 at 96 px on the 2-core development CPU: 1.9x in the
     forward pass, 1.6x in a training step, 1.5x for a Learner epoch; ``benchmarks/bench_channels_last.py``);
-    ``False`` leaves the model as it is.
+    ``False`` leaves the model as it is. ``mixed_precision`` (``"auto"``, ``"bf16"``, ``"fp16"`` or ``False``) is
+    resolved for the device by ``coursekit.precision``, which says what ``"auto"`` chooses and why.
     """
 
     def __init__(
@@ -101,8 +81,9 @@ class Learner:
         self.path, self.model_dir = Path(path), model_dir
         self.device = torch.device(device) if device is not None else default_device()
         self._layer_groups = layer_groups
-        self.float32_for_conv_training = False  # "auto" on a bf16 CPU: see _check_mixed_precision
-        self.mixed_precision = self._check_mixed_precision(mixed_precision)
+        # "auto" on a bf16 CPU keeps the training steps that teach convolutions in float32 (coursekit.precision)
+        self.mixed_precision, self.float32_for_conv_training = precision.resolve(mixed_precision, self.device)
+        self._float32_training = False  # set by each fit: float32_for_conv_training, and some convolution learns
         if channels_last == "auto":
             channels_last = self.device.type == "cpu" and self._has(nn.Conv2d)
         if channels_last:
@@ -251,6 +232,7 @@ class Learner:
         self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
         self.set_lrs(self.group_lrs(lr))
         self.n_epochs, self.start_epoch = n_epochs, 0  # a callback resuming a fit moves start_epoch on
+        self._float32_training = self.float32_for_conv_training and precision.trains_convolutions(self.model)
         with self.temporary_cbs(add=cbs):
             try:
                 self._run_stage("fit", self._do_fit)
@@ -297,9 +279,7 @@ class Learner:
 
     def _autocast(self):
         dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
-        enabled = bool(self.mixed_precision) and not (
-            self.float32_for_conv_training and self.training and self._trains_convolutions()
-        )
+        enabled = bool(self.mixed_precision) and not (self.training and self._float32_training)
         return torch.autocast(self.device.type, dtype=dtype, enabled=enabled)
 
     def predict_batch(self):
@@ -325,43 +305,6 @@ class Learner:
 
     def _has(self, kind):
         return any(isinstance(m, kind) for m in self.model.modules())
-
-    def _trains_convolutions(self):
-        return any(isinstance(m, CONV_TYPES) and m.weight.requires_grad for m in self.model.modules())
-
-    def _check_mixed_precision(self, mp):
-        """``"auto"`` (the default): on a CPU that computes in bf16 natively, bf16 autocast for every pass except
-        the training steps in which a convolution's weights learn, which stay float32
-        (``float32_for_conv_training``); float32 elsewhere, GPUs included (ask for ``"bf16"`` or ``"fp16"`` there).
-        ``False`` is float32 throughout, ``"bf16"`` bf16 throughout. The environment variable
-        ``COURSEKIT_MIXED_PRECISION`` (``off``, ``bf16`` or ``fp16``) replaces what ``"auto"`` chooses, for every
-        Learner of a notebook or test run at once.
-
-        Why the exception (``benchmarks/README.md``; EfficientNet-Lite0 at 96 px on the 2-core bf16 CPU): passes
-        without gradients (validation, predictions, TTA, precomputed activations) ran 1.6x faster in bf16, and a
-        head on a frozen body trained as well as in float32; but fine-tuning the whole network in bf16 cost 2.1
-        accuracy points on each of five seeds, and its training step was slower (350 against 270 ms, both
-        channels-last). Recurrent and linear models keep bf16 in training: a translation step ran 1.5x faster."""
-        if mp == "auto":
-            mp = auto_mixed_precision(self.device)
-            chosen_here = not os.environ.get("COURSEKIT_MIXED_PRECISION", "").strip()
-            self.float32_for_conv_training = chosen_here and mp == "bf16"
-        if not mp:
-            return False
-        if self.device.type == "cpu" and mp == "bf16":
-            if not cpu_has_bf16():
-                warnings.warn(
-                    "This CPU has no native bfloat16 instructions: bf16 autocast runs, but slower "
-                    "than float32. Leave mixed_precision off here."
-                )
-            return "bf16"
-        if self.device.type != "cuda":
-            warnings.warn(
-                f"mixed_precision={mp!r} needs a CUDA GPU (on a CPU only 'bf16' works); training in "
-                f"full precision on {self.device.type}."
-            )
-            return False
-        return "bf16" if mp == "bf16" else "fp16"
 
     # -- schedules --------------------------------------------------------------------------------
     def fit_one_cycle(self, n_epochs, lr_max=None, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85), cbs=None):

@@ -24,7 +24,7 @@ SAMPLES = "samples"
 MAX_LINES = 300
 LONG_MODULES = {  # "path/relative/to/coursekit.py": "why it is one module"
     "learner.py": "the Learner is read in one pass: loop, schedules, freezing, prediction and saving (its "
-    "callbacks, recorder, lr finder and prediction helpers live in their own modules)",
+    "callbacks, recorder, lr finder, precision and prediction helpers live in their own modules)",
 }
 INIT_IMPORTS_ALLOWED = {"samples/__init__.py": "the explicit registry of sample generators"}
 

@@ -288,10 +288,10 @@ class DtypeSpy(Callback):
 
 
 def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_learner, monkeypatch):
-    import coursekit.learner as learner_module
+    import coursekit.precision as precision_module
 
     for native in (True, False):
-        monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: native)
+        monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: native)
         spy = DtypeSpy()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -369,10 +369,10 @@ def test_a_model_with_the_wrong_number_of_outputs_is_named_at_the_first_batch(sy
 
 
 def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(synth_learner, monkeypatch):
-    import coursekit.learner as learner_module
+    import coursekit.precision as precision_module
 
     for native, expected in ((True, "bf16"), (False, False)):
-        monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: native)
+        monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: native)
         spy = DtypeSpy()
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # auto never warns: it only turns on what is fast
@@ -397,9 +397,9 @@ class ConvNet(nn.Sequential):
 def test_auto_precision_on_a_bf16_cpu_trains_convolution_weights_in_float32(monkeypatch):
     """Fine-tuning a whole pretrained convolutional network in bf16 cost accuracy and was no faster, so "auto" keeps
     the steps that teach convolutions in float32; validation and a head on a frozen body run in bf16."""
-    import coursekit.learner as learner_module
+    import coursekit.precision as precision_module
 
-    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: True)
     ds = TensorDataset(torch.rand(16, 3, 8, 8), torch.arange(16) % 2)
 
     def fit(**kwargs):
@@ -422,14 +422,14 @@ def test_auto_precision_on_a_bf16_cpu_trains_convolution_weights_in_float32(monk
 
 def test_the_environment_sets_what_auto_precision_means(synth_learner, monkeypatch):
     """COURSEKIT_MIXED_PRECISION turns bf16 off (or on) for every Learner left on "auto", as a notebook run needs."""
-    import coursekit.learner as learner_module
+    import coursekit.precision as precision_module
 
-    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: True)
     for env, expected in (("off", False), ("float32", False), ("bf16", "bf16"), (" BF16 ", "bf16")):
         monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", env)
         assert synth_learner(device="cpu").mixed_precision == expected, env
     assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # an argument wins
-    monkeypatch.setattr(learner_module, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: False)
     monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "bf16")
     with pytest.warns(UserWarning, match="no native bfloat16"):  # asked for where it is slow: said so
         assert synth_learner(device="cpu").mixed_precision == "bf16"

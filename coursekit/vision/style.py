@@ -196,10 +196,9 @@ class StyleTransfer:
         self.device = next(net.parameters(), torch.empty(0)).device
         self.net, self.content, self.tv_weight = net, content.to(self.device).contiguous(), tv_weight
         self.style = match_style_size(style.to(self.device), self.content, style_name)
-        content = self.content
         self.content_weight, self.style_weight, self.layer_weights = content_weight, style_weight, layer_weights
         with torch.no_grad():
-            self.content_target = net(content[None])[net.content_id]
+            self.content_target = net(self.content[None])[net.content_id]
             self.style_targets = net.grams(net(self.style[None]))
 
     def losses(self, img):
