@@ -217,7 +217,7 @@ def _fetch_with_retries(url, part, dest, size, progress, timeout, retries, again
 
 def _past_deadline(url, deadline, done, expected, resume, part):
     """The error for a download unfinished when its ``deadline`` (``(seconds, end time)``) has passed."""
-    total, rate = f" of {format_size(expected)}" if expected else "", format_size(done / max(deadline[0], 1e-6))
+    total, rate = f" of {format_size(expected)}" if expected else "", format_size(int(done / max(deadline[0], 1e-6)))
     kept = f"what came is kept in {part} to resume" if resume else "without a checksum the next call starts from zero"
     return DownloadTimeout(
         f"The download of {url} did not finish within deadline={deadline[0]:g} s: {format_size(done)}{total} came "
