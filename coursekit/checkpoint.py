@@ -51,6 +51,24 @@ def write_checkpoint(file, state):
     return file
 
 
+def looks_like(file):
+    """None when ``file`` starts as ``torch.save`` files do (a zip archive, or a pickle), else what it looks like:
+    ``'it is empty'``, ``"it is an HTML page: '<!DOCTYPE html><html>...'"``, ``"it starts with b'...'"``."""
+    with open(file, "rb") as f:
+        head = f.read(200)
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return None
+    if not head:
+        return "it is empty"
+    text = head.decode("utf-8", errors="replace").rstrip("\ufffd").lstrip("\ufeff \t\r\n")  # a cut last character
+    start = " ".join(text.split())[:40].rstrip()
+    if text[:1] == "<" and any(tag in text.lower() for tag in ("<!doctype html", "<html", "<head", "<body")):
+        return f"it is an HTML page: {start!r}..."
+    if "\ufffd" not in text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return f"it is text: {start!r}..."
+    return f"it starts with {head[:16]!r}"
+
+
 def load_file(file, device):
     """What ``torch.load`` reads from ``file`` (tensors and plain Python values only), or a clear error for a
     missing or damaged file, or one that holds pickled objects."""
@@ -62,7 +80,8 @@ def load_file(file, device):
     try:
         state = torch.load(file, map_location=device, weights_only=True)
     except Exception as e:  # torch.load fails with EOFError, OSError, KeyError, RuntimeError... on a bad file
-        if "Weights only load failed" in str(e):
+        looks = looks_like(file)
+        if "Weights only load failed" in str(e) and looks is None:
             raise ValueError(
                 f"{file} holds Python objects besides tensors (a whole pickled model?), which "
                 "coursekit does not unpickle, since unpickling can run any code. If you trust the "
@@ -71,9 +90,9 @@ def load_file(file, device):
             ) from None
         raise ValueError(
             f"{file} is damaged or is not a PyTorch checkpoint ({file.stat().st_size:,} bytes; "
-            f"{first_line(e)}); a save cut short, a full disk or a partial copy leave such files. "
-            f"Save it again with learn.save('{file.stem}'), or load another one: "
-            f"{saved_here}."
+            f"{looks or first_line(e)}); a web page saved in its place, a save cut short, a full disk or a partial "
+            f"copy leave such files. Save it again with learn.save('{file.stem}'), copy or download it again, "
+            f"or load another one: {saved_here}."
         ) from None
     return state
 

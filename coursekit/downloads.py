@@ -126,6 +126,7 @@ def download_url(
     mirror=None,
     force=False,
     check=None,
+    deadline=None,
 ):
     """Download ``url`` to ``dest`` (verified, atomic, resumable); returns ``dest`` as a Path.
 
@@ -135,7 +136,9 @@ def download_url(
     next call, which resumes it only when a checksum will prove the result). ``force`` downloads again even
     when a good copy is cached; that copy stays until the new one is verified. ``check(path)`` raises
     ``ValueError`` when a finished download is unusable (``archives.list_archive`` for an archive): it is
-    then deleted instead of cached.
+    then deleted instead of cached. ``deadline`` (seconds, or None for no limit) bounds the whole call, retries
+    included: ``timeout`` only bounds each wait, so a server that trickles a byte a second never times out.
+    Without a checksum a broken transfer starts again from byte 0: nothing could prove bytes spliced onto a part.
     """
     dest = Path(dest)
     if not force and dest.exists() and _mismatch(dest, sha256, md5, size) is None:
@@ -159,7 +162,8 @@ def download_url(
         resumed = False
     else:
         again = f"call again to resume from {part}" if checksum else "call again to download it from the start"
-        fetch = (source, part, dest, size, progress, timeout, retries, again)
+        end = None if deadline is None else time.monotonic() + deadline
+        fetch = (source, part, dest, size, progress, timeout, retries, again, checksum, (deadline, end))
         resumed = _fetch_with_retries(*fetch)
     bad = _mismatch(part, sha256, md5, size)
     if bad and resumed:
@@ -192,30 +196,51 @@ def download_url(
     return dest
 
 
-def _fetch_with_retries(url, part, dest, size, progress, timeout, retries, again):
-    """``_fetch``, resuming after broken or stalled transfers; True when any bytes were kept from before."""
+def _fetch_with_retries(url, part, dest, size, progress, timeout, retries, again, resume, deadline):
+    """``_fetch``, again after broken or stalled transfers (resuming them when ``resume``: only a checksum proves a
+    spliced file); True when any bytes were kept from before."""
     resumed = False
     for attempt in range(retries + 1):
         try:
-            return _fetch(url, part, dest, size, progress, timeout) or resumed
+            return _fetch(url, part, dest, size, progress, timeout, resume, deadline) or resumed
         except _BrokenTransfer as e:
-            resumed = True
+            resumed = resume
             if attempt == retries:
                 error = DownloadTimeout if isinstance(e, _Stalled) else DownloadError
                 tries = f"{retries + 1} attempts" if retries else "1 attempt"
                 raise error(f"{e} Gave up after {tries}; {again}.") from None
             if progress:
-                print(f"{e} Resuming (attempt {attempt + 2} of {retries + 1}).")
+                how = "Resuming" if resume else "Starting again from zero (no checksum would prove a resumed file)"
+                print(f"{e} {how} (attempt {attempt + 2} of {retries + 1}).")
             time.sleep(RETRY_WAIT * attempt)  # first retry at once: a dropped connection often resumes fine
 
 
-def _fetch(url, part, dest, size, progress, timeout):
-    """Stream ``url`` into ``part``, appending to what is there when the server honours Range."""
+def _past_deadline(url, deadline, done, expected, resume, part):
+    """The error for a download unfinished when its ``deadline`` (``(seconds, end time)``) has passed."""
+    total, rate = f" of {format_size(expected)}" if expected else "", format_size(int(done / max(deadline[0], 1e-6)))
+    kept = f"what came is kept in {part} to resume" if resume else "without a checksum the next call starts from zero"
+    return DownloadTimeout(
+        f"The download of {url} did not finish within deadline={deadline[0]:g} s: {format_size(done)}{total} came "
+        f"({rate}/s); {kept}. The server is sending too slowly: call again later, pass a larger deadline (or "
+        "deadline=None for no limit), or set COURSEKIT_MIRROR to a local folder or a server with the same files."
+    )
+
+
+def _fetch(url, part, dest, size, progress, timeout, resume=True, deadline=(None, None)):
+    """Stream ``url`` into ``part``, appending to what is there when ``resume`` and the server honours Range."""
+    if not resume:
+        part.unlink(missing_ok=True)
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "coursekit"})
     if have:
         request.add_header("Range", f"bytes={have}-")
     host = urlparse(url).netloc
+    end = deadline[1]
+    capped = end is not None and end - time.monotonic() < timeout  # then a wait may end at the deadline
+    if capped:
+        if time.monotonic() >= end:
+            raise _past_deadline(url, deadline, have, size, resume, part)
+        timeout = end - time.monotonic()
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
@@ -227,6 +252,8 @@ def _fetch(url, part, dest, size, progress, timeout):
             f"{url} answered HTTP {e.code} {e.reason}; check the URL, or use a mirror (COURSEKIT_MIRROR)."
         ) from None
     except TimeoutError:  # urlopen wraps errors while connecting in URLError, not the wait for an answer
+        if capped:
+            raise _past_deadline(url, deadline, have, size, resume, part) from None
         raise DownloadTimeout(
             f"{host} accepted the connection but sent no answer within {timeout} s (downloading {url}). The "
             "network is up; that server is slow or stuck. Call again later, or set COURSEKIT_MIRROR to a "
@@ -242,7 +269,7 @@ def _fetch(url, part, dest, size, progress, timeout):
             "- Or set COURSEKIT_MIRROR to a local folder or a server that has the same file names."
         ) from None
     with response:
-        resumed = response.status == 206
+        resumed = have > 0 and response.status == 206
         length = response.headers.get("Content-Length")
         done = have if resumed else 0  # a 200 means the whole file is coming again: start over
         expected = int(length) + done if length else size
@@ -254,7 +281,11 @@ def _fetch(url, part, dest, size, progress, timeout):
                     done += len(block)
                     if bar:
                         bar.update(done)
+                    if end is not None and time.monotonic() >= end:  # a trickle never stalls: the total counts
+                        raise _past_deadline(url, deadline, done, expected, resume, part)
             except TimeoutError:  # the socket's timeout applies to each read: a stall, not a slow download
+                if capped:
+                    raise _past_deadline(url, deadline, done, expected, resume, part) from None
                 raise _Stalled(
                     f"The download of {url} stalled: {host} sent nothing for {timeout} s after {format_size(done)}."
                 ) from None

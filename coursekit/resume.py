@@ -9,7 +9,8 @@ short (a killed kernel, a full disk) never replaces the last good checkpoint.
 After a crash, build the learner as before and run the same call with ``Checkpoints("run", resume=True)``: the
 newest checkpoint that reads is loaded and the fit carries on from the next epoch with the same learning rates,
 the same shuffles and the same dropout masks, so it ends with the weights an uninterrupted run would have had.
-With no checkpoint yet it starts from the beginning, so one command line serves the first run and every rerun.
+With no checkpoint yet it starts from the beginning, so one command line serves the first run and every rerun;
+checkpoints of which none reads are an error (starting afresh would quietly throw their epochs away).
 A checkpoint of another schedule (another call, another number of batches per epoch) or of another model is
 refused before anything is loaded. What the trackers (``SaveBestModel``, ``EarlyStopping``) remembered before the
 interruption is not kept: they start again from the resumed epoch.
@@ -128,8 +129,10 @@ class Checkpoints(Callback):
         )
 
     def newest_readable(self, learn):
-        """(state, file) of the newest checkpoint that reads, saying which damaged ones it passed over."""
-        for file in self.files(learn):
+        """(state, file) of the newest checkpoint that reads, saying which damaged ones it passed over; an error
+        when there are checkpoints but none reads (starting afresh would silently throw their epochs away)."""
+        files = self.files(learn)
+        for file in files:
             try:
                 state = load_file(file, learn.device)
             except ValueError as e:
@@ -141,6 +144,13 @@ class Checkpoints(Callback):
                     "states in it): name the run's checkpoints differently from learn.save's files."
                 )
             return state, file
+        if files:
+            raise ValueError(
+                f"Every checkpoint of the run {self.name!r} in {files[0].parent} is damaged or is not a checkpoint "
+                f"({', '.join(f.name for f in files)}; why each one is above), so there is nothing to resume from. "
+                "Put back a good copy to resume, or move those files away (or pass resume=False, which "
+                "overwrites them) to train from the beginning."
+            )
         return None, None
 
     def check(self, learn, file, state):

@@ -83,18 +83,89 @@ def final_metrics(nb):
 
 def execute(nb, path, timeout):
     """Run ``nb`` (read from ``path``) in a python3 kernel started in the notebook's folder, its outputs kept in
-    ``nb``; ``None``, or the error that stopped it: a failing cell, a cell over ``timeout`` seconds, a dead kernel."""
+    ``nb``; ``None``, or the error that stopped it: a failing cell, a cell over ``timeout`` seconds, a dead kernel
+    (named with the cell it was running)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    running = {}
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(Path(path).parent)}},
+        on_cell_execute=lambda cell, cell_index, **_: running.update(cell=cell, index=cell_index),
     )
     try:
         client.execute()
-    except (CellExecutionError, CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as e:
+    except DeadKernelError as e:
+        return DeadKernelError(dead_kernel_message(running, e))
+    except (CellExecutionError, CellTimeoutError, TimeoutError, RuntimeError) as e:
         return e
     return None
+
+
+def dead_kernel_message(running, error):
+    """What to say when the kernel died: the cell it was running (its index and first line), and what to do."""
+    if not running:
+        where = "before any cell ran"
+    else:
+        source = running["cell"].get("source", "")
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+        where = f"while running cell {running['index']} (counting every cell from 0), which starts {first!r}"
+    return (
+        f"The kernel died {where} ({error}). The Python process itself ended: most often it ran out of memory "
+        "(try a smaller batch size or image size, or COURSEKIT_MODE=sample), or native code crashed or called "
+        "os._exit. Run that cell in JupyterLab to see what happens there."
+    )
+
+
+def read_notebook(path):
+    """The notebook at ``path`` (nbformat version 4), or ``SystemExit`` with what is wrong: no such file, a folder
+    (its notebooks listed), a file that is not JSON (its line and column) or not a notebook."""
+    import nbformat
+
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.ipynb"))
+        example = f"{path / found[0]}" if found else "nbs/lesson01_dogs_cats.ipynb"
+        sys.exit(
+            f"{path} is a folder, not a notebook; name one notebook, e.g. make run LESSON={example}. "
+            f"The notebooks in {path}: {', '.join(found) if found else 'none'}."
+        )
+    if not path.exists():
+        sys.exit(
+            f"No notebook {path}; the lessons are: " + ", ".join(sorted(p.name for p in Path("nbs").glob("*.ipynb")))
+        )
+    restore = f"Restore it with git (git diff {path}; git checkout -- {path}), or fix it in a text editor."
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        sys.exit(
+            f"{path} is not a notebook: a notebook is UTF-8 text, and byte {e.start:,} of this file is not. {restore}"
+        )
+    except json.JSONDecodeError as e:
+        what = "it is empty" if not e.doc.strip() else f"{e.msg} at line {e.lineno}, column {e.colno}"
+        sys.exit(
+            f"{path} is not a notebook: a notebook is a JSON file, and this one is not valid JSON ({what}). "
+            f"A hand edit or a merge conflict (<<<<<<<) breaks it so. {restore}"
+        )
+    if not isinstance(data, dict) or "nbformat" not in data:
+        what = (
+            f"this one's keys are {sorted(data)[:8]}"
+            if isinstance(data, dict)
+            else f"this one is a {type(data).__name__}"
+        )
+        sys.exit(
+            f"{path} is JSON but not a notebook: a notebook is an object with 'nbformat' and 'cells', {what}. {restore}"
+        )
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nbformat.validate(nb)
+    except Exception as e:  # nbformat raises ValidationError, KeyError, TypeError... for JSON that is not a notebook
+        detail = f"{type(e).__name__}: {str(e).strip().splitlines()[0]}" if str(e).strip() else type(e).__name__
+        sys.exit(f"{path} is JSON but not a Jupyter notebook nbformat can read ({detail}). {restore}")
+    return nb
 
 
 def main(argv=None):
@@ -105,12 +176,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = parser.parse_args(argv)
-    if not args.notebook.exists():
-        sys.exit(
-            f"No notebook {args.notebook}; the lessons are: "
-            + ", ".join(sorted(p.name for p in Path("nbs").glob("*.ipynb")))
-        )
-    nb = nbformat.read(args.notebook, as_version=4)
+    nb = read_notebook(args.notebook)
     args.out.mkdir(parents=True, exist_ok=True)
     out_file = args.out / args.notebook.name
     print(f"Running {args.notebook} (saving the executed notebook to {out_file}) ...", flush=True)

@@ -48,6 +48,42 @@ def test_load_names_a_damaged_file_and_what_to_do(synth_learner, damage):
     assert same_weights(before, weights(learn.model))
 
 
+@pytest.mark.parametrize(
+    "content, looks",
+    [
+        (
+            b"<!DOCTYPE html>\n<html><head><title>Sign in</title>",
+            "it is an HTML page: '<!DOCTYPE html> <html><head><title>Sign'...",
+        ),
+        (
+            b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a",
+            "it is text: 'version https://git-lfs.github.com/spec/'...",
+        ),
+        (b"\x00\x01\x02junk" * 4, r"it starts with b'\x00\x01\x02junk\x00\x01\x02junk\x00\x01'"),
+    ],
+)
+def test_load_of_a_web_page_or_other_file_saved_as_pth_says_damaged_not_pickled_objects(synth_learner, content, looks):
+    learn = synth_learner()
+    file = learn.save("stage-1")
+    file.write_bytes(content)
+    with pytest.raises(ValueError) as e:
+        learn.load("stage-1")
+    assert str(e.value) == (
+        f"{file} is damaged or is not a PyTorch checkpoint ({len(content)} bytes; {looks}); a web page saved in its "
+        "place, a save cut short, a full disk or a partial copy leave such files. Save it again with "
+        "learn.save('stage-1'), copy or download it again, or load another one: ['stage-1']."
+    )
+    assert "weights_only=False" not in str(e.value)
+
+
+def test_load_of_a_whole_pickled_model_still_says_so(synth_learner):
+    learn = synth_learner()
+    file = learn.save("stage-1")
+    torch.save(nn.Linear(2, 2), file)  # a real checkpoint file, with objects besides tensors in it
+    with pytest.raises(ValueError, match=r"stage-1.pth holds Python objects besides tensors \(a whole pickled model"):
+        learn.load("stage-1")
+
+
 def test_load_takes_a_plain_state_dict_as_model_weights(synth_learner, capsys):
     source, learn = synth_learner(), synth_learner()
     source.fit(1)

@@ -32,6 +32,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng and self.mode.get("ranges", True):
             start = int(rng.split("=")[1].split("-")[0])
+            if self.mode.get("bad_206"):  # a cache or proxy that answers a range with other bytes
+                body = b"?" * len(body)
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         else:
@@ -162,6 +164,20 @@ def test_without_a_checksum_a_transfer_that_breaks_off_says_the_next_call_starts
     with pytest.raises(DownloadError, match="call again to download it from the start") as e:
         download_url(f"{base}/data.bin", tmp_path / "data.bin", progress=False, retries=0)
     assert "resume" not in str(e.value)
+
+
+def test_without_a_checksum_a_broken_transfer_is_not_resumed_with_bytes_that_cannot_be_proved(
+    server, tmp_path, monkeypatch, capsys
+):
+    base, handler = server
+    monkeypatch.setattr(downloads, "RETRY_WAIT", 0.0)
+    handler.mode.update(drops=1, bad_206=True)  # half the file, then a 206 whose bytes are not the file's
+    dest = download_url(f"{base}/data.bin", tmp_path / "data.bin")
+    assert dest.read_bytes() == PAYLOAD  # not half the file with junk spliced on
+    assert [rng for _, rng in handler.log] == [None, None]  # the retry asked for the whole file again
+    assert (
+        "Starting again from zero (no checksum would prove a resumed file) (attempt 2 of 4)." in capsys.readouterr().out
+    )
 
 
 def test_force_downloads_again_and_keeps_the_cached_file_until_the_new_one_is_good(server, tmp_path):

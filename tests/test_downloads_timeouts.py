@@ -85,6 +85,38 @@ def stalls_once(server, conn, request, n):
     conn.close()
 
 
+def trickles(server, conn, request, n):
+    """Promises the whole file, then sends one byte every 0.1 s: never quiet for a whole ``timeout``."""
+    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(PAYLOAD)}\r\n\r\n".encode())
+    for i in range(100):  # 10 s at most, far past the deadline of the test
+        if server.stop_event.wait(0.1):
+            return
+        try:
+            conn.sendall(PAYLOAD[i : i + 1])
+        except OSError:  # the client gave up and closed the connection
+            return
+
+
+@pytest.mark.parametrize("checksum", [True, False])
+def test_a_server_that_trickles_runs_into_the_deadline_not_past_it(serve, tmp_path, checksum):
+    server = serve(trickles)
+    dest, part = tmp_path / "data.bin", tmp_path / "data.bin.part"
+    start = time.monotonic()
+    with pytest.raises(downloads.DownloadTimeout) as e:
+        download_url(
+            f"{server.url}/data.bin", dest, sha256=SHA if checksum else None, progress=False, timeout=0.5, deadline=1
+        )
+    assert 1 <= time.monotonic() - start < 2.5  # the timeout (per wait) alone would never end it
+    message = str(e.value)
+    assert message.startswith(f"The download of {server.url}/data.bin did not finish within deadline=1 s: ")
+    assert f" B of {len(PAYLOAD) / 1024:.1f} KB came (" in message and "pass a larger deadline" in message
+    if checksum:
+        assert f"what came is kept in {part} to resume." in message and 5 <= part.stat().st_size <= 15
+    else:
+        assert "without a checksum the next call starts from zero." in message
+    assert not dest.exists() and len(server.conns) == 1  # a deadline is not retried
+
+
 def test_a_server_that_accepts_but_never_answers_is_a_timeout_not_offline(serve, tmp_path):
     server = serve(silent)
     start = time.monotonic()

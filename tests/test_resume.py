@@ -130,6 +130,29 @@ def test_a_damaged_newest_checkpoint_is_passed_over_for_the_one_before(synth_lea
     assert "Skipping run-epoch2.pth" in out and "Resumed from run-epoch1.pth" in out
 
 
+def test_a_resume_whose_every_checkpoint_is_damaged_is_an_error_not_a_silent_fresh_start(synth_learner, capsys):
+    learn = synth_learner()
+    learn.fit(2, cbs=Checkpoints("run"))
+    folder = learn.path / "models"
+    for file in folder.glob("run-epoch*.pth"):
+        file.write_bytes(b"<!DOCTYPE html><html><body>Not found</body></html>")  # a web page saved in their place
+    again = synth_learner()
+    before = {k: v.clone() for k, v in again.model.state_dict().items()}
+    with pytest.raises(ValueError) as e:
+        again.fit(2, cbs=Checkpoints("run", resume=True))
+    assert str(e.value) == (
+        f"Every checkpoint of the run 'run' in {folder} is damaged or is not a checkpoint (run-epoch2.pth, "
+        "run-epoch1.pth; why each one is above), so there is nothing to resume from. Put back a good copy to "
+        "resume, or move those files away (or pass resume=False, which overwrites them) to train from the beginning."
+    )
+    out = capsys.readouterr().out
+    assert "Skipping run-epoch2.pth: it cannot be read (ValueError: " in out and "Skipping run-epoch1.pth" in out
+    assert "is damaged or is not a PyTorch checkpoint (50 bytes; it is an HTML page: " in out
+    assert "pickled model" not in out and "starting from the beginning" not in out
+    assert same(before, again.model.state_dict())
+    assert (folder / "run-epoch1.pth").read_bytes().startswith(b"<!DOCTYPE")  # nothing was overwritten
+
+
 def test_a_save_cut_short_never_replaces_the_last_good_checkpoint(synth_learner, monkeypatch):
     learn = synth_learner()
     learn.fit(1, cbs=Checkpoints("run", keep=1))

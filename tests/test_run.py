@@ -1,7 +1,9 @@
+import json
+
 import nbformat
 import pytest
 
-from coursekit.run import MARKER, MetricBelowExpected, final_metrics, report_final_metrics
+from coursekit.run import MARKER, MetricBelowExpected, execute, final_metrics, main, report_final_metrics
 
 
 def test_report_final_metrics_prints_the_marker_line(capsys):
@@ -61,3 +63,61 @@ def test_a_wrong_expectation_is_a_clear_error():
         report_final_metrics({"mode": "sample", "valid_accuracy": 0.9}, expect={"valid_acc": ">= 0.85"})
     with pytest.raises(ValueError, match="'>= number' for a floor or '<= number' for a ceiling"):
         report_final_metrics({"mode": "sample", "valid_accuracy": 0.9}, expect={"valid_accuracy": "> 0.85"})
+
+
+def exit_message(*argv):
+    """What ``python -m coursekit.run ARGV`` prints when it stops before running anything."""
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in argv])
+    return str(e.value.code)
+
+
+def test_a_malformed_notebook_is_named_with_the_json_line_and_column(tmp_path):
+    bad = tmp_path / "lesson.ipynb"
+    bad.write_text(
+        '{\n "cells": [\n  {"cell_type": "code", "source": "x = 1",,\n  }\n ]\n}\n'
+    )  # a hand edit gone wrong
+    line, column = 3, 43  # the second comma
+    restore = f"Restore it with git (git diff {bad}; git checkout -- {bad}), or fix it in a text editor."
+    assert exit_message(bad, "--out", tmp_path / "runs") == (
+        f"{bad} is not a notebook: a notebook is a JSON file, and this one is not valid JSON (Expecting property "
+        f"name enclosed in double quotes at line {line}, column {column}). A hand edit or a merge conflict "
+        f"(<<<<<<<) breaks it so. {restore}"
+    )
+    bad.write_text("")
+    assert "this one is not valid JSON (it is empty)" in exit_message(bad)
+    bad.write_text(json.dumps({"cells": []}))
+    assert exit_message(bad) == (
+        f"{bad} is JSON but not a notebook: a notebook is an object with 'nbformat' and 'cells', this one's keys "
+        f"are ['cells']. {restore}"
+    )
+    bad.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": [{"cell_type": "code"}]}))
+    assert exit_message(bad).startswith(f"{bad} is JSON but not a Jupyter notebook nbformat can read (")
+    assert not (tmp_path / "runs").exists()  # stopped before anything ran or was written
+
+
+def test_a_folder_is_named_as_a_folder_with_its_notebooks(tmp_path):
+    for name in ("b.ipynb", "a.ipynb", "notes.txt"):
+        (tmp_path / name).write_text("{}")
+    assert exit_message(tmp_path) == (
+        f"{tmp_path} is a folder, not a notebook; name one notebook, e.g. make run LESSON={tmp_path / 'a.ipynb'}. "
+        f"The notebooks in {tmp_path}: a.ipynb, b.ipynb."
+    )
+
+
+@pytest.mark.kernel
+def test_a_dead_kernel_names_the_cell_it_was_running(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Lesson"),
+            nbformat.v4.new_code_cell("x = 1"),
+            nbformat.v4.new_code_cell("\nimport os  # the process ends, as when it runs out of memory\nos._exit(1)"),
+            nbformat.v4.new_code_cell("x = 2"),
+        ]
+    )
+    error = execute(nb, tmp_path / "lesson.ipynb", timeout=60)
+    assert str(error).startswith(
+        "The kernel died while running cell 2 (counting every cell from 0), which starts "
+        "'import os  # the process ends, as when it runs out of memory' ("
+    )
+    assert "ran out of memory" in str(error) and "Run that cell in JupyterLab" in str(error)

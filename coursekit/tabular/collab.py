@@ -35,6 +35,15 @@ def read_ratings(path, y_range=None):
     path = Path(path)
     df = read_csv(path, "ratings file", "a header line userId,movieId,rating, then one row per rating")
     check_columns(df, RATING_COLUMNS, path)
+    for col, what in (("userId", "user"), ("movieId", "movie")):
+        rows = np.flatnonzero((df[col].isna() | (df[col].astype(str).str.strip() == "")).to_numpy())
+        if len(rows):
+            lines = ", ".join(str(r + 2) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+            raise ValueError(
+                f"{row_name(df, rows[0], path)} has an empty {col}: every rating needs a {what}. {len(rows)} "
+                f"row(s) lack one, on line(s) {lines}; fill them in or delete those lines (left empty, they "
+                f"would all be taken for one unknown {what})."
+            )
     numeric = pd.to_numeric(df["rating"], errors="coerce")
     bad = numeric.isna()
     if bad.any():

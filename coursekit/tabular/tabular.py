@@ -150,7 +150,8 @@ def add_datepart(df, col, drop=True):
         "Dayofyear": dates.dt.day_of_year,
         "Is_month_start": dates.dt.is_month_start,
         "Is_month_end": dates.dt.is_month_end,
-        "Elapsed": dates.astype("int64") // 10**9,
+        # whole seconds since 1970 whatever the unit: pandas 3 parses text to microseconds, not nanoseconds
+        "Elapsed": (dates - pd.Timestamp(0, tz=dates.dt.tz)) // pd.Timedelta(seconds=1),
     }
     for name, values in parts.items():
         df[f"{col}_{name}"] = values
@@ -174,6 +175,11 @@ class TabularModel(nn.Module):
 
     def __init__(self, emb_sizes, n_cont, n_out, layers=(200, 100), ps=(0.1, 0.1), emb_drop=0.05, y_range=None):
         super().__init__()
+        if len(ps) != len(layers):
+            raise ValueError(
+                f"Got {len(ps)} dropout rates ps={tuple(ps)} for {len(layers)} hidden layers layers={tuple(layers)}: "
+                "give one per hidden layer (0.0 for none), e.g. ps=(0.1,) * len(layers)."
+            )
         self.embeds = nn.ModuleList([nn.Embedding(n, w) for n, w in emb_sizes])
         self.emb_drop, self.bn_cont = nn.Dropout(emb_drop), nn.BatchNorm1d(n_cont) if n_cont else None
         sizes = [sum(w for _, w in emb_sizes) + n_cont] + list(layers)
@@ -196,6 +202,17 @@ class TabularModel(nn.Module):
 def tabular_dls(proc, train_df, valid_df, y_train, y_valid, bs=128, seed=42):
     """``DataLoaders`` of (x_cat, x_cont, y) with ``proc`` fitted on ``train_df`` only; the datasets'
     ``encode(row)`` is ``proc.encode``, so ``learn.predict(row)`` takes a raw row."""
+    for what, df, y in (("training", train_df, y_train), ("validation", valid_df, y_valid)):
+        if len(y) != len(df):
+            raise ValueError(
+                f"The {what} targets have {len(y)} values but the {what} table has {len(df)} rows: give one "
+                f"target per row (y_train for train_df, y_valid for valid_df, selected with the same rows)."
+            )
+    if len(train_df) < 2:
+        raise ValueError(
+            f"The training table has {len(train_df)} row(s): the model's BatchNorm layers need at least 2 rows "
+            "per batch to train. Train on more rows (every row of the table, less a validation share)."
+        )
     proc.fit(train_df)
     make = lambda df, y: TableDataset(*proc.transform(df), torch.tensor(np.asarray(y)), encode=proc.encode)
     return make_loaders(make(train_df, y_train), make(valid_df, y_valid), bs=bs, seed=seed)

@@ -76,6 +76,29 @@ def test_bad_input_names_the_column_or_row(tmp_path):
         collab.read_ratings(tmp_path / "c.csv", y_range=(0.5, 5.0))
 
 
+@pytest.mark.parametrize("col, what", [("userId", "user"), ("movieId", "movie")])
+def test_ratings_with_an_empty_user_or_movie_id_are_an_error_naming_their_lines(tmp_path, col, what):
+    rows = [{"userId": "1", "movieId": "2", "rating": "3"} for _ in range(14)]
+    for i in (2, 5, *range(6, 14)):
+        rows[i][col] = "" if i != 5 else " "
+    text = "userId,movieId,rating\n" + "".join(f"{r['userId']},{r['movieId']},{r['rating']}\n" for r in rows)
+    (tmp_path / "r.csv").write_text(text)
+    with pytest.raises(ValueError) as e:
+        collab.read_ratings(tmp_path / "r.csv")
+    assert str(e.value) == (
+        f"{tmp_path / 'r.csv'} line 4 (row 2; the header is line 1) has an empty {col}: every rating needs a "
+        f"{what}. 10 row(s) lack one, on line(s) 4, 7, 8, 9, 10, 11, 12, 13, 14, 15; fill them in or delete those "
+        f"lines (left empty, they would all be taken for one unknown {what})."
+    )
+    (tmp_path / "s.csv").write_text(
+        "userId,movieId,rating\n1,,3\n" if col == "movieId" else "userId,movieId,rating\n,2,3\n"
+    )
+    with pytest.raises(
+        ValueError, match=rf"s.csv line 2 \(row 0; the header is line 1\) has an empty {col}: .* on line\(s\) 2;"
+    ):
+        collab.read_ratings(tmp_path / "s.csv")
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

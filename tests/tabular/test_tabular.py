@@ -150,6 +150,55 @@ def test_datepart_and_model_shapes_and_y_range():
     assert out.shape == (2, 1) and out.min() >= 0 and out.max() <= 2
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_datepart_elapsed_is_seconds_since_1970_in_every_unit(unit):
+    dates = pd.to_datetime(pd.Series(["1970-01-02 00:00:00", "2015-07-31 12:00:00"])).astype(f"datetime64[{unit}]")
+    df = tabular.add_datepart(pd.DataFrame({"Date": dates}), "Date")
+    assert df["Date_Elapsed"].tolist() == [86_400, 1_438_344_000]  # date -u -d '2015-07-31 12:00' +%s
+
+
+def test_datepart_elapsed_of_date_strings_and_of_zoned_dates():
+    df = tabular.add_datepart(pd.DataFrame({"Date": ["2015-07-31", "2015-08-01"]}), "Date")  # pandas 3: us
+    assert df["Date_Elapsed"].tolist() == [1_438_300_800, 1_438_387_200]
+    zoned = pd.DataFrame({"Date": pd.to_datetime(pd.Series(["2015-07-31 02:00"])).dt.tz_localize("Europe/Berlin")})
+    assert tabular.add_datepart(zoned, "Date")["Date_Elapsed"].tolist() == [1_438_300_800]  # 00:00 UTC
+
+
+def test_a_model_with_fewer_dropout_rates_than_layers_is_an_error_not_a_missing_layer():
+    with pytest.raises(ValueError) as e:
+        tabular.TabularModel([(4, 2)], 3, 1, layers=(200, 100), ps=(0.1,))
+    assert str(e.value) == (
+        "Got 1 dropout rates ps=(0.1,) for 2 hidden layers layers=(200, 100): give one per hidden layer "
+        "(0.0 for none), e.g. ps=(0.1,) * len(layers)."
+    )
+    model = tabular.TabularModel([(4, 2)], 3, 1, layers=(200, 100), ps=(0.1, 0.0))
+    assert [m.out_features for m in model.layers if isinstance(m, nn.Linear)] == [200, 100, 1]
+
+
+def test_targets_of_another_length_than_the_table_are_named_with_both_lengths():
+    train, new = frames()
+    proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"])
+    with pytest.raises(ValueError) as e:
+        tabular.tabular_dls(proc, train, new, train["age"][:3], new["age"], bs=8)
+    assert str(e.value) == (
+        "The training targets have 3 values but the training table has 4 rows: give one target per row (y_train "
+        "for train_df, y_valid for valid_df, selected with the same rows)."
+    )
+    with pytest.raises(ValueError, match="The validation targets have 4 values but the validation table has 3 rows"):
+        tabular.tabular_dls(proc, train, new, train["age"], train["age"], bs=8)
+
+
+def test_a_one_row_training_table_is_a_clear_error_not_a_batchnorm_failure():
+    train, new = frames()
+    proc = tabular.TabularProcessor(["shop", "kind"], ["size", "age"])
+    with pytest.raises(ValueError) as e:
+        tabular.tabular_dls(proc, train[:1], new, train["age"][:1], new["age"], bs=8)
+    assert str(e.value) == (
+        "The training table has 1 row(s): the model's BatchNorm layers need at least 2 rows per batch to train. "
+        "Train on more rows (every row of the table, less a validation share)."
+    )
+
+
 def test_an_all_missing_or_infinite_continuous_column_is_an_error_naming_it():
     train, new = frames()
     train["size"] = np.nan
