@@ -138,13 +138,23 @@ class TabularProcessor:
 
 
 def add_datepart(df, col, drop=True):
-    """Add Year, Month, Week, Day, Dayofweek, Dayofyear, month start/end flags and Elapsed (seconds) for ``col``."""
-    dates = pd.to_datetime(df[col])
+    """Add Year, Month, Week, Day, Dayofweek, Dayofyear, month start/end flags and Elapsed (seconds) for ``col``.
+
+    A missing date gives missing parts on its row (the processor fills them and flags them ``_na``); a value that is
+    no date is an error naming the row."""
+    try:
+        dates = pd.to_datetime(df[col])
+    except (ValueError, TypeError) as e:
+        bad = next(i for i, v in df[col].items() if _not_a_date(v))
+        raise ValueError(
+            f"Column {col!r} row {bad!r} holds {df[col][bad]!r}, which is not a date ({e}). Fix or blank that value "
+            "(a blank date gives missing date parts), or parse the column yourself with pd.to_datetime(format=...)."
+        ) from None
     df = df.copy()
     parts = {
         "Year": dates.dt.year,
         "Month": dates.dt.month,
-        "Week": dates.dt.isocalendar().week.astype("int64"),
+        "Week": dates.dt.isocalendar().week.astype("Int64"),  # nullable: a missing date has no week
         "Day": dates.dt.day,
         "Dayofweek": dates.dt.day_of_week,
         "Dayofyear": dates.dt.day_of_year,
@@ -156,6 +166,14 @@ def add_datepart(df, col, drop=True):
     for name, values in parts.items():
         df[f"{col}_{name}"] = values
     return df.drop(columns=col) if drop else df
+
+
+def _not_a_date(value):
+    try:
+        pd.to_datetime(value)
+        return False
+    except (ValueError, TypeError):
+        return True
 
 
 def join_checked(left, right, on, what="right table"):

@@ -164,6 +164,16 @@ def test_datepart_elapsed_of_date_strings_and_of_zoned_dates():
     assert tabular.add_datepart(zoned, "Date")["Date_Elapsed"].tolist() == [1_438_300_800]  # 00:00 UTC
 
 
+def test_datepart_of_a_missing_date_gives_missing_parts_and_a_non_date_is_named():
+    df = tabular.add_datepart(pd.DataFrame({"Date": ["2015-07-31", None, "2015-08-01"]}), "Date")
+    assert df["Date_Week"].isna().tolist() == [False, True, False] and df["Date_Week"][0] == 31
+    assert df["Date_Elapsed"].isna().tolist() == [False, True, False] and df["Date_Elapsed"][2] == 1_438_387_200
+    proc = tabular.TabularProcessor(["Date_Week"], ["Date_Elapsed"]).fit(df)  # filled and flagged downstream
+    assert proc.transform(df)[1].isfinite().all()
+    with pytest.raises(ValueError, match=r"Column 'Date' row 1 holds 'soon', which is not a date"):
+        tabular.add_datepart(pd.DataFrame({"Date": ["2015-07-31", "soon"]}), "Date")
+
+
 def test_a_model_with_fewer_dropout_rates_than_layers_is_an_error_not_a_missing_layer():
     with pytest.raises(ValueError) as e:
         tabular.TabularModel([(4, 2)], 3, 1, layers=(200, 100), ps=(0.1,))
