@@ -6,11 +6,14 @@ Both readers give ``(items, classes)``: a list of ``Annotated`` (one image file,
 Bad input: an annotation naming an image id or category id that the file does not have, or a VOC object
 whose class is not in ``classes``, is a ``ValueError`` naming the annotation; a missing image file is a
 ``FileNotFoundError`` naming the annotation file; bad boxes are handled as ``boxes.check_box`` says (zero
-width or height: error; sticking out of the image: clipped with a warning).
+width or height: error; sticking out of the image: clipped with a warning). A VOC file that is not
+well-formed XML (cut short) is a ``ValueError`` naming the file, line and column; a VOC object without a
+``<bndbox>``, or a coordinate missing or not a number, is one naming the file and the object.
 """
 
 import json
 import xml.etree.ElementTree as ET
+from xml.parsers.expat import ErrorString
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,19 +100,22 @@ def read_voc(xml_folder, image_folder, classes=None):
         raise ValueError(f"{xml_folder} has no .xml annotation files.")
     parsed = []
     for xml in files:
-        root = ET.parse(xml).getroot()
+        root = _parse_xml(xml)
         file = folder / root.findtext("filename", "").strip()
         if not file.is_file():
             raise FileNotFoundError(f"{xml} names the image {file}, which does not exist; check the image folder.")
         size = root.find("size")
         wh = (int(size.findtext("width")), int(size.findtext("height"))) if size is not None else image_size(file)
-        objs = [
-            (
-                o.findtext("name", "").strip(),
-                [float(o.find("bndbox").findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")],
-            )
-            for o in root.iter("object")
-        ]
+        objs = []
+        for k, o in enumerate(root.iter("object")):
+            name = o.findtext("name", "").strip()
+            bndbox = o.find("bndbox")
+            if bndbox is None:
+                raise ValueError(
+                    f"{xml}: object {k} ({name}) has no <bndbox>; an <object> needs a <bndbox> with <xmin>, <ymin>, "
+                    "<xmax> and <ymax>. Add it or delete the object."
+                )
+            objs.append((name, [_voc_number(xml, bndbox, t, f"object {k} ({name})") for t in VOC_BOX]))
         parsed.append((xml, file, wh, objs))
     classes = list(classes) if classes is not None else sorted({n for *_, objs in parsed for n, _ in objs})
     index = {c: i for i, c in enumerate(classes)}
@@ -123,3 +129,35 @@ def read_voc(xml_folder, image_folder, classes=None):
             labs.append(index[name])
         items.append(_finish(Annotated(file, wh, image_id=xml.stem), bxs, labs))
     return items, classes
+
+
+def _parse_xml(xml):
+    """The root element of an XML file; a file that is not well-formed XML is a ``ValueError`` naming it, with
+    the line and column (counted from 1, as editors count) where the parser stopped."""
+    try:
+        return ET.parse(xml).getroot()
+    except ET.ParseError as e:
+        line, column = e.position  # expat counts columns from 0
+        raise ValueError(
+            f"{xml}, line {line}, column {column + 1}: not well-formed XML ({ErrorString(e.code)}). A file cut "
+            "short (an interrupted download or copy) stops like this: extract or download it again, or fix it."
+        ) from None
+
+
+VOC_BOX = ("xmin", "ymin", "xmax", "ymax")
+
+
+def _voc_number(xml, element, tag, what):
+    """The number in ``element``'s child ``<tag>``; a missing child or one that is not a number is a
+    ``ValueError`` naming the file and ``what`` (the object)."""
+    text = element.findtext(tag)
+    if text is None:
+        raise ValueError(
+            f"{xml}: {what} has no <{tag}> in its <{element.tag}>; add it (in pixels) or delete the object."
+        )
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"{xml}: {what} has <{tag}>{text}</{tag}>, which is not a number; write the number of pixels there."
+        ) from None

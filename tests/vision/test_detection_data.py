@@ -98,6 +98,42 @@ def test_read_voc_reads_objects_and_rejects_unknown_classes(tmp_path):
         dd.read_voc(tmp_path / "xml", tmp_path / "img", classes=["cat"])
 
 
+def write_voc(tmp_path, xml):
+    """One VOC annotation file ``p.xml`` holding ``xml`` and its 60x50 image ``p.jpg``; (xml folder, image folder)."""
+    for d in ("img", "xml"):
+        (tmp_path / d).mkdir(exist_ok=True)
+    write_image(tmp_path / "img" / "p.jpg", 60, 50)
+    (tmp_path / "xml" / "p.xml").write_text(xml)
+    return tmp_path / "xml", tmp_path / "img"
+
+
+VOC_HEAD = "<annotation><filename>p.jpg</filename><size><width>60</width><height>50</height></size>"
+VOC_DOG = "<object><name>dog</name><bndbox><xmin>3</xmin><ymin>4</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>"
+
+
+def test_a_voc_object_without_bndbox_is_an_error_naming_the_file_and_object(tmp_path):
+    xml = VOC_HEAD + VOC_DOG + "<object><name>cat</name><pose>Left</pose></object></annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 1 \(cat\) has no <bndbox>.*Add it or delete the object"):
+        dd.read_voc(*write_voc(tmp_path, xml))
+
+
+def test_a_voc_coordinate_missing_or_not_a_number_is_an_error_naming_the_file_and_object(tmp_path):
+    bad = VOC_HEAD + VOC_DOG.replace("<xmax>30</xmax>", "<xmax>abc</xmax>") + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 0 \(dog\) has <xmax>abc</xmax>, which is not a number"):
+        dd.read_voc(*write_voc(tmp_path, bad))
+    missing = VOC_HEAD + VOC_DOG.replace("<ymin>4</ymin>", "") + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 0 \(dog\) has no <ymin> in its <bndbox>"):
+        dd.read_voc(*write_voc(tmp_path, missing))
+
+
+def test_a_truncated_voc_file_is_an_error_naming_the_file_line_and_column(tmp_path):
+    whole = VOC_HEAD + "\n" + VOC_DOG + "\n</annotation>"
+    cut = whole[: whole.index("<xmax>") + 4]  # as an interrupted copy leaves it: line 2 ends in "<xma"
+    assert VOC_DOG.index("<xmax>") == 60  # the unclosed tag starts at the 61st character of line 2
+    with pytest.raises(ValueError, match=r"p\.xml, line 2, column 61: not well-formed XML.*download it again"):
+        dd.read_voc(*write_voc(tmp_path, cut))
+
+
 def test_largest_object_is_the_one_with_the_biggest_box(coco):
     path, data = coco
     items, classes = dd.read_coco(write_json(path, data), path / "img")
