@@ -8,7 +8,9 @@ whose class is not in ``classes``, is a ``ValueError`` naming the annotation; a 
 ``FileNotFoundError`` naming the annotation file; bad boxes are handled as ``boxes.check_box`` says (zero
 width or height: error; sticking out of the image: clipped with a warning). A VOC file that is not
 well-formed XML (cut short) is a ``ValueError`` naming the file, line and column; a VOC object without a
-``<bndbox>``, or a coordinate missing or not a number, is one naming the file and the object.
+``<bndbox>``, or a coordinate missing or not a number, is one naming the file and the object. A COCO ``bbox``
+missing or not 4 numbers is one naming the annotation (its index, id and image file); a COCO file with no
+annotation at all (an empty list, or no key as in a test set's image list) is an error unless ``keep_empty``.
 """
 
 import json
@@ -40,18 +42,14 @@ def read_coco(json_file, image_folder, keep_empty=False):
     """``(items, classes)`` from a COCO-layout JSON (``images``, ``annotations`` with ``bbox`` [x, y, w, h],
     ``categories``): the 2018 Pascal files and ``coco_tiny``. Classes are in category-id order; an image's
     width and height are read from its file when the JSON has none. Images without boxes are left out unless
-    ``keep_empty``."""
+    ``keep_empty``, which also reads a file with no annotation at all (a test set's images, to predict on)."""
     json_file = check_path(json_file, "annotation file", kind="file")
     folder = check_path(image_folder, "image folder", kind="folder")
     try:
         data = json.loads(json_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ValueError(f"{json_file} is not valid JSON ({e}).") from None
-    missing = [k for k in ("images", "annotations", "categories") if k not in data]
-    if missing:
-        raise ValueError(
-            f"{json_file} has no {missing} key(s): a COCO-layout file needs 'images', 'annotations' and 'categories'."
-        )
+    annotations = _coco_annotations(json_file, data, keep_empty)
     cats = sorted(data["categories"], key=lambda c: c["id"])
     cat_index = {c["id"]: i for i, c in enumerate(cats)}
     classes = [c["name"] for c in cats]
@@ -64,23 +62,63 @@ def read_coco(json_file, image_folder, keep_empty=False):
             )
         size = (im["width"], im["height"]) if "width" in im and "height" in im else image_size(file)
         images[im["id"]] = (Annotated(file, tuple(size), image_id=im["id"]), [], [])
-    for n, ann in enumerate(data["annotations"]):
+    for n, ann in enumerate(annotations):
         where = f"{json_file}: annotation {n} (id {ann.get('id', '?')})"
         if ann.get("image_id") not in images:
             raise ValueError(
                 f"{where} names image_id {ann.get('image_id')!r}, which is not in 'images'. Fix the "
                 "image id, or add the image."
             )
+        item, bxs, labs = images[ann["image_id"]]
+        where += f" of image {item.file.name}"
         if ann.get("category_id") not in cat_index:
             raise ValueError(
                 f"{where} names category_id {ann.get('category_id')!r}, which is not in 'categories' "
                 f"(ids: {sorted(cat_index)})."
             )
-        item, bxs, labs = images[ann["image_id"]]
-        bxs.append(check_box(coco_to_xyxy(ann["bbox"]).tolist(), *item.size, where))
+        bxs.append(check_box(_coco_bbox(ann, where), *item.size, where))
         labs.append(cat_index[ann["category_id"]])
     items = [_finish(*v) for v in images.values()]
     return [it for it in items if keep_empty or len(it.labels)], classes
+
+
+def _coco_annotations(json_file, data, keep_empty):
+    """The annotation list of a COCO file's ``data``, once the keys are checked. A file without annotations
+    (empty, or no key: a test set's image list) is an error unless ``keep_empty`` asks for bare images."""
+    missing = [k for k in ("images", "annotations", "categories") if not isinstance(data, dict) or k not in data]
+    if missing == ["annotations"] and not keep_empty:
+        raise ValueError(
+            f"{json_file} has no 'annotations': it lists {len(data['images'])} image(s) without boxes, as a COCO "
+            "test set's file (image_info_test*.json) does. Read the file with the boxes (instances_*.json, or "
+            "the lesson's pascal_*.json), or pass keep_empty=True to read the images alone (to predict on them)."
+        )
+    if missing and missing != ["annotations"]:
+        raise ValueError(
+            f"{json_file} has no {missing} key(s): a COCO-layout file needs 'images', 'annotations' and 'categories'."
+        )
+    annotations = data.get("annotations", [])
+    if not data["images"]:
+        raise ValueError(f"{json_file} lists no image ('images' is empty), so there is nothing to read.")
+    if not annotations and not keep_empty:
+        raise ValueError(
+            f"{json_file} lists {len(data['images'])} image(s) but no annotation ('annotations' is empty): no box "
+            "to learn from or measure. Read the file with the boxes, or pass keep_empty=True to read the images alone."
+        )
+    return annotations
+
+
+def _coco_bbox(ann, where):
+    """An annotation's COCO ``bbox`` ``[x, y, w, h]`` as ``xyxy``; one missing or not 4 numbers is an error."""
+    if "bbox" not in ann:
+        raise ValueError(f"{where} has no bbox; add one ([x, y, width, height] in pixels) or delete the annotation.")
+    bbox = ann["bbox"]
+    numbers = isinstance(bbox, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+    if not numbers or len(bbox) != 4:
+        raise ValueError(
+            f"{where} has the bbox {json.dumps(bbox)}; a COCO bbox is 4 numbers [x, y, width, height] (pixels). Fix it "
+            "or delete the annotation."
+        )
+    return coco_to_xyxy(bbox).tolist()
 
 
 def _finish(item, bxs, labs):

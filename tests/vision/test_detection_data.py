@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -57,7 +58,7 @@ def test_an_annotation_naming_an_unknown_image_or_category_is_an_error_naming_it
         dd.read_coco(write_json(path, data), path / "img")
     data["annotations"][1]["image_id"] = 1
     data["annotations"][2]["category_id"] = 5
-    with pytest.raises(ValueError, match=r"annotation 2 \(id 12\) names category_id 5"):
+    with pytest.raises(ValueError, match=r"annotation 2 \(id 12\) of image b\.jpg names category_id 5"):
         dd.read_coco(write_json(path, data), path / "img")
 
 
@@ -96,6 +97,36 @@ def test_read_voc_reads_objects_and_rejects_unknown_classes(tmp_path):
     assert items[0].boxes.tolist() == [[3, 4, 30, 40]] * 2 and items[0].size == (60, 50)
     with pytest.raises(ValueError, match="p.xml: object 0 has the class 'dog'"):
         dd.read_voc(tmp_path / "xml", tmp_path / "img", classes=["cat"])
+
+
+@pytest.mark.parametrize("bbox", [[30, 20, 40], None, [30, 20, "40", 30], [[30, 20, 40, 30]]])
+def test_a_coco_bbox_that_is_not_4_numbers_is_an_error_naming_the_annotation_and_image(coco, bbox):
+    path, data = coco
+    data["annotations"][1]["bbox"] = bbox
+    expected = (
+        rf"ann\.json: annotation 1 \(id 11\) of image a\.jpg has the bbox {re.escape(json.dumps(bbox))}; a COCO bbox"
+    )
+    with pytest.raises(ValueError, match=expected + r" is 4 numbers \[x, y, width, height\]"):
+        dd.read_coco(write_json(path, data), path / "img")
+    del data["annotations"][1]["bbox"]
+    with pytest.raises(ValueError, match=r"annotation 1 \(id 11\) of image a\.jpg has no bbox"):
+        dd.read_coco(write_json(path, data), path / "img")
+
+
+def test_a_coco_file_without_annotations_is_an_error_unless_images_without_boxes_are_asked_for(coco):
+    path, data = coco
+    data["annotations"] = []
+    with pytest.raises(ValueError, match=r"ann\.json lists 2 image\(s\) but no annotation.*keep_empty=True"):
+        dd.read_coco(write_json(path, data), path / "img")
+    items, classes = dd.read_coco(write_json(path, data), path / "img", keep_empty=True)
+    assert [len(it.labels) for it in items] == [0, 0] and classes == ["cat", "dog"]
+    del data["annotations"]  # as in COCO's test-set files (image_info_test2017.json): images, no boxes
+    with pytest.raises(ValueError, match=r"ann\.json has no 'annotations'.*test set.*keep_empty=True"):
+        dd.read_coco(write_json(path, data), path / "img")
+    assert len(dd.read_coco(write_json(path, data), path / "img", keep_empty=True)[0]) == 2
+    data["images"] = []
+    with pytest.raises(ValueError, match=r"ann\.json lists no image"):
+        dd.read_coco(write_json(path, data), path / "img", keep_empty=True)
 
 
 def write_voc(tmp_path, xml):
