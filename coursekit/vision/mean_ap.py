@@ -3,7 +3,8 @@ and mAP@0.5 through ``pycocotools``, which the step-by-step version reproduces.
 
 Inputs, the same for both: ``detections``, per image ``(boxes (n, 4) xyxy, scores (n,), labels (n,))``, and
 ``truths``, per image ``(boxes (m, 4) xyxy, labels (m,))``, in the same units (fractions or pixels), labels
-being class indices.
+being class indices. Lists of different lengths are an error (``check_inputs``), and so are truths with no
+object at all: AP is undefined then (pycocotools gives -1), so ``ap50`` and ``coco_map`` raise.
 """
 
 import contextlib
@@ -18,6 +19,26 @@ from coursekit.vision.ssd import predict_boxes
 RECALL_POINTS = np.linspace(0, 1, 101)  # COCO reads precision at recall 0, 0.01, ..., 1
 
 
+def check_inputs(detections, truths, need_truths=False):
+    """``detections`` and ``truths`` as lists, checked: one entry per image in both, and with ``need_truths``
+    at least one object among the truths (AP is undefined without one). Anything else is a ``ValueError``."""
+    detections, truths = list(detections), list(truths)
+    if len(detections) != len(truths):
+        raise ValueError(
+            f"detections for {len(detections)} image(s) but ground truths for {len(truths)}: both lists need one "
+            "entry per image, in the same order (an image with nothing detected gets empty tensors, as "
+            "predict_boxes gives)."
+        )
+    if need_truths and not any(len(labels) for _, labels in truths):
+        raise ValueError(
+            f"AP is undefined without ground truth: the truths of all {len(truths)} images hold no object, so "
+            "there is nothing to find (pycocotools reports -1, 'nothing to measure'). Measure on images with "
+            "objects; if these should have some, check how the truths were made (ground_truths drops the -1 "
+            "padding labels)."
+        )
+    return detections, truths
+
+
 def match_detections(detections, truths, cls, iou_thresh=0.5, max_dets=100):
     """Step 1 and 2 for one class: every detection of ``cls`` over all images, best score first, marked
     right (1) or wrong (0); returns ``(scores, is_right, n_truths)``.
@@ -26,6 +47,7 @@ def match_detections(detections, truths, cls, iou_thresh=0.5, max_dets=100):
     detection, with IoU >= ``iou_thresh``; it claims the one it overlaps most. Each image keeps its
     ``max_dets`` best detections of the class (COCO's rule).
     """
+    detections, truths = check_inputs(detections, truths)
     scores, rights, n_truths = [], [], 0
     per_image = []
     for img, ((d_boxes, d_scores, d_labels), (t_boxes, t_labels)) in enumerate(zip(detections, truths)):
@@ -79,6 +101,7 @@ def ap_per_class(detections, truths, n_classes, iou_thresh=0.5):
 
 def ap50(detections, truths, n_classes):
     """AP@0.5 averaged over the classes that have objects: the step-by-step version of COCO's mAP@0.5."""
+    detections, truths = check_inputs(detections, truths, need_truths=True)
     aps = [a for a in ap_per_class(detections, truths, n_classes, 0.5) if a == a]
     return float(np.mean(aps)) if aps else 0.0
 
@@ -102,6 +125,7 @@ def to_coco(detections, truths, n_classes):
     """Ground truth as a ``pycocotools.coco.COCO`` object and detections as its result list (``xywh`` boxes)."""
     from pycocotools.coco import COCO
 
+    detections, truths = check_inputs(detections, truths)
     images, anns, results = [], [], []
     for img, ((d_boxes, d_scores, d_labels), (t_boxes, t_labels)) in enumerate(zip(detections, truths)):
         images.append({"id": img})
@@ -138,8 +162,8 @@ def coco_map(detections, truths, n_classes):
     (all object sizes, at most 100 detections per image). No detection at all scores 0."""
     from pycocotools.cocoeval import COCOeval
 
-    gt, results = to_coco(detections, truths, n_classes)
-    if not results or not gt.getAnnIds():
+    gt, results = to_coco(*check_inputs(detections, truths, need_truths=True), n_classes)
+    if not results:
         return {"map": 0.0, "map_50": 0.0, "map_75": 0.0}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it goes
         ev = COCOeval(gt, gt.loadRes(results), "bbox")

@@ -96,3 +96,27 @@ def test_average_precision_of_a_known_curve():
     assert np.allclose(precision, [1, 0.5, 2 / 3, 0.75]) and np.allclose(recall, [1 / 3, 1 / 3, 2 / 3, 1])
     # envelope: 1 up to recall 1/3, then 0.75; 34 of 101 points (0 .. 0.33) at 1, 67 at 0.75
     assert mean_ap.average_precision(precision, recall) == pytest.approx((34 + 67 * 0.75) / 101)
+
+
+def test_detections_and_truths_for_different_numbers_of_images_are_an_error():
+    perfect = [(b, torch.linspace(0.9, 0.5, len(b)), lab) for b, lab in TRUTHS]
+    for score in (mean_ap.ap50, mean_ap.coco_map):  # both used to drop the unmatched images and give 1.0
+        with pytest.raises(ValueError, match=r"detections for 1 image\(s\) but ground truths for 3"):
+            score(perfect[:1], TRUTHS, 2)
+        with pytest.raises(ValueError, match=r"detections for 3 image\(s\) but ground truths for 2"):
+            score(perfect, TRUTHS[:2], 2)
+
+
+def test_without_any_ground_truth_ap_is_undefined_and_an_error():
+    from pycocotools.cocoeval import COCOeval
+
+    nothing = [truth(), truth()]
+    some = [dets(([10, 10, 50, 50], 0.9, 0)), dets()]
+    gt, results = mean_ap.to_coco(some, nothing, 2)
+    ev = COCOeval(gt, gt.loadRes(results), "bbox")
+    ev.evaluate(), ev.accumulate(), ev.summarize()
+    assert ev.stats[1] == -1  # the reference: -1, "nothing to measure"
+    for detections in (some, [dets(), dets()]):
+        for score in (mean_ap.ap50, mean_ap.coco_map):
+            with pytest.raises(ValueError, match=r"AP is undefined without ground truth: the truths of all 2 images"):
+                score(detections, nothing, 2)
