@@ -3,8 +3,10 @@ and mAP@0.5 through ``pycocotools``, which the step-by-step version reproduces.
 
 Inputs, the same for both: ``detections``, per image ``(boxes (n, 4) xyxy, scores (n,), labels (n,))``, and
 ``truths``, per image ``(boxes (m, 4) xyxy, labels (m,))``, in the same units (fractions or pixels), labels
-being class indices. Lists of different lengths are an error (``check_inputs``), and so are truths with no
-object at all: AP is undefined then (pycocotools gives -1), so ``ap50`` and ``coco_map`` raise.
+being class indices. ``check_inputs`` makes errors naming the image of lists of different lengths, labels
+outside ``0..n_classes-1`` (pycocotools would drop them unseen), boxes that end before they start (``xywh``
+passed as ``xyxy``) and sizes that disagree; and of truths with no object at all: AP is undefined then
+(pycocotools gives -1), so ``ap50`` and ``coco_map`` raise.
 """
 
 import contextlib
@@ -19,9 +21,11 @@ from coursekit.vision.ssd import predict_boxes
 RECALL_POINTS = np.linspace(0, 1, 101)  # COCO reads precision at recall 0, 0.01, ..., 1
 
 
-def check_inputs(detections, truths, need_truths=False):
-    """``detections`` and ``truths`` as lists, checked: one entry per image in both, and with ``need_truths``
-    at least one object among the truths (AP is undefined without one). Anything else is a ``ValueError``."""
+def check_inputs(detections, truths, n_classes=None, need_truths=False):
+    """``detections`` and ``truths`` as lists, checked: one entry per image in both; with ``n_classes``, each
+    entry's boxes (n, 4) ``xyxy`` matching its scores and labels, the labels class indices below ``n_classes``;
+    with ``need_truths``, at least one object among the truths (AP is undefined without one). Anything else is
+    a ``ValueError`` naming the image."""
     detections, truths = list(detections), list(truths)
     if len(detections) != len(truths):
         raise ValueError(
@@ -29,6 +33,14 @@ def check_inputs(detections, truths, need_truths=False):
             "entry per image, in the same order (an image with nothing detected gets empty tensors, as "
             "predict_boxes gives)."
         )
+    for img, (d, t) in enumerate(zip(detections, truths) if n_classes is not None else []):
+        if len(d) != 3 or len(t) != 2:
+            raise ValueError(
+                f"image {img}: a detection is (boxes, scores, labels) and a ground truth (boxes, labels), not "
+                f"{len(d)} and {len(t)} items."
+            )
+        _check_image(f"the detections of image {img}", d[0], d[2], n_classes, d[1])
+        _check_image(f"the ground truths of image {img}", t[0], t[1], n_classes)
     if need_truths and not any(len(labels) for _, labels in truths):
         raise ValueError(
             f"AP is undefined without ground truth: the truths of all {len(truths)} images hold no object, so "
@@ -37,6 +49,34 @@ def check_inputs(detections, truths, need_truths=False):
             "padding labels)."
         )
     return detections, truths
+
+
+def _check_image(what, boxes, labels, n_classes, scores=None):
+    """One image's boxes, labels (and scores): sizes that agree, labels in 0..n_classes-1, ``xyxy`` boxes."""
+    boxes, labels = torch.as_tensor(boxes), torch.as_tensor(labels).reshape(-1)
+    n = len(labels)
+    boxes = boxes.reshape(0, 4) if n == 0 and boxes.numel() == 0 else boxes
+    n_scores = n if scores is None else torch.as_tensor(scores).numel()
+    if boxes.shape != (n, 4) or n_scores != n:
+        raise ValueError(
+            f"{what}: boxes of shape {tuple(boxes.shape)} for {n} labels"
+            + ("" if scores is None else f" and {n_scores} scores")
+            + ": each object needs a box (4 numbers, xyxy) and a label"
+            + ("" if scores is None else " and a score")
+        )
+    bad = labels[(labels < 0) | (labels >= n_classes)]
+    if len(bad):
+        raise ValueError(
+            f"{what}: the label {int(bad[0])} is not a class index 0..{n_classes - 1} (n_classes is {n_classes}). "
+            "Pass the number of classes; drop padding (-1) with ground_truths."
+        )
+    flipped = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if flipped.any():
+        k = int(flipped.nonzero()[0])
+        raise ValueError(
+            f"{what}: box {k} {[round(float(v), 4) for v in boxes[k]]} ends before it starts; boxes here are xyxy "
+            "[x0, y0, x1, y1]. COCO's [x, y, width, height] boxes convert with boxes.coco_to_xyxy."
+        )
 
 
 def match_detections(detections, truths, cls, iou_thresh=0.5, max_dets=100):
@@ -101,7 +141,7 @@ def ap_per_class(detections, truths, n_classes, iou_thresh=0.5):
 
 def ap50(detections, truths, n_classes):
     """AP@0.5 averaged over the classes that have objects: the step-by-step version of COCO's mAP@0.5."""
-    detections, truths = check_inputs(detections, truths, need_truths=True)
+    detections, truths = check_inputs(detections, truths, n_classes, need_truths=True)
     aps = [a for a in ap_per_class(detections, truths, n_classes, 0.5) if a == a]
     return float(np.mean(aps)) if aps else 0.0
 
@@ -125,7 +165,7 @@ def to_coco(detections, truths, n_classes):
     """Ground truth as a ``pycocotools.coco.COCO`` object and detections as its result list (``xywh`` boxes)."""
     from pycocotools.coco import COCO
 
-    detections, truths = check_inputs(detections, truths)
+    detections, truths = check_inputs(detections, truths, n_classes)
     images, anns, results = [], [], []
     for img, ((d_boxes, d_scores, d_labels), (t_boxes, t_labels)) in enumerate(zip(detections, truths)):
         images.append({"id": img})
@@ -162,7 +202,7 @@ def coco_map(detections, truths, n_classes):
     (all object sizes, at most 100 detections per image). No detection at all scores 0."""
     from pycocotools.cocoeval import COCOeval
 
-    gt, results = to_coco(*check_inputs(detections, truths, need_truths=True), n_classes)
+    gt, results = to_coco(*check_inputs(detections, truths, n_classes, need_truths=True), n_classes)
     if not results:
         return {"map": 0.0, "map_50": 0.0, "map_75": 0.0}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it goes

@@ -120,3 +120,22 @@ def test_without_any_ground_truth_ap_is_undefined_and_an_error():
         for score in (mean_ap.ap50, mean_ap.coco_map):
             with pytest.raises(ValueError, match=r"AP is undefined without ground truth: the truths of all 2 images"):
                 score(detections, nothing, 2)
+
+
+def test_a_label_outside_the_classes_a_flipped_box_or_mismatched_sizes_is_an_error_naming_the_image():
+    good = [(b, torch.linspace(0.9, 0.5, len(b)), lab) for b, lab in TRUTHS]
+    bad_truths = [TRUTHS[0], truth(([5, 5, 40, 30], 2)), TRUTHS[2]]  # pycocotools would drop class 2 unseen
+    bad_dets = [good[0], good[1], dets(([20, 30, 80, 70], 0.9, 1), ([0, 0, 15, 15], 0.8, -1))]
+    xywh = [TRUTHS[0], truth(([30, 20, 10, 15], 0)), TRUTHS[2]]  # x0 30 > x1 10: a COCO [x, y, w, h] box
+    short = [TRUTHS[0], TRUTHS[1], (TRUTHS[2][0], TRUTHS[2][1][:1])]
+    for score in (mean_ap.ap50, mean_ap.coco_map):
+        with pytest.raises(ValueError, match=r"ground truths of image 1: the label 2 is not a class index 0\.\.1"):
+            score(good, bad_truths, 2)
+        with pytest.raises(ValueError, match=r"detections of image 2: the label -1 is not a class index"):
+            score(bad_dets, TRUTHS, 2)
+        with pytest.raises(ValueError, match=r"ground truths of image 1: box 0 \[30.0, 20.0, 10.0, 15.0\] ends before"):
+            score(good, xywh, 2)
+        with pytest.raises(ValueError, match=r"ground truths of image 2: boxes of shape \(2, 4\) for 1 labels"):
+            score(good, short, 2)
+    empty = [(torch.zeros(0), torch.zeros(0), torch.zeros(0, dtype=torch.long))] * 3  # flat empty boxes are fine
+    assert mean_ap.ap50(empty, TRUTHS, 2) == mean_ap.coco_map(empty, TRUTHS, 2)["map_50"] == 0.0
