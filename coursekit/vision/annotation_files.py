@@ -11,6 +11,9 @@ well-formed XML (cut short) is a ``ValueError`` naming the file, line and column
 ``<bndbox>``, or a coordinate missing or not a number, is one naming the file and the object. A COCO ``bbox``
 missing or not 4 numbers is one naming the annotation (its index, id and image file); a COCO file with no
 annotation at all (an empty list, or no key as in a test set's image list) is an error unless ``keep_empty``.
+COCO entries without their keys (an image's ``id`` and ``file_name``, a category's ``id`` and ``name``), two
+images or categories with one id, a VOC file without ``<filename>`` or an object without ``<name>``, and an
+image size that is not a number are errors naming them; a size of 0 (or none) is read from the image file.
 """
 
 import json
@@ -49,19 +52,21 @@ def read_coco(json_file, image_folder, keep_empty=False):
         data = json.loads(json_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ValueError(f"{json_file} is not valid JSON ({e}).") from None
-    annotations = _coco_annotations(json_file, data, keep_empty)
-    cats = sorted(data["categories"], key=lambda c: c["id"])
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{json_file} is not UTF-8 text (byte {e.start}): is it a JSON annotation file?") from None
+    annotations = _coco_entries(json_file, "annotations", _coco_annotations(json_file, data, keep_empty), ())
+    cats = sorted(_coco_entries(json_file, "categories", data["categories"], ("id", "name")), key=lambda c: c["id"])
     cat_index = {c["id"]: i for i, c in enumerate(cats)}
     classes = [c["name"] for c in cats]
     images = {}
-    for im in data["images"]:
+    for im in _coco_entries(json_file, "images", data["images"], ("id", "file_name")):
         file = folder / im["file_name"]
         if not file.exists():
             raise FileNotFoundError(
                 f"{json_file}: image id {im['id']} names {file}, which does not exist; check the image folder."
             )
-        size = (im["width"], im["height"]) if "width" in im and "height" in im else image_size(file)
-        images[im["id"]] = (Annotated(file, tuple(size), image_id=im["id"]), [], [])
+        size = _size(f"{json_file}: image id {im['id']} ({im['file_name']})", im.get("width"), im.get("height"), file)
+        images[im["id"]] = (Annotated(file, size, image_id=im["id"]), [], [])
     for n, ann in enumerate(annotations):
         where = f"{json_file}: annotation {n} (id {ann.get('id', '?')})"
         if ann.get("image_id") not in images:
@@ -107,6 +112,44 @@ def _coco_annotations(json_file, data, keep_empty):
     return annotations
 
 
+def _coco_entries(json_file, key, entries, needed):
+    """The ``key`` list ``entries`` checked: JSON objects, each with the keys ``needed``, and unique ids."""
+    if not isinstance(entries, list):
+        raise ValueError(f"{json_file}: '{key}' is {json.dumps(entries)[:80]}, not a list.")
+    ids = {}
+    for n, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise ValueError(
+                f"{json_file}: {key}[{n}] is {json.dumps(e)[:80]}, not an object {{...}}; fix or delete it."
+            )
+        missing = [k for k in needed if k not in e]
+        if missing:
+            raise ValueError(
+                f"{json_file}: {key}[{n}] ({json.dumps(e)[:80]}) has no {' or '.join(missing)}; a COCO file's "
+                f"'{key}' entries need {' and '.join(needed)}. Fix it or delete it."
+            )
+        if "id" in needed and ids.setdefault(e["id"], n) != n:
+            raise ValueError(
+                f"{json_file}: {key}[{ids[e['id']]}] and {key}[{n}] have the same id {e['id']!r}; ids must differ."
+            )
+    return entries
+
+
+def _size(where, width, height, file):
+    """``(width, height)`` as the annotation gives them, or read from the image ``file`` when it gives none or
+    0 (as some tools write); a size that is not a number is an error."""
+    try:
+        wh = (int(float(width)), int(float(height)))
+    except (TypeError, ValueError, OverflowError):
+        if width is None or height is None:
+            return image_size(file)
+        raise ValueError(
+            f"{where}: the size {width!r} x {height!r} is not a number of pixels; fix it, or delete it to read the "
+            f"size from {file.name}."
+        ) from None
+    return wh if min(wh) > 0 else image_size(file)
+
+
 def _coco_bbox(ann, where):
     """An annotation's COCO ``bbox`` ``[x, y, w, h]`` as ``xyxy``; one missing or not 4 numbers is an error."""
     if "bbox" not in ann:
@@ -139,14 +182,17 @@ def read_voc(xml_folder, image_folder, classes=None):
     parsed = []
     for xml in files:
         root = _parse_xml(xml)
-        file = folder / root.findtext("filename", "").strip()
+        if not root.findtext("filename", "").strip():
+            raise ValueError(f"{xml} has no <filename> naming its image: is it a VOC annotation (<annotation>)?")
+        file = folder / root.findtext("filename").strip()
         if not file.is_file():
             raise FileNotFoundError(f"{xml} names the image {file}, which does not exist; check the image folder.")
-        size = root.find("size")
-        wh = (int(size.findtext("width")), int(size.findtext("height"))) if size is not None else image_size(file)
+        wh = _size(f"{xml}: <size>", *(root.findtext(f"size/{k}") for k in ("width", "height")), file)
         objs = []
         for k, o in enumerate(root.iter("object")):
             name = o.findtext("name", "").strip()
+            if not name:
+                raise ValueError(f"{xml}: object {k} has no <name>; write its class there or delete the object.")
             bndbox = o.find("bndbox")
             if bndbox is None:
                 raise ValueError(

@@ -129,6 +129,39 @@ def test_a_coco_file_without_annotations_is_an_error_unless_images_without_boxes
         dd.read_coco(write_json(path, data), path / "img", keep_empty=True)
 
 
+def test_coco_entries_without_their_keys_or_with_a_repeated_id_are_errors_naming_them(coco):
+    path, data = coco
+    cases = [
+        ("images", 1, {"id": 2}, r"images\[1\] \(\{\"id\": 2\}\) has no file_name"),
+        ("categories", 0, {"id": 7}, r"categories\[0\] \(\{\"id\": 7\}\) has no name"),
+        ("annotations", 2, [1, 1, 10, 10], r"annotations\[2\] is \[1, 1, 10, 10\], not an object"),
+        ("images", 1, {"id": 1, "file_name": "b.jpg"}, r"images\[0\] and images\[1\] have the same id 1"),
+        ("categories", 1, {"id": 7, "name": "cat"}, r"categories\[0\] and categories\[1\] have the same id 7"),
+    ]
+    for key, n, entry, message in cases:
+        broken = json.loads(json.dumps(data))
+        broken[key][n] = entry
+        with pytest.raises(ValueError, match=r"ann\.json: " + message):
+            dd.read_coco(write_json(path, broken), path / "img")
+
+
+def test_a_coco_image_size_that_is_not_a_number_is_an_error_and_0_is_read_from_the_file(coco):
+    path, data = coco
+    data["images"][0]["width"] = "wide"
+    with pytest.raises(ValueError, match=r"ann\.json: image id 1 \(a\.jpg\): the size 'wide' x 60 is not a number"):
+        dd.read_coco(write_json(path, data), path / "img")
+    data["images"][0]["width"] = data["images"][0]["height"] = 0  # as some tools write when they do not know
+    items, _ = dd.read_coco(write_json(path, data), path / "img")
+    assert items[0].size == (80, 60)
+
+
+def test_a_coco_file_that_is_not_utf8_is_an_error_naming_it(coco):
+    path, data = coco
+    write_json(path, data).write_bytes(b'{"images": "\xff"}')
+    with pytest.raises(ValueError, match=r"ann\.json is not UTF-8 text"):
+        dd.read_coco(path / "ann.json", path / "img")
+
+
 def write_voc(tmp_path, xml):
     """One VOC annotation file ``p.xml`` holding ``xml`` and its 60x50 image ``p.jpg``; (xml folder, image folder)."""
     for d in ("img", "xml"):
@@ -228,3 +261,18 @@ def test_largest_object_targets(coco):
     assert ds.encode(Image.new("RGB", (40, 30))).shape == (3, 32, 32)
     with pytest.raises(ValueError, match="target must be"):
         dd.DetectionDataset(items, classes, ds.tfms, target="boxes")
+
+
+def test_a_voc_file_without_filename_or_object_name_or_with_a_bad_size_is_an_error_naming_it(tmp_path):
+    no_file = VOC_HEAD.replace("<filename>p.jpg</filename>", "") + VOC_DOG + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml has no <filename> naming its image"):
+        dd.read_voc(*write_voc(tmp_path, no_file))
+    no_name = VOC_HEAD + VOC_DOG.replace("<name>dog</name>", "") + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 0 has no <name>"):
+        dd.read_voc(*write_voc(tmp_path, no_name))
+    bad_size = VOC_HEAD.replace("<width>60", "<width>abc") + VOC_DOG + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: <size>: the size 'abc' x '50' is not a number of pixels"):
+        dd.read_voc(*write_voc(tmp_path, bad_size))
+    zero_size = VOC_HEAD.replace("<width>60", "<width>0").replace("<height>50", "<height>0") + VOC_DOG + "</annotation>"
+    items, _ = dd.read_voc(*write_voc(tmp_path, zero_size))
+    assert items[0].size == (60, 50)  # read from p.jpg
