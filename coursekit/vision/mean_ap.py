@@ -22,10 +22,10 @@ RECALL_POINTS = np.linspace(0, 1, 101)  # COCO reads precision at recall 0, 0.01
 
 
 def check_inputs(detections, truths, n_classes=None, need_truths=False):
-    """``detections`` and ``truths`` as lists, checked: one entry per image in both; with ``n_classes``, each
-    entry's boxes (n, 4) ``xyxy`` matching its scores and labels, the labels class indices below ``n_classes``;
-    with ``need_truths``, at least one object among the truths (AP is undefined without one). Anything else is
-    a ``ValueError`` naming the image."""
+    """``detections`` and ``truths`` as lists of tuples of CPU tensors (they may come as lists, arrays or GPU
+    tensors), checked: one entry per image in both, each image's boxes (n, 4) ``xyxy`` matching its scores and
+    labels; with ``n_classes``, labels that are class indices below it; with ``need_truths``, at least one object
+    among the truths (AP is undefined without one). Anything else is a ``ValueError`` naming the image."""
     detections, truths = list(detections), list(truths)
     if len(detections) != len(truths):
         raise ValueError(
@@ -33,14 +33,14 @@ def check_inputs(detections, truths, n_classes=None, need_truths=False):
             "entry per image, in the same order (an image with nothing detected gets empty tensors, as "
             "predict_boxes gives)."
         )
-    for img, (d, t) in enumerate(zip(detections, truths) if n_classes is not None else []):
+    for img, (d, t) in enumerate(zip(detections, truths)):
         if len(d) != 3 or len(t) != 2:
             raise ValueError(
                 f"image {img}: a detection is (boxes, scores, labels) and a ground truth (boxes, labels), not "
                 f"{len(d)} and {len(t)} items."
             )
-        _check_image(f"the detections of image {img}", d[0], d[2], n_classes, d[1])
-        _check_image(f"the ground truths of image {img}", t[0], t[1], n_classes)
+        detections[img] = _check_image(f"the detections of image {img}", d[0], d[2], n_classes, d[1])
+        truths[img] = _check_image(f"the ground truths of image {img}", t[0], t[1], n_classes)
     if need_truths and not any(len(labels) for _, labels in truths):
         raise ValueError(
             f"AP is undefined without ground truth: the truths of all {len(truths)} images hold no object, so "
@@ -52,19 +52,20 @@ def check_inputs(detections, truths, n_classes=None, need_truths=False):
 
 
 def _check_image(what, boxes, labels, n_classes, scores=None):
-    """One image's boxes, labels (and scores): sizes that agree, labels in 0..n_classes-1, ``xyxy`` boxes."""
-    boxes, labels = torch.as_tensor(boxes), torch.as_tensor(labels).reshape(-1)
+    """One image's ``(boxes, labels)`` or ``(boxes, scores, labels)`` as CPU tensors, checked: sizes that agree,
+    ``xyxy`` boxes, labels in ``0..n_classes-1`` (when ``n_classes`` is given)."""
+    boxes, labels = torch.as_tensor(boxes).cpu(), torch.as_tensor(labels).cpu().reshape(-1)
     n = len(labels)
     boxes = boxes.reshape(0, 4) if n == 0 and boxes.numel() == 0 else boxes
-    n_scores = n if scores is None else torch.as_tensor(scores).numel()
-    if boxes.shape != (n, 4) or n_scores != n:
+    scores = None if scores is None else torch.as_tensor(scores).cpu().reshape(-1)
+    if boxes.shape != (n, 4) or (scores is not None and len(scores) != n):
         raise ValueError(
             f"{what}: boxes of shape {tuple(boxes.shape)} for {n} labels"
-            + ("" if scores is None else f" and {n_scores} scores")
+            + ("" if scores is None else f" and {len(scores)} scores")
             + ": each object needs a box (4 numbers, xyxy) and a label"
             + ("" if scores is None else " and a score")
         )
-    bad = labels[(labels < 0) | (labels >= n_classes)]
+    bad = labels[(labels < 0) | (labels >= n_classes)] if n_classes is not None else labels[:0]
     if len(bad):
         raise ValueError(
             f"{what}: the label {int(bad[0])} is not a class index 0..{n_classes - 1} (n_classes is {n_classes}). "
@@ -77,6 +78,7 @@ def _check_image(what, boxes, labels, n_classes, scores=None):
             f"{what}: box {k} {[round(float(v), 4) for v in boxes[k]]} ends before it starts; boxes here are xyxy "
             "[x0, y0, x1, y1]. COCO's [x, y, width, height] boxes convert with boxes.coco_to_xyxy."
         )
+    return (boxes, labels) if scores is None else (boxes, scores, labels)
 
 
 def match_detections(detections, truths, cls, iou_thresh=0.5, max_dets=100):

@@ -139,3 +139,17 @@ def test_a_label_outside_the_classes_a_flipped_box_or_mismatched_sizes_is_an_err
             score(good, short, 2)
     empty = [(torch.zeros(0), torch.zeros(0), torch.zeros(0, dtype=torch.long))] * 3  # flat empty boxes are fine
     assert mean_ap.ap50(empty, TRUTHS, 2) == mean_ap.coco_map(empty, TRUTHS, 2)["map_50"] == 0.0
+
+
+def test_lists_and_arrays_score_as_tensors_do():
+    mixed = [
+        dets(([12, 11, 52, 50], 0.95, 0), ([62, 58, 90, 90], 0.5, 1), ([0, 0, 30, 30], 0.85, 1)),
+        dets(([5, 8, 35, 30], 0.4, 0)),
+        dets(([25, 30, 85, 75], 0.8, 1)),
+    ]
+    as_lists = [tuple(x.tolist() for x in t) for t in TRUTHS]  # once: 'list' object has no attribute 'float'
+    as_arrays = [tuple(x.numpy() for x in d) for d in mixed]
+    ref = mean_ap.ap50(mixed, TRUTHS, 2)
+    assert 0.2 < ref < 1
+    assert mean_ap.ap50(as_arrays, as_lists, 2) == pytest.approx(ref)
+    assert mean_ap.coco_map(as_arrays, as_lists, 2)["map_50"] == pytest.approx(ref, abs=1e-4)
