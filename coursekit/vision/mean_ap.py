@@ -26,6 +26,8 @@ def check_inputs(detections, truths, n_classes=None, need_truths=False):
     tensors), checked: one entry per image in both, each image's boxes (n, 4) ``xyxy`` matching its scores and
     labels; with ``n_classes``, labels that are class indices below it; with ``need_truths``, at least one object
     among the truths (AP is undefined without one). Anything else is a ``ValueError`` naming the image."""
+    if isinstance(detections, _Checked) and isinstance(truths, _Checked) and n_classes is None and not need_truths:
+        return detections, truths  # ap50 checked them once (lengths included); its passes per class need not
     detections, truths = list(detections), list(truths)
     if len(detections) != len(truths):
         raise ValueError(
@@ -48,7 +50,11 @@ def check_inputs(detections, truths, n_classes=None, need_truths=False):
             "objects; if these should have some, check how the truths were made (ground_truths drops the -1 "
             "padding labels)."
         )
-    return detections, truths
+    return _Checked(detections), _Checked(truths)
+
+
+class _Checked(list):
+    """A list of one image's tensors per entry that ``check_inputs`` has checked."""
 
 
 def _check_image(what, boxes, labels, n_classes, scores=None):
