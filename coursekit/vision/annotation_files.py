@@ -54,12 +54,12 @@ def read_coco(json_file, image_folder, keep_empty=False):
         raise ValueError(f"{json_file} is not valid JSON ({e}).") from None
     except UnicodeDecodeError as e:
         raise ValueError(f"{json_file} is not UTF-8 text (byte {e.start}): is it a JSON annotation file?") from None
-    annotations = _coco_entries(json_file, "annotations", _coco_annotations(json_file, data, keep_empty), ())
-    cats = sorted(_coco_entries(json_file, "categories", data["categories"], ("id", "name")), key=lambda c: c["id"])
+    image_list, annotations, categories = _coco_lists(json_file, data, keep_empty)
+    cats = sorted(categories, key=lambda c: c["id"])
     cat_index = {c["id"]: i for i, c in enumerate(cats)}
     classes = [c["name"] for c in cats]
     images = {}
-    for im in _coco_entries(json_file, "images", data["images"], ("id", "file_name")):
+    for im in image_list:
         file = folder / im["file_name"]
         if not file.exists():
             raise FileNotFoundError(
@@ -87,29 +87,31 @@ def read_coco(json_file, image_folder, keep_empty=False):
     return [it for it in items if keep_empty or len(it.labels)], classes
 
 
-def _coco_annotations(json_file, data, keep_empty):
-    """The annotation list of a COCO file's ``data``, once the keys are checked. A file without annotations
-    (empty, or no key: a test set's image list) is an error unless ``keep_empty`` asks for bare images."""
+def _coco_lists(json_file, data, keep_empty):
+    """``(images, annotations, categories)`` of a COCO file's ``data``, checked (``_coco_entries``). A file
+    without annotations (an empty list, or no key: a test set's image list) is an error unless ``keep_empty``
+    asks for bare images."""
     missing = [k for k in ("images", "annotations", "categories") if not isinstance(data, dict) or k not in data]
-    if missing == ["annotations"] and not keep_empty:
-        raise ValueError(
-            f"{json_file} has no 'annotations': it lists {len(data['images'])} image(s) without boxes, as a COCO "
-            "test set's file (image_info_test*.json) does. Read the file with the boxes (instances_*.json, or "
-            "the lesson's pascal_*.json), or pass keep_empty=True to read the images alone (to predict on them)."
-        )
     if missing and missing != ["annotations"]:
         raise ValueError(
             f"{json_file} has no {missing} key(s): a COCO-layout file needs 'images', 'annotations' and 'categories'."
         )
-    annotations = data.get("annotations", [])
-    if not data["images"]:
+    images = _coco_entries(json_file, "images", data["images"], ("id", "file_name"))
+    if not images:
         raise ValueError(f"{json_file} lists no image ('images' is empty), so there is nothing to read.")
+    if missing and not keep_empty:
+        raise ValueError(
+            f"{json_file} has no 'annotations': it lists {len(images)} image(s) without boxes, as a COCO test "
+            "set's file (image_info_test*.json) does. Read the file with the boxes (instances_*.json, or the "
+            "lesson's pascal_*.json), or pass keep_empty=True to read the images alone (to predict on them)."
+        )
+    annotations = _coco_entries(json_file, "annotations", data.get("annotations", []), ())
     if not annotations and not keep_empty:
         raise ValueError(
-            f"{json_file} lists {len(data['images'])} image(s) but no annotation ('annotations' is empty): no box "
-            "to learn from or measure. Read the file with the boxes, or pass keep_empty=True to read the images alone."
+            f"{json_file} lists {len(images)} image(s) but no annotation ('annotations' is empty): no box to "
+            "learn from or measure. Read the file with the boxes, or pass keep_empty=True to read the images alone."
         )
-    return annotations
+    return images, annotations, _coco_entries(json_file, "categories", data["categories"], ("id", "name"))
 
 
 def _coco_entries(json_file, key, entries, needed):
@@ -136,8 +138,8 @@ def _coco_entries(json_file, key, entries, needed):
 
 
 def _size(where, width, height, file):
-    """``(width, height)`` as the annotation gives them, or read from the image ``file`` when it gives none or
-    0 (as some tools write); a size that is not a number is an error."""
+    """``(width, height)`` as the annotation gives them, or read from the image ``file`` when it gives none, 0
+    (as some tools write) or less; a size that is not a number is an error."""
     try:
         wh = (int(float(width)), int(float(height)))
     except (TypeError, ValueError, OverflowError):
