@@ -6,9 +6,10 @@ and ``cxcywh`` (centre, width, height: how SSD offsets are written). The 2018 no
 ``[top, left, bottom, right]`` (``yxyx`` here). Coordinates are pixels with ``(0, 0)`` the top-left corner
 of the image and a box ``[x0, y0, x1, y1]`` covering ``x0 <= x < x1`` (so its width is ``x1 - x0``).
 
-Bad boxes (``check_box``): a box of zero (or negative) width or height is a ``ValueError`` naming the
-annotation; a box that sticks out of its image is clipped to it with a warning naming the annotation (VOC
-and COCO files often hold boxes a pixel or two past the edge); a box wholly outside its image is an error.
+Bad boxes (``check_box``): a box that is not 4 numbers, or has zero (or negative) width or height, is a
+``ValueError`` naming the annotation; a box that sticks out of its image is clipped to it with a warning
+naming the annotation (VOC and COCO files often hold boxes a pixel or two past the edge); a box wholly
+outside its image is an error.
 """
 
 import warnings
@@ -56,10 +57,15 @@ def check_box(box, width, height, where):
     """One ``xyxy`` box checked against its ``width`` x ``height`` image: returned as a list of 4 floats,
     clipped to the image with a warning when it sticks out. ``where`` names the annotation in messages.
 
-    Zero or negative width or height, a box wholly outside the image, or a number that is not finite is a
-    ``ValueError`` naming the annotation.
+    Zero or negative width or height, a box wholly outside the image, a number that is not finite, or a box
+    that is not 4 numbers is a ``ValueError`` naming the annotation.
     """
-    x0, y0, x1, y1 = (float(v) for v in box)
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where}: the box {box!r} is not 4 numbers [x0, y0, x1, y1]; fix the annotation or delete it."
+        ) from None
     if not all(map(lambda v: v == v and abs(v) != float("inf"), (x0, y0, x1, y1))):
         raise ValueError(f"{where}: the box {[x0, y0, x1, y1]} has a number that is not finite; fix or delete it.")
     if x1 <= x0 or y1 <= y0:

@@ -1,19 +1,12 @@
-"""Object-detection data: COCO-JSON and VOC-XML readers, the largest object, and datasets whose images and
-boxes transform together (torchvision transforms v2 with ``tv_tensors.BoundingBoxes``).
+"""Object-detection data: the COCO-JSON and VOC-XML readers (from ``annotation_files``, where bad input and
+its errors are described), the largest object, and datasets whose images and boxes transform together
+(torchvision transforms v2 with ``tv_tensors.BoundingBoxes``).
 
-Both readers give ``(items, classes)``: a list of ``Annotated`` (one image file, its size and its boxes as
-``xyxy`` pixels of the file) and the class names, whose position is the label. In a batch, boxes are
-``xyxy`` *fractions* of the (square) input image, 0..1, so they do not depend on its size.
-
-Bad input: an annotation naming an image id or category id that the file does not have, or a VOC object
-whose class is not in ``classes``, is a ``ValueError`` naming the annotation; a missing image file is a
-``FileNotFoundError`` naming the annotation file; bad boxes are handled as ``boxes.check_box`` says (zero
-width or height: error; sticking out of the image: clipped with a warning).
+The readers give ``(items, classes)``: ``Annotated`` items (one image file, its size and its boxes as ``xyxy``
+pixels of the file) and the class names, whose position is the label. In a batch, boxes are ``xyxy``
+*fractions* of the (square) input image, 0..1, so they do not depend on its size.
 """
 
-import json
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -21,114 +14,10 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2 as T
 
-from coursekit.core import check_path
 from coursekit.data import make_loaders, random_split_indices
-from coursekit.vision.boxes import box_area, check_box, coco_to_xyxy
-from coursekit.vision.images import as_rgb_image, image_size, load_image
-
-
-@dataclass
-class Annotated:
-    """One image and its objects: ``boxes`` (n, 4) float ``xyxy`` pixels of the file, ``labels`` (n,) class
-    indices, ``size`` (width, height) of the file."""
-
-    file: Path
-    size: tuple
-    boxes: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 4))
-    labels: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
-    image_id: object = None
-
-
-def read_coco(json_file, image_folder, keep_empty=False):
-    """``(items, classes)`` from a COCO-layout JSON (``images``, ``annotations`` with ``bbox`` [x, y, w, h],
-    ``categories``): the 2018 Pascal files and ``coco_tiny``. Classes are in category-id order; an image's
-    width and height are read from its file when the JSON has none. Images without boxes are left out unless
-    ``keep_empty``."""
-    json_file = check_path(json_file, "annotation file", kind="file")
-    folder = check_path(image_folder, "image folder", kind="folder")
-    try:
-        data = json.loads(json_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{json_file} is not valid JSON ({e}).") from None
-    missing = [k for k in ("images", "annotations", "categories") if k not in data]
-    if missing:
-        raise ValueError(
-            f"{json_file} has no {missing} key(s): a COCO-layout file needs 'images', 'annotations' and 'categories'."
-        )
-    cats = sorted(data["categories"], key=lambda c: c["id"])
-    cat_index = {c["id"]: i for i, c in enumerate(cats)}
-    classes = [c["name"] for c in cats]
-    images = {}
-    for im in data["images"]:
-        file = folder / im["file_name"]
-        if not file.exists():
-            raise FileNotFoundError(
-                f"{json_file}: image id {im['id']} names {file}, which does not exist; check the image folder."
-            )
-        size = (im["width"], im["height"]) if "width" in im and "height" in im else image_size(file)
-        images[im["id"]] = (Annotated(file, tuple(size), image_id=im["id"]), [], [])
-    for n, ann in enumerate(data["annotations"]):
-        where = f"{json_file}: annotation {n} (id {ann.get('id', '?')})"
-        if ann.get("image_id") not in images:
-            raise ValueError(
-                f"{where} names image_id {ann.get('image_id')!r}, which is not in 'images'. Fix the "
-                "image id, or add the image."
-            )
-        if ann.get("category_id") not in cat_index:
-            raise ValueError(
-                f"{where} names category_id {ann.get('category_id')!r}, which is not in 'categories' "
-                f"(ids: {sorted(cat_index)})."
-            )
-        item, bxs, labs = images[ann["image_id"]]
-        bxs.append(check_box(coco_to_xyxy(ann["bbox"]).tolist(), *item.size, where))
-        labs.append(cat_index[ann["category_id"]])
-    items = [_finish(*v) for v in images.values()]
-    return [it for it in items if keep_empty or len(it.labels)], classes
-
-
-def _finish(item, bxs, labs):
-    item.boxes = torch.tensor(bxs, dtype=torch.float32).reshape(-1, 4)
-    item.labels = torch.tensor(labs, dtype=torch.long)
-    return item
-
-
-def read_voc(xml_folder, image_folder, classes=None):
-    """``(items, classes)`` from a folder of VOC XML files (one per image: ``filename``, ``size``, and an
-    ``object`` with ``name`` and ``bndbox`` per box), e.g. ``pets/annotations/xmls``. Without ``classes``
-    they are the object names found, sorted. VOC's pixel coordinates start at 1; they are used as they are."""
-    xml_folder = check_path(xml_folder, "annotation folder", kind="folder")
-    folder = check_path(image_folder, "image folder", kind="folder")
-    files = sorted(xml_folder.glob("*.xml"))
-    if not files:
-        raise ValueError(f"{xml_folder} has no .xml annotation files.")
-    parsed = []
-    for xml in files:
-        root = ET.parse(xml).getroot()
-        file = folder / root.findtext("filename", "").strip()
-        if not file.is_file():
-            raise FileNotFoundError(f"{xml} names the image {file}, which does not exist; check the image folder.")
-        size = root.find("size")
-        wh = (int(size.findtext("width")), int(size.findtext("height"))) if size is not None else image_size(file)
-        objs = [
-            (
-                o.findtext("name", "").strip(),
-                [float(o.find("bndbox").findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")],
-            )
-            for o in root.iter("object")
-        ]
-        parsed.append((xml, file, wh, objs))
-    classes = list(classes) if classes is not None else sorted({n for *_, objs in parsed for n, _ in objs})
-    index = {c: i for i, c in enumerate(classes)}
-    items = []
-    for xml, file, wh, objs in parsed:
-        bxs, labs = [], []
-        for k, (name, box) in enumerate(objs):
-            if name not in index:
-                raise ValueError(f"{xml}: object {k} has the class {name!r}, which is not one of {classes}.")
-            bxs.append(check_box(box, *wh, f"{xml}: object {k} ({name})"))
-            labs.append(index[name])
-        items.append(_finish(Annotated(file, wh, image_id=xml.stem), bxs, labs))
-    return items, classes
+from coursekit.vision.annotation_files import Annotated, read_coco, read_voc  # noqa: F401 (lessons call them here)
+from coursekit.vision.boxes import box_area
+from coursekit.vision.images import as_rgb_image, load_image
 
 
 def largest_object(item):

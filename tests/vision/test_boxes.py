@@ -61,6 +61,12 @@ def test_a_box_wholly_outside_or_not_finite_is_an_error():
         boxes.check_box([0, 0, float("nan"), 10], 50, 50, "ann 2")
 
 
+@pytest.mark.parametrize("box", [[1, 2, 3], None, [1, 2, "x", 4]])
+def test_a_box_that_is_not_4_numbers_is_an_error_naming_it(box):
+    with pytest.raises(ValueError, match=r"ann 4: the box .* is not 4 numbers \[x0, y0, x1, y1\]"):
+        boxes.check_box(box, 50, 50, "ann 4")
+
+
 def test_show_boxes_draws_a_rectangle_and_a_name_per_real_box():
     img = Image.new("RGB", (64, 48), (120, 120, 120))
     ax = boxes.show_boxes(

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -57,7 +58,7 @@ def test_an_annotation_naming_an_unknown_image_or_category_is_an_error_naming_it
         dd.read_coco(write_json(path, data), path / "img")
     data["annotations"][1]["image_id"] = 1
     data["annotations"][2]["category_id"] = 5
-    with pytest.raises(ValueError, match=r"annotation 2 \(id 12\) names category_id 5"):
+    with pytest.raises(ValueError, match=r"annotation 2 \(id 12\) of image b\.jpg names category_id 5"):
         dd.read_coco(write_json(path, data), path / "img")
 
 
@@ -96,6 +97,105 @@ def test_read_voc_reads_objects_and_rejects_unknown_classes(tmp_path):
     assert items[0].boxes.tolist() == [[3, 4, 30, 40]] * 2 and items[0].size == (60, 50)
     with pytest.raises(ValueError, match="p.xml: object 0 has the class 'dog'"):
         dd.read_voc(tmp_path / "xml", tmp_path / "img", classes=["cat"])
+
+
+@pytest.mark.parametrize("bbox", [[30, 20, 40], None, [30, 20, "40", 30], [[30, 20, 40, 30]]])
+def test_a_coco_bbox_that_is_not_4_numbers_is_an_error_naming_the_annotation_and_image(coco, bbox):
+    path, data = coco
+    data["annotations"][1]["bbox"] = bbox
+    expected = (
+        rf"ann\.json: annotation 1 \(id 11\) of image a\.jpg has the bbox {re.escape(json.dumps(bbox))}; a COCO bbox"
+    )
+    with pytest.raises(ValueError, match=expected + r" is 4 numbers \[x, y, width, height\]"):
+        dd.read_coco(write_json(path, data), path / "img")
+    del data["annotations"][1]["bbox"]
+    with pytest.raises(ValueError, match=r"annotation 1 \(id 11\) of image a\.jpg has no bbox"):
+        dd.read_coco(write_json(path, data), path / "img")
+
+
+def test_a_coco_file_without_annotations_is_an_error_unless_images_without_boxes_are_asked_for(coco):
+    path, data = coco
+    data["annotations"] = []
+    with pytest.raises(ValueError, match=r"ann\.json lists 2 image\(s\) but no annotation.*keep_empty=True"):
+        dd.read_coco(write_json(path, data), path / "img")
+    items, classes = dd.read_coco(write_json(path, data), path / "img", keep_empty=True)
+    assert [len(it.labels) for it in items] == [0, 0] and classes == ["cat", "dog"]
+    del data["annotations"]  # as in COCO's test-set files (image_info_test2017.json): images, no boxes
+    with pytest.raises(ValueError, match=r"ann\.json has no 'annotations'.*test set.*keep_empty=True"):
+        dd.read_coco(write_json(path, data), path / "img")
+    assert len(dd.read_coco(write_json(path, data), path / "img", keep_empty=True)[0]) == 2
+    data["images"] = []
+    with pytest.raises(ValueError, match=r"ann\.json lists no image"):
+        dd.read_coco(write_json(path, data), path / "img", keep_empty=True)
+
+
+def test_coco_entries_without_their_keys_or_with_a_repeated_id_are_errors_naming_them(coco):
+    path, data = coco
+    cases = [
+        ("images", 1, {"id": 2}, r"images\[1\] \(\{\"id\": 2\}\) has no file_name"),
+        ("categories", 0, {"id": 7}, r"categories\[0\] \(\{\"id\": 7\}\) has no name"),
+        ("annotations", 2, [1, 1, 10, 10], r"annotations\[2\] is \[1, 1, 10, 10\], not an object"),
+        ("images", 1, {"id": 1, "file_name": "b.jpg"}, r"images\[0\] and images\[1\] have the same id 1"),
+        ("categories", 1, {"id": 7, "name": "cat"}, r"categories\[0\] and categories\[1\] have the same id 7"),
+    ]
+    for key, n, entry, message in cases:
+        broken = json.loads(json.dumps(data))
+        broken[key][n] = entry
+        with pytest.raises(ValueError, match=r"ann\.json: " + message):
+            dd.read_coco(write_json(path, broken), path / "img")
+
+
+def test_a_coco_image_size_that_is_not_a_number_is_an_error_and_0_is_read_from_the_file(coco):
+    path, data = coco
+    data["images"][0]["width"] = "wide"
+    with pytest.raises(ValueError, match=r"ann\.json: image id 1 \(a\.jpg\): the size 'wide' x 60 is not a number"):
+        dd.read_coco(write_json(path, data), path / "img")
+    data["images"][0]["width"] = data["images"][0]["height"] = 0  # as some tools write when they do not know
+    items, _ = dd.read_coco(write_json(path, data), path / "img")
+    assert items[0].size == (80, 60)
+
+
+def test_a_coco_file_that_is_not_utf8_is_an_error_naming_it(coco):
+    path, data = coco
+    write_json(path, data).write_bytes(b'{"images": "\xff"}')
+    with pytest.raises(ValueError, match=r"ann\.json is not UTF-8 text"):
+        dd.read_coco(path / "ann.json", path / "img")
+
+
+def write_voc(tmp_path, xml):
+    """One VOC annotation file ``p.xml`` holding ``xml`` and its 60x50 image ``p.jpg``; (xml folder, image folder)."""
+    for d in ("img", "xml"):
+        (tmp_path / d).mkdir(exist_ok=True)
+    write_image(tmp_path / "img" / "p.jpg", 60, 50)
+    (tmp_path / "xml" / "p.xml").write_text(xml)
+    return tmp_path / "xml", tmp_path / "img"
+
+
+VOC_HEAD = "<annotation><filename>p.jpg</filename><size><width>60</width><height>50</height></size>"
+VOC_DOG = "<object><name>dog</name><bndbox><xmin>3</xmin><ymin>4</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>"
+
+
+def test_a_voc_object_without_bndbox_is_an_error_naming_the_file_and_object(tmp_path):
+    xml = VOC_HEAD + VOC_DOG + "<object><name>cat</name><pose>Left</pose></object></annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 1 \(cat\) has no <bndbox>.*Add it or delete the object"):
+        dd.read_voc(*write_voc(tmp_path, xml))
+
+
+def test_a_voc_coordinate_missing_or_not_a_number_is_an_error_naming_the_file_and_object(tmp_path):
+    bad = VOC_HEAD + VOC_DOG.replace("<xmax>30</xmax>", "<xmax>abc</xmax>") + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 0 \(dog\) has <xmax>abc</xmax>, which is not a number"):
+        dd.read_voc(*write_voc(tmp_path, bad))
+    missing = VOC_HEAD + VOC_DOG.replace("<ymin>4</ymin>", "") + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 0 \(dog\) has no <ymin> in its <bndbox>"):
+        dd.read_voc(*write_voc(tmp_path, missing))
+
+
+def test_a_truncated_voc_file_is_an_error_naming_the_file_line_and_column(tmp_path):
+    whole = VOC_HEAD + "\n" + VOC_DOG + "\n</annotation>"
+    cut = whole[: whole.index("<xmax>") + 4]  # as an interrupted copy leaves it: line 2 ends in "<xma"
+    assert VOC_DOG.index("<xmax>") == 60  # the unclosed tag starts at the 61st character of line 2
+    with pytest.raises(ValueError, match=r"p\.xml, line 2, column 61: not well-formed XML.*download it again"):
+        dd.read_voc(*write_voc(tmp_path, cut))
 
 
 def test_largest_object_is_the_one_with_the_biggest_box(coco):
@@ -161,3 +261,18 @@ def test_largest_object_targets(coco):
     assert ds.encode(Image.new("RGB", (40, 30))).shape == (3, 32, 32)
     with pytest.raises(ValueError, match="target must be"):
         dd.DetectionDataset(items, classes, ds.tfms, target="boxes")
+
+
+def test_a_voc_file_without_filename_or_object_name_or_with_a_bad_size_is_an_error_naming_it(tmp_path):
+    no_file = VOC_HEAD.replace("<filename>p.jpg</filename>", "") + VOC_DOG + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml has no <filename> naming its image"):
+        dd.read_voc(*write_voc(tmp_path, no_file))
+    no_name = VOC_HEAD + VOC_DOG.replace("<name>dog</name>", "") + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: object 0 has no <name>"):
+        dd.read_voc(*write_voc(tmp_path, no_name))
+    bad_size = VOC_HEAD.replace("<width>60", "<width>abc") + VOC_DOG + "</annotation>"
+    with pytest.raises(ValueError, match=r"p\.xml: <size>: the size 'abc' x '50' is not a number of pixels"):
+        dd.read_voc(*write_voc(tmp_path, bad_size))
+    zero_size = VOC_HEAD.replace("<width>60", "<width>0").replace("<height>50", "<height>0") + VOC_DOG + "</annotation>"
+    items, _ = dd.read_voc(*write_voc(tmp_path, zero_size))
+    assert items[0].size == (60, 50)  # read from p.jpg
