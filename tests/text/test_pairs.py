@@ -65,6 +65,24 @@ def test_bad_tsv_lines_are_errors_naming_file_and_line(tmp_path, line, why):
         pairs.read_tsv_pairs(f)
 
 
+def test_a_latin1_pairs_file_is_an_error_naming_the_byte_and_line_and_encoding_reads_it(tmp_path):
+    f = tmp_path / "fra.txt"
+    f.write_bytes("Go.\tVa !\nHi.\tSalut.\nCoffee.\tCaf\xe9.\n".encode("latin-1"))  # byte 0xe9 at offset 31
+    with pytest.raises(
+        ValueError,
+        match=r"fra\.txt is not utf-8 text: byte 0xe9 at byte offset 31 \(line 3\) cannot be decoded .*"
+        r"iconv -f latin1 -t utf-8 fra\.txt > utf8-fra\.txt\), or pass .* encoding='latin-1'",
+    ):
+        pairs.read_tsv_pairs(f)
+    assert pairs.read_tsv_pairs(f, encoding="latin-1")[2] == ("Coffee.", "Caf\xe9.")
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_not_part_of_the_pairs(tmp_path):
+    f = tmp_path / "fra.txt"
+    f.write_bytes("\ufeffGo.\tVa !\r\nWho?\tQui ?\r\n".encode("utf-8"))
+    assert pairs.read_tsv_pairs(f) == [("Go.", "Va !"), ("Who?", "Qui ?")]
+
+
 def test_tokenize_pairs_drops_long_pairs_and_the_bos_marker():
     class Split:  # a stand-in for Tokenizer (spaCy takes seconds to load): the same interface
         def tokenize(self, texts, cache_dir=None, name=None):
