@@ -47,20 +47,23 @@ class LMLoader:
     normal with sd 5, at least 5), rescaled so an epoch always has ``len(loader)`` batches (the one-cycle
     schedule counts them). The fewer than ``bs`` tokens left over after cutting the stream into ``bs`` equal
     rows are not read that epoch (another shuffle puts other tokens at the end). Seeded: the same ``seed``
-    gives the same epochs.
+    gives the same epochs. ``name`` ("training", "validation") names the set when it is too small for ``bs``.
     """
 
     n_inp = 1
 
-    def __init__(self, ids_list, bs=64, bptt=70, shuffle=True, seed=None, vary_bptt=True, vocab=None):
+    def __init__(self, ids_list, bs=64, bptt=70, shuffle=True, seed=None, vary_bptt=True, vocab=None, name=None):
         self.dataset = ids_list if isinstance(ids_list, LMTexts) else LMTexts(ids_list, vocab)
         self.batch_size, self.bptt, self.shuffle, self.vary_bptt = bs, bptt, shuffle, vary_bptt
         self.n_tokens = self.dataset.n_tokens
         self.row_len = (self.n_tokens - 1) // bs  # tokens read per row: each needs the next as its target
         if self.row_len < 1:
+            n = len(self.dataset)
+            what = f"The {name} set ({n} text{'s' * (n != 1)}, {self.n_tokens} tokens)" if name else "The texts"
+            more = {"validation": "a bigger valid_pct (or more valid_texts)", "training": "more texts"}
             raise ValueError(
-                f"{self.n_tokens} tokens cannot fill {bs} rows of a language-model batch (each row "
-                f"needs at least 2 tokens): use a smaller bs, or more text."
+                f"{what} cannot fill bs={bs} rows of a language-model batch: each row needs at least 2 tokens. "
+                f"Use a smaller bs (at most {max(1, self.n_tokens - 1)}), or {more.get(name, 'more text')}."
             )
         self.seed = torch.initial_seed() % 2**63 if seed is None else seed
         self.rng = np.random.default_rng(self.seed)
@@ -203,7 +206,13 @@ def lm_dls(
     vocab = vocab or Vocab.build(train_tok, min_freq, max_vocab)
     step = -1 if backwards else 1
     train_dl = LMLoader(
-        [vocab.numericalize(t)[::step] for t in train_tok], bs, bptt, shuffle=True, seed=seed, vocab=vocab
+        [vocab.numericalize(t)[::step] for t in train_tok],
+        bs,
+        bptt,
+        shuffle=True,
+        seed=seed,
+        vocab=vocab,
+        name="training",
     )
     valid_dl = LMLoader(
         [vocab.numericalize(t)[::step] for t in valid_tok],
@@ -213,6 +222,7 @@ def lm_dls(
         seed=seed,
         vary_bptt=False,
         vocab=vocab,
+        name="validation",
     )
     return DataLoaders(train_dl, valid_dl)
 
