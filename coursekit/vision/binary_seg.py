@@ -30,17 +30,27 @@ LAYOUTS = {
 }
 
 
+# what PIL raises for a file that is not an image, or a damaged one (as images.load_image catches)
+UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
+
+
+def unreadable_mask(path, error, image=None):
+    """The ``MaskError`` for a mask file PIL cannot read: the file, what PIL said, and what to do."""
+    of = f" (the mask of {image})" if image is not None else ""
+    return MaskError(
+        f"Cannot read mask {path}{of} ({type(error).__name__}: {error}); replace it with the image's mask "
+        "(a GIF or PNG, object pixels non-zero)."
+    )
+
+
 def load_binary_mask(path, size=None, positive=None):
     """A mask as a uint8 (H, W) array of 0/1: pixels whose value is in ``positive`` (default: any non-zero
     value, which covers GIFs saved with 0/1 and 0/255), checked against the image's (width, height)."""
     try:
         with Image.open(path) as m:
             arr = np.asarray(m if m.mode in ("L", "P", "1") else m.convert("L"))  # (H, W), first GIF frame
-    except (OSError, SyntaxError, ValueError) as e:
-        raise MaskError(
-            f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's mask "
-            "(a GIF or PNG, object pixels non-zero)."
-        ) from None
+    except UNREADABLE as e:
+        raise unreadable_mask(path, e) from None
     if size is not None and arr.shape[::-1] != tuple(size):
         raise MaskError(
             f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
@@ -63,13 +73,17 @@ def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", 
         )
     if check:  # headers only: cheap, and a wrong size is named here rather than deep in training
         for img, m in zip(items, mask_files):
-            with Image.open(m) as mk:
-                if mk.size != image_size(img):
-                    raise MaskError(
-                        f"Mask {m} is {mk.size[0]}x{mk.size[1]} but its image {img.name} is "
-                        f"{image_size(img)[0]}x{image_size(img)[1]}; each mask must match its image "
-                        "pixel for pixel (re-export it at the image's size)."
-                    )
+            try:
+                with Image.open(m) as mk:
+                    mask_size = mk.size
+            except UNREADABLE as e:
+                raise unreadable_mask(m, e, img.name) from None
+            if mask_size != image_size(img):
+                raise MaskError(
+                    f"Mask {m} is {mask_size[0]}x{mask_size[1]} but its image {img.name} is "
+                    f"{image_size(img)[0]}x{image_size(img)[1]}; each mask must match its image "
+                    "pixel for pixel (re-export it at the image's size)."
+                )
     return items, mask_files
 
 

@@ -74,6 +74,27 @@ def test_a_mask_of_another_size_is_an_error_naming_the_file(tmp_path):
         binary_seg.load_binary_mask(tmp_path / "train_masks" / "0cdf5b5d0ce1_02_mask.gif", size=(12, 8))
 
 
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated"])
+def test_an_unreadable_mask_is_a_mask_error_naming_the_file(tmp_path, damage):
+    for car in range(3):
+        write_pair(tmp_path, f"{car:012x}_01", size=(24, 16))
+    mask = tmp_path / "train_masks" / "000000000001_01_mask.gif"
+    data = {"garbage": b"not a GIF", "empty": b"", "truncated": mask.read_bytes()[:40]}[damage]
+    mask.write_bytes(data)
+    named = r"Cannot read mask .*000000000001_01_mask\.gif .*replace it with the image's mask"
+    if damage != "truncated":  # the header check finds it when the loaders are built (before: PIL's own error)
+        with pytest.raises(
+            MaskError, match=r"Cannot read mask .*000000000001_01_mask\.gif \(the mask of 000000000001_01"
+        ):
+            binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_pct=0.4)
+    else:  # a good header with its pixels cut off: found when the pair is read
+        dls = binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_pct=0.4)
+        with pytest.raises(MaskError, match=named):
+            [dls.train_ds[i] for i in range(len(dls.train_ds))] + [dls.valid_ds[i] for i in range(len(dls.valid_ds))]
+    with pytest.raises(MaskError, match=named):
+        binary_seg.load_binary_mask(mask, size=(24, 16))
+
+
 def test_a_missing_mask_is_named(tmp_path):
     write_pair(tmp_path, "0cdf5b5d0ce1_01")
     (tmp_path / "train_masks" / "0cdf5b5d0ce1_01_mask.gif").unlink()
