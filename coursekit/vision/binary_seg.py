@@ -8,6 +8,7 @@ Oxford-IIIT Pets ``images/<name>.jpg`` with ``annotations/trimaps/<name>.png`` (
 
 import copy
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,8 @@ def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", 
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of {len(items)} image(s) have no mask, for example {missing[0]} "
-            f"(for the image {items[mask_files.index(missing[0])]}); add it or remove the image."
+            f"(for the image {items[mask_files.index(missing[0])]}); add it or remove the image. (Masks are "
+            f"looked for in {path / masks} as <image name>{suffix}.)"
         )
     if check:  # headers only: cheap, and a wrong size is named here rather than deep in training
         for img, m in zip(items, mask_files):
@@ -133,18 +135,59 @@ class BinaryMaskDataset(torch.utils.data.Dataset):
         return f"BinaryMaskDataset({len(self)} images)"
 
 
-def binary_dls(path, size=(64, 96), bs=8, valid_pct=0.2, seed=42, layout="carvana", augment=True, num_workers=0):
+def binary_dls(
+    path,
+    size=(64, 96),
+    bs=8,
+    valid_pct=0.2,
+    seed=42,
+    layout="carvana",
+    augment=True,
+    num_workers=0,
+    valid_folder=None,
+    valid_masks=None,
+):
     """``DataLoaders`` of images and binary masks; ``layout`` is a ``LAYOUTS`` name or a dict like them. The
-    split keeps each car's photos together. Call again with a bigger ``size`` to resize progressively."""
+    split keeps each car's photos together. Call again with a bigger ``size`` to resize progressively.
+
+    ``valid_folder`` (a folder under ``path``) holds the validation images instead of a random ``valid_pct`` of
+    the training ones (``valid_pct`` is then unused), with their masks in ``valid_masks`` (default: the layout's
+    masks folder), named as the layout names them. A car with photos in both folders is named in a warning."""
     lay = LAYOUTS[layout] if isinstance(layout, str) else dict(layout)
     items, masks = binary_items(path, lay["images"], lay["masks"], lay["suffix"], lay.get("positive"))
-    train_idx, valid_idx = split_by_group(items, valid_pct, seed)
+    if valid_folder is None:
+        train_idx, valid_idx = split_by_group(items, valid_pct, seed)
+        train, valid = [(items[i], masks[i]) for i in train_idx], [(items[i], masks[i]) for i in valid_idx]
+    else:
+        mask_folder = lay["masks"] if valid_masks is None else valid_masks
+        train = list(zip(items, masks))
+        valid = list(zip(*binary_items(path, valid_folder, mask_folder, lay["suffix"], lay.get("positive"))))
+        check_separate(items, [img for img, _ in valid])
     size = (size, size) if isinstance(size, int) else tuple(size)
-    pick = lambda idx, tf: BinaryMaskDataset([items[i] for i in idx], [masks[i] for i in idx], tf, lay.get("positive"))
+    pick = lambda pairs, tf: BinaryMaskDataset([i for i, _ in pairs], [m for _, m in pairs], tf, lay.get("positive"))
     train_tf = seg_train_tfms(size, max_zoom=1.1, max_lighting=0.1) if augment else seg_valid_tfms(size)
     return make_loaders(
-        pick(train_idx, train_tf), pick(valid_idx, seg_valid_tfms(size)), bs=bs, num_workers=num_workers, seed=seed
+        pick(train, train_tf), pick(valid, seg_valid_tfms(size)), bs=bs, num_workers=num_workers, seed=seed
     )
+
+
+def check_separate(train, valid):
+    """An error when the training and validation folders share image files; a warning when they share cars
+    (``group_of``): a score on photos of cars the model trained on flatters it."""
+    same = sorted({p.resolve() for p in train} & {p.resolve() for p in valid})
+    if same:
+        raise ValueError(
+            f"{len(same)} image(s) are both training and validation images, for example {same[0]}: give "
+            "valid_folder a folder of other images than the training folder."
+        )
+    shared = sorted({group_of(p) for p in train} & {group_of(p) for p in valid})
+    if shared:
+        warnings.warn(
+            f"{len(shared)} car(s) have photos in both the training and the validation folder, for example "
+            f"{shared[0]!r}: the validation score flatters a model that has seen the car. Move all of a car's "
+            "photos to one folder.",
+            stacklevel=3,
+        )
 
 
 # -- metric and loss -------------------------------------------------------------------------------------------
