@@ -26,8 +26,8 @@ def read_giga_fren(folder, en_name=EN_FILE, fr_name=FR_FILE, max_pairs=None):
     fr_path = check_path(Path(folder) / fr_name, "French giga-fren file", kind="file")
     pairs, n = [], 0
     with (
-        open(en_path, encoding="utf-8", errors="replace") as en_f,
-        open(fr_path, encoding="utf-8", errors="replace") as fr_f,
+        open(en_path, encoding="utf-8-sig", errors="replace") as en_f,  # -sig: a leading BOM is not text
+        open(fr_path, encoding="utf-8-sig", errors="replace") as fr_f,
     ):
         while True:
             en, fr = en_f.readline(), fr_f.readline()

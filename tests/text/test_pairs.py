@@ -36,6 +36,11 @@ def test_giga_fren_keeps_wh_questions_with_a_french_question(tmp_path):
     assert pairs.read_giga_fren(tmp_path, max_pairs=1) == got[:1]
 
 
+def test_a_byte_order_mark_does_not_hide_the_first_giga_fren_question(tmp_path):
+    write_giga(tmp_path, ["\ufeff" + EN_LINES[0]], ["\ufeff" + FR_LINES[0]])  # "UTF-8 with BOM" files
+    assert pairs.read_giga_fren(tmp_path) == [("What is the red car?", "Quelle est la voiture rouge ?")]
+
+
 def test_misaligned_giga_fren_files_are_an_error_naming_them(tmp_path):
     write_giga(tmp_path, EN_LINES, FR_LINES[:3])
     with pytest.raises(ValueError, match=r"giga-fren\.release2\.fixed\.fr ends after 3 lines.*same number of lines"):
