@@ -179,6 +179,19 @@ class TextClassDataset(Dataset):
         )
 
 
+def check_label_types(labels, name):
+    """A ``TypeError`` naming the first label whose type differs from the first one's (an empty CSV cell read
+    as NaN among strings): the classes could not be sorted, and NaN would become a class."""
+    kinds = [type(y) for y in labels]
+    odd = next((i for i, k in enumerate(kinds) if k is not kinds[0]), None)
+    if odd is not None:
+        raise TypeError(
+            f"{name}[{odd}] is {labels[odd]!r} ({kinds[odd].__name__}) but {name}[0] is {labels[0]!r} "
+            f"({kinds[0].__name__}): every label must be of one type. A NaN is an empty cell read by pandas: fill "
+            "it in or drop the row (text.reading.read_texts_csv names such rows)."
+        )
+
+
 def lm_dls(
     texts,
     vocab=None,
@@ -251,6 +264,9 @@ def clas_dls(
         train_idx, valid_idx = random_split_indices(len(texts), valid_pct, seed)
         valid_texts, valid_labels = [texts[i] for i in valid_idx], [labels[i] for i in valid_idx]
         texts, labels = [texts[i] for i in train_idx], [labels[i] for i in train_idx]
+    if classes is None:
+        check_label_types(labels, "labels")
+        check_label_types(valid_labels, "valid_labels")
     classes = list(classes) if classes is not None else sorted(set(labels) | set(valid_labels))
     tokenizer = tokenizer or Tokenizer()
     step = -1 if backwards else 1

@@ -185,3 +185,6 @@ def test_clas_dls_makes_padded_batches_for_the_learner(tmp_path):
     assert len(given.train_ds) == 40 and len(given.valid_ds) == 20
     with pytest.raises(ValueError, match="3 texts but 2 labels"):
         clas_dls(texts[:3], labels[:2], vocab)
+    # before: TypeError "'<' not supported between instances of 'str' and 'float'" from sorting the classes
+    with pytest.raises(TypeError, match=r"labels\[2\] is nan \(float\) but labels\[0\] is 'neg' \(str\).*empty cell"):
+        clas_dls(texts[:4], labels[:2] + [float("nan"), "pos"], vocab, valid_texts=texts[4:6], valid_labels=labels[4:6])
