@@ -61,10 +61,10 @@ def read_text(path, encoding="utf-8"):
         line = data.count(b"\n", 0, e.start) + 1
         name = Path(path).name
         raise ValueError(
-            f"{path} is not {encoding} text: byte {data[e.start]:#04x} at byte offset {e.start} (line {line}) "
-            f"cannot be decoded ({e.reason}; Windows-1252 and Latin-1 files have such bytes). Convert the file "
-            f"to UTF-8 (for example iconv -f latin1 -t utf-8 {name} > utf8-{name}), or pass the encoding it "
-            "is in, such as encoding='latin-1'."
+            f"{path} is not {'UTF-8' if utf8 else encoding} text: byte {data[e.start]:#04x} at byte offset "
+            f"{e.start} (line {line}) cannot be decoded ({e.reason}; Windows-1252 and Latin-1 files have such "
+            f"bytes). Convert the file to UTF-8 (for example iconv -f latin1 -t utf-8 {name} > utf8-{name}), or "
+            "pass the encoding it is in, such as encoding='latin-1'."
         ) from None
 
 

@@ -128,9 +128,9 @@ def read_texts_csv(path, label_col="label", text_col="text", valid_col="is_valid
     if len(bad):
         value = df[valid_col].iloc[bad[0]]
         raise ValueError(
-            f"{path} line {bad[0] + 2}: {valid_col} is {value!r}, which is neither True nor False "
-            f"({len(bad)} such row(s), on {lines_of(bad)}). Write True for a validation row and False for a "
-            "training row (true/false, 1/0 and yes/no are read too)."
+            f"{path} line {bad[0] + 2}: {valid_col} is {value!r}, which is neither True nor False"
+            f"{f' ({len(bad)} such rows, on {lines_of(bad)})' if len(bad) > 1 else ''}. Write True for a "
+            "validation row and False for a training row (true/false, 1/0 and yes/no are read too)."
         )
     return df[text_col].tolist(), df[label_col].tolist(), flags.isin(TRUE_WORDS).tolist()
 

@@ -61,8 +61,11 @@ def load_binary_mask(path, size=None, positive=None):
     return hit.astype(np.uint8)
 
 
-def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", positive=None, check=True):
-    """(image files, mask files) of a folder in ``images``/``masks`` layout; every pair checked for size."""
+def binary_items(
+    path, images="train", masks="train_masks", suffix="_mask.gif", positive=None, check=True, what_to_do=None
+):
+    """(image files, mask files) of a folder in ``images``/``masks`` layout; every pair checked for size.
+    ``what_to_do``: the advice when masks are missing (default: add them or remove the images)."""
     path = check_path(path, kind="folder")
     items = get_image_files(check_path(path / images, "images folder", "folder"), recurse=False)
     mask_files = [path / masks / f"{p.stem}{suffix}" for p in items]
@@ -70,8 +73,8 @@ def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", 
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of {len(items)} image(s) have no mask, for example {missing[0]} "
-            f"(for the image {items[mask_files.index(missing[0])]}); add it or remove the image. (Masks are "
-            f"looked for in {path / masks} as <image name>{suffix}.)"
+            f"(for the image {items[mask_files.index(missing[0])]}); {what_to_do or 'add it or remove the image'}. "
+            f"(Masks are looked for in {path / masks} as <image name>{suffix}.)"
         )
     if check:  # headers only: cheap, and a wrong size is named here rather than deep in training
         for img, m in zip(items, mask_files):
@@ -161,7 +164,9 @@ def binary_dls(
     else:
         mask_folder = lay["masks"] if valid_masks is None else valid_masks
         train = list(zip(items, masks))
-        valid = list(zip(*binary_items(path, valid_folder, mask_folder, lay["suffix"], lay.get("positive"))))
+        advice = "add it, remove the image, or pass valid_masks= the folder of the validation masks"
+        found = binary_items(path, valid_folder, mask_folder, lay["suffix"], lay.get("positive"), what_to_do=advice)
+        valid = list(zip(*found))
         check_separate(items, [img for img, _ in valid])
     size = (size, size) if isinstance(size, int) else tuple(size)
     pick = lambda pairs, tf: BinaryMaskDataset([i for i, _ in pairs], [m for _, m in pairs], tf, lay.get("positive"))

@@ -75,7 +75,7 @@ def test_a_latin1_pairs_file_is_an_error_naming_the_byte_and_line_and_encoding_r
     f.write_bytes("Go.\tVa !\nHi.\tSalut.\nCoffee.\tCaf\xe9.\n".encode("latin-1"))  # byte 0xe9 at offset 31
     with pytest.raises(
         ValueError,
-        match=r"fra\.txt is not utf-8 text: byte 0xe9 at byte offset 31 \(line 3\) cannot be decoded .*"
+        match=r"fra\.txt is not UTF-8 text: byte 0xe9 at byte offset 31 \(line 3\) cannot be decoded .*"
         r"iconv -f latin1 -t utf-8 fra\.txt > utf8-fra\.txt\), or pass .* encoding='latin-1'",
     ):
         pairs.read_tsv_pairs(f)

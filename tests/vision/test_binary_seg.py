@@ -130,7 +130,7 @@ def test_a_separate_validation_folder_with_its_own_masks_folder(tmp_path):
     assert [p.parent.name for p in dls.valid_ds.masks] == ["valid_masks"] * 3 and len(dls.valid_ds) == 3
     x, y = dls.valid_ds[0]
     assert x.shape == (3, 8, 8) and y.shape == (1, 8, 8)
-    with pytest.raises(FileNotFoundError, match=r"3 of 3 image\(s\) have no mask.*looked for in .*train_masks"):
+    with pytest.raises(FileNotFoundError, match=r"3 of 3 image\(s\) have no mask.*pass valid_masks=.*in .*train_masks"):
         binary_seg.binary_dls(tmp_path, valid_folder="valid")  # masks default to the layout's masks folder
 
 
