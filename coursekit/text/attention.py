@@ -94,6 +94,11 @@ class Seq2Seq(nn.Module):
                 f"A source of {src.size(1)} tokens, but this model was built for at most "
                 f"{self.max_src_len}: cut it first (decoding.translate does, with a warning)."
             )
+        if src.size(1) == 0:
+            raise ValueError(
+                f"A source of shape {tuple(src.shape)}, with no tokens: there is nothing to encode. Give each "
+                "sentence at least one token (decoding.translate says which sentence was empty)."
+            )
         mask = src != PAD_IDX
         lengths = mask.sum(1).clamp(min=1).cpu()
         packed = pack_padded_sequence(self.drop(self.src_emb(src)), lengths, batch_first=True, enforce_sorted=False)

@@ -147,7 +147,10 @@ def stateful_dls(text, vocab, bs=64, bptt=8, valid_pct=0.1):
     has read everything before the window in that row. Batches are (x, y), both (bs, seq), y = x one char on.
     """
     parts = [vocab.encode(t) for t in split_text(text, valid_pct)]
-    train, valid = (LMLoader([ids], bs, bptt, shuffle=False, seed=0, vary_bptt=False) for ids in parts)
+    train, valid = (
+        LMLoader([ids], bs, bptt, shuffle=False, seed=0, vary_bptt=False, name=name)
+        for ids, name in zip(parts, ("training", "validation"))
+    )
     dls = DataLoaders(train, valid)
     dls.vocab = vocab
     return dls

@@ -142,8 +142,17 @@ def bleu_by_length(hyp_tokens, ref_tokens, src_lengths, bins=((1, 5), (6, 10)), 
 def translate(model, text, tokenizer, src_vocab, tgt_vocab, beam=1, lang="fr", as_tokens=False):
     """Translate one raw sentence. A word the source vocabulary does not hold becomes ``xxunk`` (the model
     was trained with rare words as ``xxunk`` too, and still translates the words around it); a sentence
-    longer than the model's ``max_src_len`` tokens is cut to that length, with a warning naming it."""
+    longer than the model's ``max_src_len`` tokens is cut to that length, with a warning naming it.
+
+    A sentence with no tokens (``""``, only spaces) is an error rather than an empty translation: the model was
+    trained on sentences of at least one token (``pairs.tokenize_pairs``), has nothing to attend to, and an
+    empty input is most often a slip (a blank line read from a file) that an empty answer would hide."""
     tokens = [t for t in tokenizer(text) if t != BOS]
+    if not tokens or all(t.isspace() for t in tokens):
+        raise ValueError(
+            f"Nothing to translate: {text!r} has no words (no tokens once tokenized). Pass a sentence; when "
+            "translating the lines of a file, skip the blank ones."
+        )
     if len(tokens) > model.max_src_len:
         warnings.warn(
             f"The sentence {text[:60]!r}{'...' if len(text) > 60 else ''} has {len(tokens)} tokens but "

@@ -47,20 +47,23 @@ class LMLoader:
     normal with sd 5, at least 5), rescaled so an epoch always has ``len(loader)`` batches (the one-cycle
     schedule counts them). The fewer than ``bs`` tokens left over after cutting the stream into ``bs`` equal
     rows are not read that epoch (another shuffle puts other tokens at the end). Seeded: the same ``seed``
-    gives the same epochs.
+    gives the same epochs. ``name`` ("training", "validation") names the set when it is too small for ``bs``.
     """
 
     n_inp = 1
 
-    def __init__(self, ids_list, bs=64, bptt=70, shuffle=True, seed=None, vary_bptt=True, vocab=None):
+    def __init__(self, ids_list, bs=64, bptt=70, shuffle=True, seed=None, vary_bptt=True, vocab=None, name=None):
         self.dataset = ids_list if isinstance(ids_list, LMTexts) else LMTexts(ids_list, vocab)
         self.batch_size, self.bptt, self.shuffle, self.vary_bptt = bs, bptt, shuffle, vary_bptt
         self.n_tokens = self.dataset.n_tokens
         self.row_len = (self.n_tokens - 1) // bs  # tokens read per row: each needs the next as its target
         if self.row_len < 1:
+            n = len(self.dataset)
+            what = f"The {name} set ({n} text{'s' * (n != 1)}, {self.n_tokens} tokens)" if name else "The texts"
+            more = {"validation": "a bigger valid_pct (or more valid_texts)", "training": "more texts"}
             raise ValueError(
-                f"{self.n_tokens} tokens cannot fill {bs} rows of a language-model batch (each row "
-                f"needs at least 2 tokens): use a smaller bs, or more text."
+                f"{what} cannot fill bs={bs} rows of a language-model batch: each row needs at least 2 tokens. "
+                f"Use a smaller bs (at most {max(1, self.n_tokens - 1)}), or {more.get(name, 'more text')}."
             )
         self.seed = torch.initial_seed() % 2**63 if seed is None else seed
         self.rng = np.random.default_rng(self.seed)
@@ -176,6 +179,19 @@ class TextClassDataset(Dataset):
         )
 
 
+def check_label_types(labels, name):
+    """A ``TypeError`` naming the first label whose type differs from the first one's (an empty CSV cell read
+    as NaN among strings): the classes could not be sorted, and NaN would become a class."""
+    kinds = [type(y) for y in labels]
+    odd = next((i for i, k in enumerate(kinds) if k is not kinds[0]), None)
+    if odd is not None:
+        raise TypeError(
+            f"{name}[{odd}] is {labels[odd]!r} ({kinds[odd].__name__}) but {name}[0] is {labels[0]!r} "
+            f"({kinds[0].__name__}): every label must be of one type. A NaN is an empty cell read by pandas: fill "
+            "it in or drop the row (text.reading.read_texts_csv names such rows)."
+        )
+
+
 def lm_dls(
     texts,
     vocab=None,
@@ -203,7 +219,13 @@ def lm_dls(
     vocab = vocab or Vocab.build(train_tok, min_freq, max_vocab)
     step = -1 if backwards else 1
     train_dl = LMLoader(
-        [vocab.numericalize(t)[::step] for t in train_tok], bs, bptt, shuffle=True, seed=seed, vocab=vocab
+        [vocab.numericalize(t)[::step] for t in train_tok],
+        bs,
+        bptt,
+        shuffle=True,
+        seed=seed,
+        vocab=vocab,
+        name="training",
     )
     valid_dl = LMLoader(
         [vocab.numericalize(t)[::step] for t in valid_tok],
@@ -213,6 +235,7 @@ def lm_dls(
         seed=seed,
         vary_bptt=False,
         vocab=vocab,
+        name="validation",
     )
     return DataLoaders(train_dl, valid_dl)
 
@@ -241,6 +264,9 @@ def clas_dls(
         train_idx, valid_idx = random_split_indices(len(texts), valid_pct, seed)
         valid_texts, valid_labels = [texts[i] for i in valid_idx], [labels[i] for i in valid_idx]
         texts, labels = [texts[i] for i in train_idx], [labels[i] for i in train_idx]
+    if classes is None:
+        check_label_types(labels, "labels")
+        check_label_types(valid_labels, "valid_labels")
     classes = list(classes) if classes is not None else sorted(set(labels) | set(valid_labels))
     tokenizer = tokenizer or Tokenizer()
     step = -1 if backwards else 1

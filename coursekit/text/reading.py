@@ -24,10 +24,11 @@ def review_order(path):
 
 
 def read_review(file):
-    """The text of one review file; a ``ValueError`` naming the file and the byte when it is not UTF-8."""
+    """The text of one review file (a leading byte-order mark dropped); a ``ValueError`` naming the file and
+    the byte when it is not UTF-8."""
     data = file.read_bytes()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark at the start ("UTF-8 with BOM") is not text
     except UnicodeDecodeError as e:
         raise ValueError(
             f"The review {file} is not UTF-8 text: byte {data[e.start]:#04x} at position {e.start} "
@@ -91,20 +92,47 @@ def read_imdb_folder(path, split="train", unsup=False, classes=IMDB_CLASSES):
     return texts, labels, files
 
 
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")  # is_valid's spellings, any case
+
+
+def lines_of(rows):
+    """``'line 3'`` or ``'lines 3, 7, 9, ...'`` for row positions of a CSV read with its header on line 1."""
+    lines = [str(i + 2) for i in rows]
+    return f"line{'s' if len(lines) > 1 else ''} " + ", ".join(lines[:5]) + (", ..." if len(lines) > 5 else "")
+
+
 def read_texts_csv(path, label_col="label", text_col="text", valid_col="is_valid"):
-    """(texts, labels, is_valid) from a CSV with label, text and is_valid columns (fastai's imdb_sample)."""
+    """(texts, labels, is_valid) from a CSV with label, text and is_valid columns (fastai's imdb_sample).
+
+    Every cell is read as text (a review or a label reading ``NA`` stays ``'NA'``). A row with an empty text
+    or label is an error naming its line; ``is_valid`` must be True or False (any case; 1/0 and yes/no
+    too), anything else (``valid``, an empty cell) is an error naming the line and the value."""
     path = check_path(path, "texts CSV file", kind="file")
-    df = read_csv(path, what="texts CSV file", expect="a header label,text,is_valid and one review per row")
+    df = read_csv(
+        path,
+        what="texts CSV file",
+        expect="a header label,text,is_valid and one review per row",
+        dtype=str,
+        keep_default_na=False,
+    )
     label_col, text_col, valid_col = check_columns(df, [label_col, text_col, valid_col], path)
-    empty = df[text_col].isna() | (df[text_col].astype(str).str.strip() == "")
-    if empty.any():
-        i = int(empty.to_numpy().nonzero()[0][0])
+    for col, what in ((text_col, "text"), (label_col, "label")):
+        empty = (df[col].str.strip() == "").to_numpy().nonzero()[0]
+        if len(empty):
+            raise ValueError(
+                f"{path} has {len(empty)} row(s) with no {what} in column {col!r}, on {lines_of(empty)} "
+                "(the header is line 1). Fill them in or remove those rows."
+            )
+    flags = df[valid_col].str.strip().str.lower()
+    bad = (~flags.isin(TRUE_WORDS + FALSE_WORDS)).to_numpy().nonzero()[0]
+    if len(bad):
+        value = df[valid_col].iloc[bad[0]]
         raise ValueError(
-            f"{path} has {int(empty.sum())} row(s) with no text in column {text_col!r}, the first on "
-            f"line {i + 2}. Fill them in or remove those rows."
+            f"{path} line {bad[0] + 2}: {valid_col} is {value!r}, which is neither True nor False"
+            f"{f' ({len(bad)} such rows, on {lines_of(bad)})' if len(bad) > 1 else ''}. Write True for a "
+            "validation row and False for a training row (true/false, 1/0 and yes/no are read too)."
         )
-    valid = df[valid_col].map(lambda v: str(v).strip().lower() in ("true", "1", "yes"))
-    return df[text_col].astype(str).tolist(), df[label_col].astype(str).tolist(), valid.tolist()
+    return df[text_col].tolist(), df[label_col].tolist(), flags.isin(TRUE_WORDS).tolist()
 
 
 def python_corpus(docstrings=True):

@@ -1,8 +1,9 @@
 """Tokenizing: spaCy's rule-based English tokenizer plus the course's rules, batched and cached on disk.
 
-The rules, in order: ``fix_html`` (``<br />`` -> newline, entities decoded, other tags dropped), spaces
-around ``/`` and ``#``, ``replace_rep`` ("cooool" -> "c xxrep 4 o l") on the raw text; then spaCy splits
-the text into tokens, and on the tokens ``replace_wrep`` ("very very very" -> "xxwrep 3 very") and
+The rules, in order: ``fix_html`` (``<br />`` -> newline, entities decoded, other tags dropped),
+``remove_invisible`` (zero-width characters and byte-order marks dropped: "gre\\u200bat" is "great"), spaces
+around ``/`` and ``#``, ``replace_rep`` ("cooool" -> "c xxrep 4 o l") on the raw text; then spaCy splits the
+text into tokens, and on the tokens ``replace_wrep`` ("very very very" -> "xxwrep 3 very") and
 ``replace_caps`` ("GREAT" -> "xxup great", "Great" -> "xxmaj great"), so the vocabulary holds lower-case
 words and the capitals survive as markers. Every text starts with ``xxbos``.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 UNK, PAD, BOS, EOS, FLD = "xxunk", "xxpad", "xxbos", "xxeos", "xxfld"
 MAJ, UP, REP, WREP = "xxmaj", "xxup", "xxrep", "xxwrep"
 SPECIALS = [UNK, PAD, BOS, EOS, FLD, MAJ, UP, REP, WREP]  # fixed order: UNK is id 0, PAD id 1, always
-RULES_VERSION = 1  # bump when a rule changes: it is part of every cache key
+RULES_VERSION = 2  # bump when a rule changes: it is part of every cache key
 
 BR_RE = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")  # <i>, </b>, <a href=...>: markup, not words
@@ -25,6 +26,18 @@ SLASH_HASH_RE = re.compile(r"([/#])")
 CHAR_REP_RE = re.compile(r"(\S)(\1{3,})")  # one character and 3+ more of it: 4 or more in a row
 SPACES_RE = re.compile(r" {2,}")
 WREP_MIN = 3  # a word repeated this many times or more becomes xxwrep n word
+
+
+# Zero-width space, non-joiner, joiner, word joiner, and the byte-order mark (a zero-width no-break space when
+# not at the start of a file): invisible, yet they cut a word in two for the vocabulary ("gre\u200bat" is not
+# "great"). Text copied from web pages has them; a file saved "UTF-8 with BOM" starts with U+FEFF. The
+# (non-)joiners shape some scripts (Persian, Devanagari, emoji sequences): the course reads English and French.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def remove_invisible(text):
+    """Zero-width characters (U+200B, U+200C, U+200D, U+2060) and byte-order marks (U+FEFF) removed."""
+    return text.translate(INVISIBLE) if not text.isascii() else text
 
 
 def fix_html(text):
@@ -74,7 +87,7 @@ def replace_caps(tokens):
     return out
 
 
-PRE_RULES = [fix_html, spaces_around, replace_rep]
+PRE_RULES = [fix_html, remove_invisible, spaces_around, replace_rep]  # fix_html may decode &#8203;
 POST_RULES = [replace_wrep, replace_caps]
 
 

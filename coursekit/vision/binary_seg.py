@@ -8,6 +8,7 @@ Oxford-IIIT Pets ``images/<name>.jpg`` with ``annotations/trimaps/<name>.png`` (
 
 import copy
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,17 +31,27 @@ LAYOUTS = {
 }
 
 
+# what PIL raises for a file that is not an image, or a damaged one (as images.load_image catches)
+UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
+
+
+def unreadable_mask(path, error, image=None):
+    """The ``MaskError`` for a mask file PIL cannot read: the file, what PIL said, and what to do."""
+    of = f" (the mask of {image})" if image is not None else ""
+    return MaskError(
+        f"Cannot read mask {path}{of} ({type(error).__name__}: {error}); replace it with the image's mask "
+        "(a GIF or PNG, object pixels non-zero)."
+    )
+
+
 def load_binary_mask(path, size=None, positive=None):
     """A mask as a uint8 (H, W) array of 0/1: pixels whose value is in ``positive`` (default: any non-zero
     value, which covers GIFs saved with 0/1 and 0/255), checked against the image's (width, height)."""
     try:
         with Image.open(path) as m:
             arr = np.asarray(m if m.mode in ("L", "P", "1") else m.convert("L"))  # (H, W), first GIF frame
-    except (OSError, SyntaxError, ValueError) as e:
-        raise MaskError(
-            f"Cannot read mask {path} ({type(e).__name__}: {e}); replace it with the image's mask "
-            "(a GIF or PNG, object pixels non-zero)."
-        ) from None
+    except UNREADABLE as e:
+        raise unreadable_mask(path, e) from None
     if size is not None and arr.shape[::-1] != tuple(size):
         raise MaskError(
             f"Mask {path} is {arr.shape[1]}x{arr.shape[0]} but its image is {size[0]}x{size[1]}; "
@@ -50,8 +61,11 @@ def load_binary_mask(path, size=None, positive=None):
     return hit.astype(np.uint8)
 
 
-def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", positive=None, check=True):
-    """(image files, mask files) of a folder in ``images``/``masks`` layout; every pair checked for size."""
+def binary_items(
+    path, images="train", masks="train_masks", suffix="_mask.gif", positive=None, check=True, what_to_do=None
+):
+    """(image files, mask files) of a folder in ``images``/``masks`` layout; every pair checked for size.
+    ``what_to_do``: the advice when masks are missing (default: add them or remove the images)."""
     path = check_path(path, kind="folder")
     items = get_image_files(check_path(path / images, "images folder", "folder"), recurse=False)
     mask_files = [path / masks / f"{p.stem}{suffix}" for p in items]
@@ -59,17 +73,22 @@ def binary_items(path, images="train", masks="train_masks", suffix="_mask.gif", 
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of {len(items)} image(s) have no mask, for example {missing[0]} "
-            f"(for the image {items[mask_files.index(missing[0])]}); add it or remove the image."
+            f"(for the image {items[mask_files.index(missing[0])]}); {what_to_do or 'add it or remove the image'}. "
+            f"(Masks are looked for in {path / masks} as <image name>{suffix}.)"
         )
     if check:  # headers only: cheap, and a wrong size is named here rather than deep in training
         for img, m in zip(items, mask_files):
-            with Image.open(m) as mk:
-                if mk.size != image_size(img):
-                    raise MaskError(
-                        f"Mask {m} is {mk.size[0]}x{mk.size[1]} but its image {img.name} is "
-                        f"{image_size(img)[0]}x{image_size(img)[1]}; each mask must match its image "
-                        "pixel for pixel (re-export it at the image's size)."
-                    )
+            try:
+                with Image.open(m) as mk:
+                    mask_size = mk.size
+            except UNREADABLE as e:
+                raise unreadable_mask(m, e, img.name) from None
+            if mask_size != image_size(img):
+                raise MaskError(
+                    f"Mask {m} is {mask_size[0]}x{mask_size[1]} but its image {img.name} is "
+                    f"{image_size(img)[0]}x{image_size(img)[1]}; each mask must match its image "
+                    "pixel for pixel (re-export it at the image's size)."
+                )
     return items, mask_files
 
 
@@ -119,18 +138,61 @@ class BinaryMaskDataset(torch.utils.data.Dataset):
         return f"BinaryMaskDataset({len(self)} images)"
 
 
-def binary_dls(path, size=(64, 96), bs=8, valid_pct=0.2, seed=42, layout="carvana", augment=True, num_workers=0):
+def binary_dls(
+    path,
+    size=(64, 96),
+    bs=8,
+    valid_pct=0.2,
+    seed=42,
+    layout="carvana",
+    augment=True,
+    num_workers=0,
+    valid_folder=None,
+    valid_masks=None,
+):
     """``DataLoaders`` of images and binary masks; ``layout`` is a ``LAYOUTS`` name or a dict like them. The
-    split keeps each car's photos together. Call again with a bigger ``size`` to resize progressively."""
+    split keeps each car's photos together. Call again with a bigger ``size`` to resize progressively.
+
+    ``valid_folder`` (a folder under ``path``) holds the validation images instead of a random ``valid_pct`` of
+    the training ones (``valid_pct`` is then unused), with their masks in ``valid_masks`` (default: the layout's
+    masks folder), named as the layout names them. A car with photos in both folders is named in a warning."""
     lay = LAYOUTS[layout] if isinstance(layout, str) else dict(layout)
     items, masks = binary_items(path, lay["images"], lay["masks"], lay["suffix"], lay.get("positive"))
-    train_idx, valid_idx = split_by_group(items, valid_pct, seed)
+    if valid_folder is None:
+        train_idx, valid_idx = split_by_group(items, valid_pct, seed)
+        train, valid = [(items[i], masks[i]) for i in train_idx], [(items[i], masks[i]) for i in valid_idx]
+    else:
+        mask_folder = lay["masks"] if valid_masks is None else valid_masks
+        train = list(zip(items, masks))
+        advice = "add it, remove the image, or pass valid_masks= the folder of the validation masks"
+        found = binary_items(path, valid_folder, mask_folder, lay["suffix"], lay.get("positive"), what_to_do=advice)
+        valid = list(zip(*found))
+        check_separate(items, [img for img, _ in valid])
     size = (size, size) if isinstance(size, int) else tuple(size)
-    pick = lambda idx, tf: BinaryMaskDataset([items[i] for i in idx], [masks[i] for i in idx], tf, lay.get("positive"))
+    pick = lambda pairs, tf: BinaryMaskDataset([i for i, _ in pairs], [m for _, m in pairs], tf, lay.get("positive"))
     train_tf = seg_train_tfms(size, max_zoom=1.1, max_lighting=0.1) if augment else seg_valid_tfms(size)
     return make_loaders(
-        pick(train_idx, train_tf), pick(valid_idx, seg_valid_tfms(size)), bs=bs, num_workers=num_workers, seed=seed
+        pick(train, train_tf), pick(valid, seg_valid_tfms(size)), bs=bs, num_workers=num_workers, seed=seed
     )
+
+
+def check_separate(train, valid):
+    """An error when the training and validation folders share image files; a warning when they share cars
+    (``group_of``): a score on photos of cars the model trained on flatters it."""
+    same = sorted({p.resolve() for p in train} & {p.resolve() for p in valid})
+    if same:
+        raise ValueError(
+            f"{len(same)} image(s) are both training and validation images, for example {same[0]}: give "
+            "valid_folder a folder of other images than the training folder."
+        )
+    shared = sorted({group_of(p) for p in train} & {group_of(p) for p in valid})
+    if shared:
+        warnings.warn(
+            f"{len(shared)} car(s) have photos in both the training and the validation folder, for example "
+            f"{shared[0]!r}: the validation score flatters a model that has seen the car. Move all of a car's "
+            "photos to one folder.",
+            stacklevel=3,
+        )
 
 
 # -- metric and loss -------------------------------------------------------------------------------------------

@@ -71,7 +71,10 @@ class Upsample(nn.Module):
 class StyleNet(nn.Module):
     """(B, 3, H, W) in [0, 1] -> the same size, restyled: 9x9 conv, two stride-2 convs, ``n_res`` residual blocks,
     two upsamplings, 9x9 conv, sigmoid. ``width`` 32 is Johnson et al.'s network (2018's StyleResnet); H and W
-    should be multiples of 4."""
+    should be multiples of 4, and at least ``min_side`` (the first 9x9 convolution reflects 4 pixels at each
+    border, which needs 5)."""
+
+    min_side = 5
 
     def __init__(self, width=32, n_res=5):
         super().__init__()
@@ -128,9 +131,41 @@ class PerceptualStyleLoss(nn.Module):
         return loss + self.tv_weight * style.tv_loss(preds) if self.tv_weight else loss
 
 
+def check_style_input(img, min_side=1):
+    """A clear error, before torch's from deep inside the network, when ``img`` is not a float (3, H, W) image
+    or (B, 3, H, W) batch with sides of at least ``min_side`` pixels; each says how to convert it."""
+    if not isinstance(img, torch.Tensor):
+        raise TypeError(
+            f"stylize takes a tensor, not a {type(img).__name__}: convert an image file or PIL image with "
+            "torchvision.transforms.v2.functional.to_image(img).float() / 255 (or the ContentDataset's transforms)."
+        )
+    shape = tuple(img.shape)
+    if img.dim() not in (3, 4):
+        raise ValueError(f"stylize takes one image (3, H, W) or a batch (B, 3, H, W); this tensor is {shape}.")
+    one = img.dim() == 3
+    c, h, w = img.shape[-3:]
+    if c != 3:
+        grey, alpha = ("img.expand(3, -1, -1)", "img[:3]") if one else ("img.expand(-1, 3, -1, -1)", "img[:, :3]")
+        hint = {
+            1: f"For a grey image repeat its channel: {grey}.",
+            4: f"For an RGBA image drop the alpha channel: {alpha}.",
+        }.get(c, "Is the channel axis first (CHW, as torchvision has it), not last (HWC)? Use img.permute(2, 0, 1).")
+        raise ValueError(f"stylize takes RGB images, 3 channels; this tensor {shape} has {c}. {hint}")
+    if not img.is_floating_point():
+        raise TypeError(f"stylize takes a float image in [0, 1]; this one is {img.dtype}: pass img.float() / 255.")
+    if min(h, w) < min_side:
+        raise ValueError(
+            f"The image is {h}x{w} pixels, but the network needs at least {min_side}x{min_side} (its first 9x9 "
+            "convolution reflects 4 pixels at each border). Resize it up first, for example "
+            "torchvision.transforms.v2.functional.resize(img, 64)."
+        )
+
+
 @torch.no_grad()
 def stylize(model, img):
-    """Restyle one (3, H, W) or a batch of images in a single forward pass (eval mode, no gradients)."""
+    """Restyle one (3, H, W) or a batch of images in a single forward pass (eval mode, no gradients); the input
+    is checked first (``check_style_input``)."""
+    check_style_input(img, getattr(model, "min_side", 1))
     was = model.training
     model.eval()
     device = next(model.parameters()).device

@@ -27,6 +27,27 @@ def read_labels_csv(csv_file, fn_col=0, label_col=1):
     return strip_columns(df, [fn_name, label_name], csv_file), fn_name, label_name
 
 
+DELIMITERS = {" ": "a space", ",": "a comma", ";": "a semicolon", "|": "a bar"}  # what separates tags
+
+
+def warn_joined_tags(df, label_name, source):
+    """A warning when labels of a single-label CSV look like several tags (``'cat dog'``): each is read as one
+    class of its own, which is right only for class names such as ``'golden retriever'``."""
+    for delim, what in DELIMITERS.items():
+        rows = [i for i, v in enumerate(df[label_name]) if delim in v]
+        if rows:
+            value = df[label_name].iloc[rows[0]]
+            warnings.warn(
+                f"{len(rows)} label(s) in column {label_name!r} hold {what}, the first {value!r} on "
+                f"{row_name(df, rows[0], source)}. Without label_delim each label is one class, so {value!r} "
+                f"is a class of its own, not the tags {' and '.join(map(repr, tags_of(value, delim)))}. If the "
+                f"column lists several tags per image, pass label_delim={delim!r}; if these are class names, "
+                "ignore this warning.",
+                stacklevel=3,
+            )
+            return
+
+
 def unique_files(df, fn_name, label_name, source, label_delim=None):
     """Positions of ``df``'s rows keeping each file once: a file listed again with the same label(s) is
     dropped with a warning; with different labels it is an error naming the file, both rows and both labels."""

@@ -7,11 +7,15 @@ removed with a warning; a CSV row naming a missing file, or with an empty label,
 a file listed twice with the same label is kept once with a warning, with two different labels it is an
 error naming the file, both rows and both labels (which one is right cannot be guessed); unreadable images
 are left out with a warning naming each (``on_bad='warn'``) or stop with a ``BadImageError``
-(``on_bad='raise'``), as ``images.good_indices`` explains; no validation images left is an error.
+(``on_bad='raise'``), as ``images.good_indices`` explains; no validation images left is an error, and so is
+a class whose training images are all unreadable (named, with its folder); a label with a space (or comma,
+semicolon, bar) in a single-label CSV is kept as one class with a warning suggesting ``label_delim``.
 """
 
 import copy
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +23,7 @@ import torch
 from coursekit.core import check_path
 from coursekit.data import CategoryMap, make_loaders, random_split_indices, row_name
 from coursekit.vision.images import as_rgb_image, get_image_files, good_indices, load_image
-from coursekit.vision.label_csv import read_labels_csv, tags_of, unique_files
+from coursekit.vision.label_csv import read_labels_csv, tags_of, unique_files, warn_joined_tags
 from coursekit.vision.transforms import describe_tfms, tfms_for
 
 
@@ -135,11 +139,31 @@ def image_dls_from_items(
                 else f"valid_idx {'takes every image' if name == 'training' else 'is empty'}"
             )
             raise ValueError(f"No {name} images: {why}.")
+    if not multi_label and len(keep) < len(items):
+        check_classes_kept(items, labels, classes, [i for i in range(len(items)) if i not in in_valid], keep)
     train_tf, valid_tf = tfms_for(tfms, size)
     subset = lambda idx, tf: ImageDataset([items[i] for i in idx], [labels[i] for i in idx], classes, tf, multi_label)
     return make_loaders(
         subset(train_idx, train_tf), subset(valid_idx, valid_tf), bs=bs, num_workers=num_workers, seed=seed
     )
+
+
+def check_classes_kept(items, labels, classes, train_idx, keep):
+    """A ``ValueError`` naming the class and its folder when leaving out unreadable images (positions not in
+    ``keep``) leaves a class that had training images with none: the model could never learn it."""
+    kept, by_class = set(keep), {}
+    for i in train_idx:
+        by_class.setdefault(labels[i], []).append(i)
+    lost = [c for c, idx in by_class.items() if not kept.intersection(idx)]
+    if lost:
+        files = [Path(items[i]) for i in by_class[lost[0]]]
+        folder = os.path.commonpath([f.parent for f in files])
+        others = f" (so are those of {', '.join(repr(classes[c]) for c in lost[1:])})" if len(lost) > 1 else ""
+        raise ValueError(
+            f"Every training image of class {classes[lost[0]]!r} is unreadable{others}: {len(files)} file(s) in "
+            f"{folder} (named in the warning above), so the model could never learn the class. Replace them "
+            "with readable images (vision.verify_images(folder) lists the bad ones), or remove the class."
+        )
 
 
 def folder_items(folder, classes=None):
@@ -232,6 +256,7 @@ def image_dls_from_csv(
                 f"({len(empty)} rows in all); fill it in, or drop the row. (An image with no tags is "
                 "fine for multi-label data: pass label_delim.)"
             )
+        warn_joined_tags(df, label_name, csv)
     keep = unique_files(df, fn_name, label_name, csv, label_delim)
     df, items = df.iloc[keep], [items[i] for i in keep]
     if label_delim is None:

@@ -82,8 +82,20 @@ def test_the_same_seed_gives_the_same_epochs():
 
 
 def test_a_corpus_too_small_for_the_batch_size_is_a_clear_error():
-    with pytest.raises(ValueError, match="3 tokens cannot fill 4 rows"):
+    with pytest.raises(ValueError, match=r"The texts cannot fill bs=4 rows .*at most 2\)"):
         LMLoader([[1, 2, 3]], bs=4)
+
+
+def test_a_validation_split_too_small_for_the_batch_size_is_named_with_its_size(tmp_path):
+    texts = [f"The film number {i} was good." for i in range(20)]  # 9 tokens each (xxbos xxmaj the ...)
+    with pytest.raises(
+        ValueError,
+        match=r"The validation set \(2 texts, 18 tokens\) cannot fill bs=32 rows .* a smaller bs \(at most 17\), "
+        r"or a bigger valid_pct",
+    ):
+        lm_dls(texts, bs=32, valid_pct=0.1, min_freq=1)
+    with pytest.raises(ValueError, match=r"The training set \(20 texts, 180 tokens\) cannot fill bs=200 rows"):
+        lm_dls(texts, valid_texts=texts, bs=200, min_freq=1)
 
 
 def test_the_loader_offers_what_the_learner_needs():
@@ -173,3 +185,6 @@ def test_clas_dls_makes_padded_batches_for_the_learner(tmp_path):
     assert len(given.train_ds) == 40 and len(given.valid_ds) == 20
     with pytest.raises(ValueError, match="3 texts but 2 labels"):
         clas_dls(texts[:3], labels[:2], vocab)
+    # before: TypeError "'<' not supported between instances of 'str' and 'float'" from sorting the classes
+    with pytest.raises(TypeError, match=r"labels\[2\] is nan \(float\) but labels\[0\] is 'neg' \(str\).*empty cell"):
+        clas_dls(texts[:4], labels[:2] + [float("nan"), "pos"], vocab, valid_texts=texts[4:6], valid_labels=labels[4:6])

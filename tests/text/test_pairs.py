@@ -36,6 +36,11 @@ def test_giga_fren_keeps_wh_questions_with_a_french_question(tmp_path):
     assert pairs.read_giga_fren(tmp_path, max_pairs=1) == got[:1]
 
 
+def test_a_byte_order_mark_does_not_hide_the_first_giga_fren_question(tmp_path):
+    write_giga(tmp_path, ["\ufeff" + EN_LINES[0]], ["\ufeff" + FR_LINES[0]])  # "UTF-8 with BOM" files
+    assert pairs.read_giga_fren(tmp_path) == [("What is the red car?", "Quelle est la voiture rouge ?")]
+
+
 def test_misaligned_giga_fren_files_are_an_error_naming_them(tmp_path):
     write_giga(tmp_path, EN_LINES, FR_LINES[:3])
     with pytest.raises(ValueError, match=r"giga-fren\.release2\.fixed\.fr ends after 3 lines.*same number of lines"):
@@ -63,6 +68,24 @@ def test_bad_tsv_lines_are_errors_naming_file_and_line(tmp_path, line, why):
     f.write_text(f"Hi.\tSalut.\n{line}\n", encoding="utf-8")
     with pytest.raises(ValueError, match=rf"pairs\.txt, {why}"):
         pairs.read_tsv_pairs(f)
+
+
+def test_a_latin1_pairs_file_is_an_error_naming_the_byte_and_line_and_encoding_reads_it(tmp_path):
+    f = tmp_path / "fra.txt"
+    f.write_bytes("Go.\tVa !\nHi.\tSalut.\nCoffee.\tCaf\xe9.\n".encode("latin-1"))  # byte 0xe9 at offset 31
+    with pytest.raises(
+        ValueError,
+        match=r"fra\.txt is not UTF-8 text: byte 0xe9 at byte offset 31 \(line 3\) cannot be decoded .*"
+        r"iconv -f latin1 -t utf-8 fra\.txt > utf8-fra\.txt\), or pass .* encoding='latin-1'",
+    ):
+        pairs.read_tsv_pairs(f)
+    assert pairs.read_tsv_pairs(f, encoding="latin-1")[2] == ("Coffee.", "Caf\xe9.")
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_not_part_of_the_pairs(tmp_path):
+    f = tmp_path / "fra.txt"
+    f.write_bytes("\ufeffGo.\tVa !\r\nWho?\tQui ?\r\n".encode("utf-8"))
+    assert pairs.read_tsv_pairs(f) == [("Go.", "Va !"), ("Who?", "Qui ?")]
 
 
 def test_tokenize_pairs_drops_long_pairs_and_the_bos_marker():

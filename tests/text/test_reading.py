@@ -40,6 +40,12 @@ def test_a_file_that_is_not_utf8_is_an_error_naming_it_and_the_byte(imdb):
         read_imdb_folder(imdb, "test")
 
 
+def test_a_byte_order_mark_is_not_part_of_the_review(imdb):
+    write(imdb / "test" / "pos", "1_9.txt", "\ufeffThe best.".encode("utf-8"))  # "UTF-8 with BOM"
+    texts, _, files = read_imdb_folder(imdb, "test")
+    assert texts[[f.name for f in files].index("1_9.txt")] == "The best."
+
+
 def test_an_empty_review_is_skipped_with_a_warning_naming_it(imdb):
     write(imdb / "test" / "pos", "5_10.txt", "  \n")
     with pytest.warns(UserWarning, match=r"Skipped 1 empty review file\(s\) in .*pos: 5_10\.txt"):
@@ -80,7 +86,37 @@ def test_read_texts_csv_names_a_missing_column_and_an_empty_text(tmp_path):
     with pytest.raises(KeyError, match="no columns 'text', 'is_valid'"):
         read_texts_csv(path)
     path.write_text('label,text,is_valid\npositive,Good,False\nnegative," ",True\n')
-    with pytest.raises(ValueError, match="1 row.* with no text in column 'text', the first on line 3"):
+    with pytest.raises(ValueError, match="1 row.* with no text in column 'text', on line 3"):
+        read_texts_csv(path)
+
+
+def test_an_empty_label_is_an_error_naming_the_file_and_lines(tmp_path):
+    # pandas would read the empty cells as NaN, and clas_dls fail much later sorting str and float labels
+    path = tmp_path / "texts.csv"
+    path.write_text("label,text,is_valid\npositive,Good,False\n,Bad,False\nnegative,Dull,True\n ,Fine,True\n")
+    with pytest.raises(ValueError, match=r"texts\.csv has 2 row\(s\) with no label in column 'label', on lines 3, 5 "):
+        read_texts_csv(path)
+
+
+def test_cells_reading_na_stay_text(tmp_path):
+    path = tmp_path / "texts.csv"
+    path.write_text("label,text,is_valid\nNA,None,False\nnull,NaN,True\n")
+    assert read_texts_csv(path) == (["None", "NaN"], ["NA", "null"], [False, True])
+
+
+@pytest.mark.parametrize("true, false", [("True", "False"), ("true", "false"), ("1", "0"), ("TRUE", " no ")])
+def test_is_valid_reads_the_usual_boolean_spellings(tmp_path, true, false):
+    path = tmp_path / "texts.csv"
+    path.write_text(f"label,text,is_valid\npositive,Good,{true}\nnegative,Bad,{false}\n")
+    assert read_texts_csv(path)[2] == [True, False]
+
+
+@pytest.mark.parametrize("value", ["valid", "", "2", "Flase"])
+def test_any_other_is_valid_value_is_an_error_naming_the_line_and_value(tmp_path, value):
+    # before: anything but true/1/yes silently meant training, so a typo moved the row to the training set
+    path = tmp_path / "texts.csv"
+    path.write_text(f"label,text,is_valid\npositive,Good,True\nnegative,Bad,{value}\n")
+    with pytest.raises(ValueError, match=rf"texts\.csv line 3: is_valid is '{value}', which is neither True nor False"):
         read_texts_csv(path)
 
 

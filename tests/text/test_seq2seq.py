@@ -1,6 +1,7 @@
 """Sequence-to-sequence pieces: masked loss, attention, decoding, teacher forcing, BLEU through sacrebleu."""
 
 import math
+import re
 
 import pytest
 import sacrebleu
@@ -203,6 +204,19 @@ def test_an_input_longer_than_the_model_was_built_for_is_cut_with_a_warning(voca
         decoding.translate(model, text, en, en_v, fr_v)
     with pytest.raises(ValueError, match="built for at most 5"):
         model(torch.ones(1, 6, dtype=torch.long) * 9)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_an_empty_sentence_is_an_error_saying_there_is_nothing_to_translate(vocabs, one_thread, text):
+    en, en_v, fr_v = vocabs  # before: torch's "Cannot pack empty tensors", from deep in the encoder
+    model = tiny_model(vocabs)
+    for beam in (1, 3):
+        with pytest.raises(ValueError, match=rf"Nothing to translate: {re.escape(repr(text))} has no words"):
+            decoding.translate(model, text, en, en_v, fr_v, beam=beam)
+    with pytest.raises(ValueError, match="Nothing to translate"):  # spaCy keeps a line break as a token
+        decoding.translate(model, text, Tokenizer(), en_v, fr_v)
+    with pytest.raises(ValueError, match=r"A source of shape \(1, 0\), with no tokens"):
+        decoding.greedy_decode(model, torch.ones(1, 0, dtype=torch.long))
 
 
 def test_batches_pad_at_the_end_and_targets_end_with_eos(vocabs):

@@ -27,6 +27,14 @@ def test_html_in_a_review_becomes_line_breaks_and_words(tok):
     assert tok("Fine.<br /><br />Me &amp; <i>you</i>") == [BOS, MAJ, "fine", ".", "\n", MAJ, "me", "&", "you"]
 
 
+@pytest.mark.parametrize("mark", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_zero_width_characters_and_byte_order_marks_are_not_part_of_a_word(tok, mark):
+    # invisible, yet before they made "gre<mark>at" one unknown word, and a file's BOM stuck to its first word
+    assert tok(f"gre{mark}at film") == [BOS, "great", "film"]
+    assert tok(f"{mark}The end{mark}") == [BOS, MAJ, "the", "end"]
+    assert tok("gre&#8203;at") == [BOS, "great"]  # the HTML entity of a zero-width space, too
+
+
 def test_repeated_characters_become_xxrep_with_the_count():
     assert tokenize.replace_rep("cooool").split() == ["c", REP, "4", "o", "l"]
     assert tokenize.replace_rep("good !!!") == "good !!!"  # 3 in a row stay as they are

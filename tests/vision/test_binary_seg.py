@@ -9,17 +9,17 @@ from coursekit.vision import binary_seg
 from coursekit.vision.segmentation import MaskError
 
 
-def write_pair(folder, name, size=(12, 8), mask_size=None, box=(2, 2, 6, 5)):
-    (folder / "train").mkdir(parents=True, exist_ok=True)
-    (folder / "train_masks").mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, (90, 120, 200)).save(folder / "train" / f"{name}.jpg")
+def write_pair(folder, name, size=(12, 8), mask_size=None, box=(2, 2, 6, 5), images="train", masks="train_masks"):
+    (folder / images).mkdir(parents=True, exist_ok=True)
+    (folder / masks).mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (90, 120, 200)).save(folder / images / f"{name}.jpg")
     w, h = mask_size or size
     arr = np.zeros((h, w), np.uint8)
     x0, y0, x1, y1 = box
     arr[y0:y1, x0:x1] = 1
     m = Image.fromarray(arr, "L").convert("P")
     m.putpalette([0, 0, 0, 255, 255, 255] + [0, 0, 0] * 254)
-    m.save(folder / "train_masks" / f"{name}_mask.gif", "GIF")
+    m.save(folder / masks / f"{name}_mask.gif", "GIF")
     return arr
 
 
@@ -74,6 +74,27 @@ def test_a_mask_of_another_size_is_an_error_naming_the_file(tmp_path):
         binary_seg.load_binary_mask(tmp_path / "train_masks" / "0cdf5b5d0ce1_02_mask.gif", size=(12, 8))
 
 
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated"])
+def test_an_unreadable_mask_is_a_mask_error_naming_the_file(tmp_path, damage):
+    for car in range(3):
+        write_pair(tmp_path, f"{car:012x}_01", size=(24, 16))
+    mask = tmp_path / "train_masks" / "000000000001_01_mask.gif"
+    data = {"garbage": b"not a GIF", "empty": b"", "truncated": mask.read_bytes()[:40]}[damage]
+    mask.write_bytes(data)
+    named = r"Cannot read mask .*000000000001_01_mask\.gif .*replace it with the image's mask"
+    if damage != "truncated":  # the header check finds it when the loaders are built (before: PIL's own error)
+        with pytest.raises(
+            MaskError, match=r"Cannot read mask .*000000000001_01_mask\.gif \(the mask of 000000000001_01"
+        ):
+            binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_pct=0.4)
+    else:  # a good header with its pixels cut off: found when the pair is read
+        dls = binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_pct=0.4)
+        with pytest.raises(MaskError, match=named):
+            [dls.train_ds[i] for i in range(len(dls.train_ds))] + [dls.valid_ds[i] for i in range(len(dls.valid_ds))]
+    with pytest.raises(MaskError, match=named):
+        binary_seg.load_binary_mask(mask, size=(24, 16))
+
+
 def test_a_missing_mask_is_named(tmp_path):
     write_pair(tmp_path, "0cdf5b5d0ce1_01")
     (tmp_path / "train_masks" / "0cdf5b5d0ce1_01_mask.gif").unlink()
@@ -97,3 +118,30 @@ def test_loaders_give_float_masks_at_each_size(tmp_path):
         x, y = next(iter(dls.valid))
         assert x.shape == (2, 3, *size) and y.shape == (2, 1, *size) and y.dtype == torch.float32
         assert set(y.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_a_separate_validation_folder_with_its_own_masks_folder(tmp_path):
+    for car in range(4):
+        write_pair(tmp_path, f"{car:012x}_01", size=(24, 16))
+    for car in range(4, 7):
+        write_pair(tmp_path, f"{car:012x}_01", size=(24, 16), images="valid", masks="valid_masks")
+    dls = binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_folder="valid", valid_masks="valid_masks")
+    assert [p.name for p in dls.train_ds.items] == [f"{car:012x}_01.jpg" for car in range(4)]  # all of train/
+    assert [p.parent.name for p in dls.valid_ds.masks] == ["valid_masks"] * 3 and len(dls.valid_ds) == 3
+    x, y = dls.valid_ds[0]
+    assert x.shape == (3, 8, 8) and y.shape == (1, 8, 8)
+    with pytest.raises(FileNotFoundError, match=r"3 of 3 image\(s\) have no mask.*pass valid_masks=.*in .*train_masks"):
+        binary_seg.binary_dls(tmp_path, valid_folder="valid")  # masks default to the layout's masks folder
+
+
+def test_validation_masks_can_share_the_training_masks_folder_and_overlaps_are_named(tmp_path):
+    for car in range(4):
+        write_pair(tmp_path, f"{car:012x}_01", size=(24, 16))
+    write_pair(tmp_path, "000000000009_01", size=(24, 16), images="valid")  # its mask in train_masks/
+    dls = binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_folder="valid")
+    assert len(dls.train_ds) == 4 and [p.name for p in dls.valid_ds.items] == ["000000000009_01.jpg"]
+    write_pair(tmp_path, "000000000001_02", size=(24, 16), images="valid")  # another photo of a training car
+    with pytest.warns(UserWarning, match=r"1 car\(s\) have photos in both .* for example '000000000001'"):
+        binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_folder="valid")
+    with pytest.raises(ValueError, match=r"4 image\(s\) are both training and validation images"):
+        binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_folder="train")

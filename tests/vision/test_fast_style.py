@@ -33,6 +33,33 @@ def test_the_network_keeps_the_image_size_and_range():
         assert y.shape == shape and 0 <= y.min() and y.max() <= 1
 
 
+@pytest.mark.parametrize(
+    "img, message",
+    [
+        (torch.rand(3, 3, 3), r"The image is 3x3 pixels, but the network needs at least 5x5 .*Resize it up first"),
+        (torch.rand(2, 3, 40, 4), r"The image is 40x4 pixels, but the network needs at least 5x5"),
+        (torch.rand(1, 16, 16), r"3 channels; this tensor \(1, 16, 16\) has 1\. .*img\.expand\(3, -1, -1\)"),
+        (torch.rand(2, 1, 16, 16), r"3 channels; this tensor \(2, 1, 16, 16\) has 1\. .*img\.expand\(-1, 3, -1, -1\)"),
+        (torch.rand(4, 16, 16), r"has 4\. For an RGBA image drop the alpha channel: img\[:3\]"),
+        (torch.rand(16, 16, 3), r"has 16\. Is the channel axis first"),
+        (torch.rand(16, 16), r"one image \(3, H, W\) or a batch \(B, 3, H, W\); this tensor is \(16, 16\)"),
+    ],
+)
+def test_stylize_checks_the_input_shape_before_the_network(img, message):
+    # before: torch's padding or channel error, 17 frames deep in the network
+    with pytest.raises(ValueError, match=message):
+        fast_style.stylize(fast_style.StyleNet(width=8, n_res=1), img)
+
+
+def test_stylize_names_a_wrong_type_and_takes_the_smallest_size_it_allows():
+    net = fast_style.StyleNet(width=8, n_res=1)
+    with pytest.raises(TypeError, match=r"float image in \[0, 1\]; this one is torch.uint8: pass img.float\(\) / 255"):
+        fast_style.stylize(net, torch.zeros(3, 16, 16, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="takes a tensor, not a list"):
+        fast_style.stylize(net, [[0.5]])
+    assert fast_style.stylize(net, torch.rand(3, 5, 5)).shape == (3, 5, 5)  # min_side is what the network needs
+
+
 def test_stylize_is_one_forward_pass_without_gradients_and_restores_the_mode():
     net = fast_style.StyleNet(width=8, n_res=1).train()
     out = fast_style.stylize(net, torch.rand(3, 16, 16))

@@ -1,3 +1,4 @@
+import re
 import shutil
 import warnings
 
@@ -51,6 +52,22 @@ def test_corrupt_and_non_image_files_are_named_and_left_out(sample, tmp_path):
     assert raised.value.path.name == "broken.jpg"
 
 
+def test_a_class_whose_training_images_are_all_unreadable_is_an_error_naming_it(sample, tmp_path):
+    path = tmp_path / "data"
+    shutil.copytree(sample, path)
+    for f in (path / "train" / "dogs").glob("*.jpg"):
+        f.write_bytes(b"not a JPEG")  # before: per-file warnings, then a "dogs" class with 0 training images
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the per-file warnings
+        with pytest.raises(
+            ValueError, match=r"Every training image of class 'dogs' is unreadable: 8 file\(s\) in .*train.dogs \("
+        ):
+            loaders.image_dls_from_folder(path, size=16, bs=4)
+        shutil.copy(next((path / "valid" / "dogs").glob("*.jpg")), path / "train" / "dogs" / "readable.jpg")
+        dls = loaders.image_dls_from_folder(path, size=16, bs=4)  # one readable image is enough to go on
+    assert dls.train_ds.classes == ["cats", "dogs"] and len(dls.train_ds) == 9
+
+
 def test_a_file_that_goes_bad_later_names_itself(sample, tmp_path):
     path = tmp_path / "data"
     shutil.copytree(sample, path)
@@ -73,13 +90,34 @@ def test_csv_single_and_multi_label(sample, tmp_path):
     cats = sorted((sample / "train" / "cats").glob("*.jpg"))
     folder = cats[0].parent
     write_csv(tmp_path / "labels.csv", [f"{p.stem},{'a b' if i % 2 else 'c'}" for i, p in enumerate(cats)])
-    single = loaders.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", size=32, bs=2, valid_pct=0.25)
+    with pytest.warns(UserWarning, match="label_delim=' '"):
+        single = loaders.image_dls_from_csv(
+            tmp_path, "labels.csv", folder, suffix=".jpg", size=32, bs=2, valid_pct=0.25
+        )
     assert single.classes == ["a b", "c"] and not single.train_ds.multi_label
     multi = loaders.image_dls_from_csv(tmp_path, "labels.csv", folder, suffix=".jpg", label_delim=" ", size=32, bs=2)
     assert multi.classes == ["a", "b", "c"] and multi.train_ds.multi_label
     x, y = multi.train_ds[0]
     assert y.shape == (3,) and set(y.tolist()) <= {0.0, 1.0} and y.sum() >= 1
     assert len(multi.train_ds) + len(multi.valid_ds) == len(cats)
+
+
+@pytest.mark.parametrize("label, delim", [("cat dog", " "), ("cat,dog", ","), ("cat|dog", "|")])
+def test_a_single_label_that_looks_like_several_tags_warns_and_suggests_label_delim(sample, tmp_path, label, delim):
+    cats = sorted((sample / "train" / "cats").glob("*.jpg"))[:4]  # before: silently one class named "cat dog"
+    rows = [f'{p.stem},"{tag}"' for p, tag in zip(cats, ["cat", label, "dog", "cat"])]
+    write_csv(tmp_path / "labels.csv", rows)
+    with pytest.warns(
+        UserWarning,
+        match=rf"1 label\(s\) in column 'tags' hold .*, the first '{re.escape(label)}' on "
+        rf".*labels.csv line 3 \(row 1; .*not the tags 'cat' and 'dog'.*pass label_delim='{re.escape(delim)}'",
+    ):
+        dls = loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16, bs=2)
+    assert dls.classes == sorted(["cat", "dog", label])  # still read as asked: one class per label
+    write_csv(tmp_path / "labels.csv", [f"{p.stem},{tag}" for p, tag in zip(cats, ["cat", "dog", "dog", "cat"])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for plain labels
+        loaders.image_dls_from_csv(tmp_path, "labels.csv", cats[0].parent, suffix=".jpg", size=16, bs=2, on_bad=None)
 
 
 def test_csv_labels_are_indices_into_the_sorted_classes(sample, tmp_path):
