@@ -91,8 +91,9 @@ def phase_bounds(phases, steps_per_epoch):
 
 
 def values_at(phase, pct, group_lrs):
-    """(lrs per group, momentum or None) of ``phase`` at ``pct`` (0..1) of its length."""
-    lo, hi = (group_lrs(v) for v in phase.ends(phase.lr))
+    """(lrs per group, momentum or None) of ``phase`` at ``pct`` (0..1) of its length; ``group_lrs``: a function
+    that spreads a value over the layer groups, or its two results for the phase's ends, computed once."""
+    lo, hi = group_lrs if isinstance(group_lrs, tuple) else (group_lrs(v) for v in phase.ends(phase.lr))
     lrs = [ANNEALS[phase.anneal](a, b, pct) for a, b in zip(lo, hi)]
     if phase.mom is None:
         return lrs, None
@@ -155,6 +156,7 @@ class PhaseScheduler(Callback):
     def before_fit(self, learn):
         # Counted now, on the data this fit trains on (a process's shard, precomputed activations).
         self.learner_dls, self.current = learn.dls, None
+        self.group_ends = [tuple(learn.group_lrs(v) for v in ph.ends(ph.lr)) for ph in self.phases]  # once a fit
         self.bounds, self.n_steps, n_epochs = plan(self.phases, lambda dls: len((dls or learn.dls).train))
         if n_epochs != learn.n_epochs:
             raise ValueError(
@@ -180,7 +182,7 @@ class PhaseScheduler(Callback):
                 learn.opt_func = phase.opt_func
                 learn.create_opt()  # a new optimizer: its state starts empty
         start, end = self.bounds[k]
-        lrs, mom = values_at(phase, (learn.n_iter - start) / (end - start), learn.group_lrs)
+        lrs, mom = values_at(phase, (learn.n_iter - start) / (end - start), self.group_ends[k])
         for group, lr in zip(learn.opt.param_groups, lrs):
             group["lr"] = lr
             if mom is not None:
