@@ -231,6 +231,8 @@ def one_cycle_phases(n_epochs, lr_max, pct_start=0.3, div=25.0, final_div=1e4, m
     placement because the course follows fastai's recipes (its benchmarks compare against them), and because a
     curve of the fraction done is the same curve whatever the number of steps (one process or several, one batch
     size or another): only how finely it is sampled changes."""
+    if not n_epochs > 0:
+        raise ValueError(f"one cycle of {n_epochs} epochs: give it a positive number of epochs.")
     if not 0 <= pct_start <= 1:
         raise ValueError(f"pct_start={pct_start}: the share of the cycle spent warming up must be between 0 and 1.")
     scaled = lambda f: [f(v) for v in lr_max] if isinstance(lr_max, list) else f(lr_max)

@@ -88,7 +88,9 @@ def test_fit_one_cycle_gives_the_optimizer_fastais_curve(synth_learner):
     assert seen[0, 0, 1] == 0.95 and seen[n // 4, 0, 1] == pytest.approx(0.85)  # momentum the other way round
 
 
-def test_one_cycle_needs_pct_start_between_0_and_1():
+def test_one_cycle_needs_pct_start_between_0_and_1_and_some_epochs():
+    with pytest.raises(ValueError, match="one cycle of 0 epochs: give it a positive number"):
+        phases.one_cycle_phases(0, 1e-2)
     with pytest.raises(ValueError, match="pct_start=1.3.*between 0 and 1"):
         phases.one_cycle_phases(2, 1e-2, pct_start=1.3)
     assert [ph.name for ph in phases.one_cycle_phases(2, 1e-2, pct_start=0)] == ["annealing"]
