@@ -148,27 +148,3 @@ def format_lr(lr):
     if isinstance(lr, (list, tuple)):
         return "[" + ", ".join(format_lr(x) for x in lr) + "]"
     return f"{lr:.1e}" if isinstance(lr, (int, float)) else repr(lr)
-
-
-class ParamScheduler(Callback):
-    """Sets each parameter group's lr (and optionally momentum) from schedules of the step number."""
-
-    order = 10
-
-    def __init__(self, lr_sched, mom_sched=None):
-        self.lr_sched, self.mom_sched = lr_sched, mom_sched  # lr_sched(step) -> list, one per group
-
-    def before_batch(self, learn):
-        if not learn.training:
-            return
-        for group, lr in zip(learn.opt.param_groups, self.lr_sched(learn.n_iter)):
-            group["lr"] = lr
-            if self.mom_sched is not None:
-                _set_momentum(group, self.mom_sched(learn.n_iter))
-
-
-def _set_momentum(group, mom):
-    if "betas" in group:
-        group["betas"] = (mom, group["betas"][1])
-    elif "momentum" in group:
-        group["momentum"] = mom

@@ -67,9 +67,11 @@ def cleanup():
 
 
 class DistributedTrainer(Callback):
-    """Wrap the model in DistributedDataParallel and split the training set across processes for a fit."""
+    """Wrap the model in DistributedDataParallel and split the training set across processes for a fit. The
+    schedules (``phases.PhaseScheduler``, order 10) count their steps after this has swapped in the process's
+    shard, so one-cycle and SGDR run to their end on it."""
 
-    order = -15  # after nothing, before the device callback moves the model (the wrapper goes with it)
+    order = -15  # before the device callback moves the model (the wrapper goes with it) and the schedule is counted
 
     def __init__(self, seed=0):
         self.seed = seed

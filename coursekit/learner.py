@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coursekit.callbacks import BN_TYPES, CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
-from coursekit import precision
+from coursekit.callbacks import BN_TYPES, CANCEL, EVENTS, DeviceCallback, TrainEvalCallback, format_lr
+from coursekit import phases, precision
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import default_device, listify
 from coursekit.data import split_batch
@@ -38,7 +38,6 @@ from coursekit.prediction import (
 )
 from coursekit.progress import ProgressCallback
 from coursekit.recorder import Recorder
-from coursekit.schedule import one_cycle_momentum, one_cycle_schedule, sgdr_lengths, sgdr_schedule
 from coursekit.summary import learner_summary
 
 
@@ -308,31 +307,22 @@ class Learner:
 
     # -- schedules --------------------------------------------------------------------------------
     def fit_one_cycle(self, n_epochs, lr_max=None, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85), cbs=None):
-        """One cycle: lr warms up to ``lr_max`` then anneals far below it; momentum mirrors it."""
-        n_steps = n_epochs * len(self.dls.train)
-        shape = one_cycle_schedule(n_steps, 1.0, pct_start, div, final_div)  # relative to each group's lr
-        maxes = self.group_lrs(lr_max)
-        mom = one_cycle_momentum(n_steps, pct_start, *moms) if moms else None
-        sched = ParamScheduler(lambda step: [m * shape(step) for m in maxes], mom)
-        self.fit(
-            n_epochs,
-            lr_max,
-            cbs=listify(cbs) + [sched],
-            call=f"fit_one_cycle({n_epochs}, lr_max={format_lr(self.lr if lr_max is None else lr_max)})",
-        )
+        """One cycle: lr warms up to ``lr_max`` then anneals far below it; momentum mirrors it. A curve of the fraction
+        of training done, peaking at step ``pct_start * n`` as fastai's (``phases.one_cycle_phases`` says why, and
+        how it differs from PyTorch's ``OneCycleLR`` by one step)."""
+        plan = phases.one_cycle_phases(n_epochs, self.group_lrs(lr_max), pct_start, div, final_div, moms)
+        call = f"fit_one_cycle({n_epochs}, lr_max={format_lr(self.lr if lr_max is None else lr_max)})"
+        phases.fit(self, plan, cbs, call=call)
 
     def fit_sgdr(self, n_cycles, lr=None, cycle_len=1, cycle_mult=1, cbs=None):
         """SGDR: ``n_cycles`` cosine annealings with warm restarts, cycle ``i`` lasting
         ``cycle_len * cycle_mult**i`` epochs (the 2018 ``fit(lr, n_cycles, cycle_len, cycle_mult)``)."""
-        n_epochs = sum(sgdr_lengths(n_cycles, cycle_len, cycle_mult))
-        shape = sgdr_schedule(n_cycles, 1.0, len(self.dls.train), cycle_len, cycle_mult)
-        tops = self.group_lrs(lr)
-        sched = ParamScheduler(lambda step: [t * shape(step) for t in tops])
+        plan = phases.sgdr_phases(n_cycles, self.group_lrs(lr), cycle_len, cycle_mult)
         call = (
             f"fit_sgdr({n_cycles}, lr={format_lr(self.lr if lr is None else lr)}, cycle_len={cycle_len}, "
             f"cycle_mult={cycle_mult})"
         )
-        self.fit(n_epochs, lr, cbs=listify(cbs) + [sched], call=call)
+        phases.fit(self, plan, cbs, call=call)
 
     def lr_find(self, start_lr=1e-7, end_lr=10, num_it=100, show_plot=True, cbs=None):
         """Sweep the lr exponentially, stop when the loss diverges, restore the weights; plot and suggest.

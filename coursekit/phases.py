@@ -1,16 +1,22 @@
 """Training phases (the 2018 ``TrainingPhase``): one fit made of phases, each with its own length, learning-rate
-and momentum schedules, and optionally its own optimizer and data.
+and momentum schedules, and optionally its own optimizer and data. This is coursekit's one scheduler:
+``Learner.fit_one_cycle`` and ``Learner.fit_sgdr`` are the phase lists ``one_cycle_phases`` and ``sgdr_phases``.
 
 ``fit(learn, [Phase(...), ...])`` runs one ``learn.fit`` whose ``PhaseScheduler`` callback sets every step's
 learning rates and momentum from the phase that step falls in. A phase lasts ``n_epochs`` epochs of its data
 (fractions allowed): phase ``k`` covers the steps ``[start_k, end_k)`` on a continuous step axis, and its
-schedule goes from its first value at ``start_k`` to its last at ``end_k`` (``pct = (step - start_k) /
-(end_k - start_k)``), so ``fit_sgdr`` and ``fit_one_cycle`` are phase lists (``sgdr_phases``,
-``one_cycle_phases``) that give the optimizer the same values step for step.
+schedule is a function of the fraction of it done, ``pct = (step - start_k) / (end_k - start_k)``: its first
+value at ``start_k``, its last at ``end_k`` (which belongs to the next phase). With one set of data this is the
+fraction of the whole training done, ``step / n_steps``, mapped onto each phase's share of it.
+
+The steps are counted when the fit starts, after every callback that changes the data has run
+(``Precompute`` at order -20, ``DistributedTrainer`` at order -15, which gives each process its shard): so a
+schedule runs to its end however many batches each process sees.
 
 A phase with its own ``dls`` must start at an epoch boundary (data are swapped between epochs); the
-learner's own data are put back after the fit. A phase with its own ``opt_func`` gets a fresh optimizer
-when it starts (the learner keeps the last one). A phase of zero or negative length is an error naming it.
+learner's own data are put back after each epoch and after the fit. A phase with its own ``opt_func`` gets a
+fresh optimizer when it starts (the learner keeps the last one). A phase of zero or negative length is an error
+naming it.
 """
 
 import math
@@ -85,8 +91,9 @@ def phase_bounds(phases, steps_per_epoch):
 
 
 def values_at(phase, pct, group_lrs):
-    """(lrs per group, momentum or None) of ``phase`` at ``pct`` (0..1) of its length."""
-    lo, hi = (group_lrs(v) for v in phase.ends(phase.lr))
+    """(lrs per group, momentum or None) of ``phase`` at ``pct`` (0..1) of its length; ``group_lrs``: a function
+    that spreads a value over the layer groups, or its two results for the phase's ends, computed once."""
+    lo, hi = group_lrs if isinstance(group_lrs, tuple) else (group_lrs(v) for v in phase.ends(phase.lr))
     lrs = [ANNEALS[phase.anneal](a, b, pct) for a, b in zip(lo, hi)]
     if phase.mom is None:
         return lrs, None
@@ -116,16 +123,47 @@ def schedule_of(phases, steps_per_epoch, group_lrs=lambda v: listify(v)):
     return lrs, moms
 
 
+def plan(phases, steps_per_epoch):
+    """(bounds, n_steps, n_epochs) of checked ``phases``: each phase's [start, end) on the step axis, the training
+    steps in all, and the epochs that run them when each epoch uses the data of the phase it starts in.
+    ``steps_per_epoch(dls)`` counts the batches of a phase's data (None: the learner's)."""
+    bounds = phase_bounds(phases, steps_per_epoch)
+    n_steps = math.ceil(bounds[-1][1] - 1e-9)
+    starts, step = [], 0.0  # walk the step axis epoch by epoch
+    while step < n_steps - 1e-9:
+        starts.append(step)
+        k = phase_at(bounds, step)
+        if steps_per_epoch(phases[k].dls) <= 0:
+            raise ValueError(f"phase {k} of {len(phases)} ({phases[k]}) has no training batches: check its data.")
+        step += steps_per_epoch(phases[k].dls)
+    for k, ph in enumerate(phases):  # new data may only come in at the start of an epoch
+        if k and ph.dls is not phases[k - 1].dls and not any(abs(s - bounds[k][0]) < 1e-6 for s in starts + [step]):
+            raise ValueError(
+                f"phase {k} of {len(phases)} ({ph}) brings its own data but starts in the middle of "
+                f"an epoch (step {bounds[k][0]:g}): make the phases before it whole epochs."
+            )
+    return bounds, n_steps, len(starts)
+
+
 class PhaseScheduler(Callback):
     """Sets every training step's lrs and momentum from its phase; swaps data and optimizer between phases."""
 
-    order = 10  # where ParamScheduler runs: after the step counter, before the batch
+    order = 10  # after the callbacks that change the data (-20, -15) and the step counter (-5), before the batch
 
-    def __init__(self, phases, bounds, n_steps):
-        self.phases, self.bounds, self.n_steps, self.current = phases, bounds, n_steps, None
+    def __init__(self, phases):
+        self.phases, self.current, self.learner_dls = phases, None, None
 
     def before_fit(self, learn):
+        # Counted now, on the data this fit trains on (a process's shard, precomputed activations).
         self.learner_dls, self.current = learn.dls, None
+        self.group_ends = [tuple(learn.group_lrs(v) for v in ph.ends(ph.lr)) for ph in self.phases]  # once a fit
+        self.bounds, self.n_steps, n_epochs = plan(self.phases, lambda dls: len((dls or learn.dls).train))
+        if n_epochs != learn.n_epochs:
+            raise ValueError(
+                f"{learn.fit_call}: the phases need {n_epochs} epochs of the data this fit trains on, but "
+                f"{learn.n_epochs} were planned before a callback changed the learner's data (its batches per "
+                "epoch no longer match the phases' own data): give every phase the same data, or none."
+            )
 
     def before_epoch(self, learn):
         dls = self.phases[phase_at(self.bounds, learn.n_iter)].dls
@@ -144,7 +182,7 @@ class PhaseScheduler(Callback):
                 learn.opt_func = phase.opt_func
                 learn.create_opt()  # a new optimizer: its state starts empty
         start, end = self.bounds[k]
-        lrs, mom = values_at(phase, (learn.n_iter - start) / (end - start), learn.group_lrs)
+        lrs, mom = values_at(phase, (learn.n_iter - start) / (end - start), self.group_ends[k])
         for group, lr in zip(learn.opt.param_groups, lrs):
             group["lr"] = lr
             if mom is not None:
@@ -153,59 +191,55 @@ class PhaseScheduler(Callback):
                 elif "momentum" in group:
                     group["momentum"] = mom
 
-    def after_fit(self, learn):
+    def after_epoch(self, learn):
+        # The learner's own data back before the callbacks that swapped it put theirs back (after_fit runs
+        # Precompute and DistributedTrainer first).
         learn.dls = self.learner_dls
 
+    def after_fit(self, learn):
+        if any(learn.dls is ph.dls for ph in self.phases):  # a fit stopped inside a phase with its own data
+            learn.dls = self.learner_dls
 
-def fit(learn, phases, cbs=None):
-    """Train ``learn`` through ``phases`` (a list of ``Phase``) in one fit; ``cbs``: extra callbacks for it."""
+
+def fit(learn, phases, cbs=None, call=None):
+    """Train ``learn`` through ``phases`` (a list of ``Phase``) in one fit; ``cbs``: extra callbacks for it;
+    ``call``: how messages and checkpoints name the fit (default ``phases.fit([...])``)."""
     phases = check_phases(phases)
-    spe = lambda dls: len((dls or learn.dls).train)
-    bounds = phase_bounds(phases, spe)
-    n_steps = math.ceil(bounds[-1][1] - 1e-9)
-    # epochs to run: walk the step axis epoch by epoch, each with the data of the phase it starts in
-    n_epochs, step = 0, 0.0
-    while step < n_steps - 1e-9:
-        k = phase_at(bounds, step)
-        n_epochs, step = n_epochs + 1, step + spe(phases[k].dls)
-    for k, ph in enumerate(phases):  # new data may only come in at the start of an epoch
-        if k and ph.dls is not phases[k - 1].dls and not _starts_epoch(bounds[k][0], bounds, phases, spe):
-            raise ValueError(
-                f"phase {k} of {len(phases)} ({ph}) brings its own data but starts in the middle of "
-                f"an epoch (step {bounds[k][0]:g}): make the phases before it whole epochs."
-            )
-    names = ", ".join(str(ph) for ph in phases)
-    learn.fit(n_epochs, cbs=listify(cbs) + [PhaseScheduler(phases, bounds, n_steps)], call=f"phases.fit([{names}])")
-
-
-def _starts_epoch(step, bounds, phases, spe):
-    """Whether ``step`` is where an epoch starts when each epoch uses the data of the phase it starts in."""
-    at = 0.0
-    while at < step - 1e-9:
-        at += spe(phases[phase_at(bounds, at)].dls)
-    return abs(at - step) < 1e-6
+    # The epochs to run; PhaseScheduler counts the steps again once the data this fit trains on are in place.
+    _, _, n_epochs = plan(phases, lambda dls: len((dls or learn.dls).train))
+    call = call or f"phases.fit([{', '.join(str(ph) for ph in phases)}])"
+    learn.fit(n_epochs, cbs=listify(cbs) + [PhaseScheduler(phases)], call=call)
 
 
 def sgdr_phases(n_cycles, lr, cycle_len=1, cycle_mult=1):
-    """``Learner.fit_sgdr`` as phases: cycle ``i`` anneals ``lr`` -> 0 by cosine over ``cycle_len*cycle_mult**i``
-    epochs (no momentum schedule)."""
+    """SGDR (``Learner.fit_sgdr``) as phases: cycle ``i`` anneals ``lr`` -> 0 by cosine over
+    ``cycle_len*cycle_mult**i`` epochs (no momentum schedule); each step of a cycle gets what PyTorch's
+    ``CosineAnnealingWarmRestarts`` gives it."""
     return [Phase(cycle_len * cycle_mult**i, lr=(lr, 0.0), anneal="cos", name=f"cycle {i}") for i in range(n_cycles)]
 
 
-def one_cycle_phases(n_epochs, steps_per_epoch, lr_max, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85)):
-    """``Learner.fit_one_cycle`` as phases. Its curve (PyTorch's ``OneCycleLR``) peaks at step ``pct_start*n - 1``
-    and reaches its final value at the last step ``n - 1``: so a warm-up phase up to the peak, an annealing
-    phase down to step ``n - 1``, and one last step at the final values. ``lr_max`` is a number here."""
-    n = n_epochs * steps_per_epoch
-    peak, lo, end = pct_start * n - 1, lr_max / div, lr_max / div / final_div
+def one_cycle_phases(n_epochs, lr_max, pct_start=0.3, div=25.0, final_div=1e4, moms=(0.95, 0.85)):
+    """One cycle (``Learner.fit_one_cycle``) as phases: a cosine warm-up from ``lr_max/div`` to ``lr_max`` over the
+    first ``pct_start`` of the training, then a cosine descent towards ``lr_max/div/final_div``; momentum (unless
+    ``moms`` is None) goes the other way. ``lr_max``: a number, or a list with one rate per layer group.
+
+    Where the peak falls: a curve of the fraction of training done, ``pos = step / n`` for steps ``0..n-1``, as
+    fastai's ``fit_one_cycle`` (``combine_scheds`` of two cosines at ``pos``): the peak is at step ``pct_start*n``
+    and the last step, at ``pos = (n-1)/n``, is one step short of the final rate. PyTorch's ``OneCycleLR`` turns
+    one step earlier (peak at step ``pct_start*n - 1``) and reaches the final rate at the last step: its curve over
+    ``n + 1`` steps with the peak at ``pct_start*n`` is this one plus a last step. coursekit takes fastai's
+    placement because the course follows fastai's recipes (its benchmarks compare against them), and because a
+    curve of the fraction done is the same curve whatever the number of steps (one process or several, one batch
+    size or another): only how finely it is sampled changes."""
+    if not n_epochs > 0:
+        raise ValueError(f"one cycle of {n_epochs} epochs: give it a positive number of epochs.")
+    if not 0 <= pct_start <= 1:
+        raise ValueError(f"pct_start={pct_start}: the share of the cycle spent warming up must be between 0 and 1.")
+    scaled = lambda f: [f(v) for v in lr_max] if isinstance(lr_max, list) else f(lr_max)
+    lo, end = scaled(lambda v: v / div), scaled(lambda v: v / div / final_div)
     hi_mom, lo_mom = moms if moms else (None, None)
-    warm = Phase(peak / steps_per_epoch, lr=(lo, lr_max), anneal="cos", mom=moms and (hi_mom, lo_mom), name="warm-up")
+    warm = Phase(pct_start * n_epochs, lr=(lo, lr_max), anneal="cos", mom=moms and (hi_mom, lo_mom), name="warm-up")
     down = Phase(
-        (n - 1 - peak) / steps_per_epoch,
-        lr=(lr_max, end),
-        anneal="cos",
-        mom=moms and (lo_mom, hi_mom),
-        name="annealing",
+        (1 - pct_start) * n_epochs, lr=(lr_max, end), anneal="cos", mom=moms and (lo_mom, hi_mom), name="annealing"
     )
-    last = Phase(1 / steps_per_epoch, lr=end, mom=hi_mom, name="last step")
-    return [ph for ph in (warm, down, last) if ph.n_epochs > 0]  # a peak at step 0 has no warm-up
+    return [ph for ph in (warm, down) if ph.n_epochs > 0]  # pct_start 0: no warm-up; 1: no descent

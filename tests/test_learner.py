@@ -98,18 +98,27 @@ def test_per_group_learning_rates_reach_the_optimizer(synth_learner):
         learn.group_lrs([1e-3, 1e-3, 1e-3])
 
 
-def test_one_cycle_follows_torch_one_cycle_lr(synth_learner):
-    learn = synth_learner()
-    learn.fit_one_cycle(3, lr_max=1e-2, pct_start=0.3)
-    n = len(learn.recorder.lrs)
+def torch_one_cycle_lrs(n, pct_start):
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1e-2)
-    ref_sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=n, pct_start=0.3)
+    ref_sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=n, pct_start=pct_start)
     ref = []
     for _ in range(n):
         ref.append(opt.param_groups[0]["lr"])
         opt.step()
         ref_sched.step()
-    assert learn.recorder.lrs == pytest.approx(ref, rel=1e-6)
+    return ref
+
+
+def test_one_cycle_is_torch_one_cycle_lr_turning_one_step_later(synth_learner):
+    # The documented difference (phases.one_cycle_phases): coursekit peaks at step pct_start*n, as fastai, one step
+    # after OneCycleLR's pct_start*n - 1. Its n steps are OneCycleLR's first n over n + 1 steps with the peak there.
+    learn = synth_learner()
+    learn.fit_one_cycle(3, lr_max=1e-2, pct_start=0.3)
+    lrs, n = learn.recorder.lrs, len(learn.recorder.lrs)
+    assert lrs == pytest.approx(torch_one_cycle_lrs(n + 1, (0.3 * n + 1) / (n + 1))[:n], rel=1e-6)
+    torch_lrs = torch_one_cycle_lrs(n, 0.3)
+    assert lrs.index(max(lrs)) == torch_lrs.index(max(torch_lrs)) + 1
+    assert lrs[0] == pytest.approx(torch_lrs[0]) and torch_lrs[-1] == pytest.approx(4e-8) and lrs[-1] > 1.01 * 4e-8
 
 
 def test_one_cycle_spreads_differential_rates_over_groups(synth_learner):

@@ -1,4 +1,8 @@
-"""Training phases: SGDR and one-cycle as phase lists give the optimizer the same values step for step."""
+"""Training phases, coursekit's one scheduler: the anneals, one-cycle's phase boundary against fastai's formula and
+PyTorch's OneCycleLR, data and optimizers that change between phases, and schedules that run to their end after
+Precompute changed the data."""
+
+import math
 
 import pytest
 import torch
@@ -26,24 +30,86 @@ def run(learn, how):
     return torch.tensor(spy.seen, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("n_epochs, pct_start", [(2, 0.3), (3, 0.25), (1, 0.5)])
-def test_one_cycle_as_phases_matches_fit_one_cycle_step_for_step(synth_learner, n_epochs, pct_start):
-    a, b = synth_learner(), synth_learner()
-    ref = run(a, lambda learn, cbs: learn.fit_one_cycle(n_epochs, 1e-2, pct_start=pct_start, cbs=cbs))
-    spe = len(b.dls.train)
-    ours = run(b, lambda learn, cbs: phases.fit(learn, phases.one_cycle_phases(n_epochs, spe, 1e-2, pct_start), cbs))
-    assert ours.shape == ref.shape == (n_epochs * spe, 2, 2)  # steps, layer groups, (lr, momentum)
-    assert torch.allclose(ours, ref, rtol=1e-9, atol=1e-15)
-    for p, q in zip(a.model.parameters(), b.model.parameters()):  # so training went the same way too
-        assert torch.allclose(p, q, atol=1e-6)
+def fastai_one_cycle(n, lr_max, pct, div=25.0, final_div=1e4):
+    """fastai's ``fit_one_cycle`` lrs, step by step: ``combine_scheds([pct, 1 - pct], [SchedCos(lr_max/div, lr_max),
+    SchedCos(lr_max, lr_max/div/final_div)])`` read at ``pos = step / n`` (fastai.callback.schedule, fastai 2.7;
+    its ParamScheduler reads ``pct_train``, 0 at the first step and up by 1/n each step). fastai's own function
+    when it is importable (benchmarks install it in .bench-site), else that formula written out."""
+    try:
+        from fastai.callback.schedule import SchedCos, combine_scheds
+    except ImportError:
+        cos = lambda a, b, p: b + (a - b) / 2 * (1 + math.cos(math.pi * p))
+        f = lambda pos: (
+            cos(lr_max / div, lr_max, pos / pct)
+            if pos < pct
+            else cos(lr_max, lr_max / div / final_div, (pos - pct) / (1 - pct))
+        )
+    else:
+        f = combine_scheds([pct, 1 - pct], [SchedCos(lr_max / div, lr_max), SchedCos(lr_max, lr_max / div / final_div)])
+    return [float(f(step / n)) for step in range(n)]
 
 
-@pytest.mark.parametrize("n_cycles, cycle_len, cycle_mult", [(3, 1, 2), (2, 2, 1)])
-def test_sgdr_as_phases_matches_fit_sgdr_step_for_step(synth_learner, n_cycles, cycle_len, cycle_mult):
-    a, b = synth_learner(), synth_learner()
-    ref = run(a, lambda learn, cbs: learn.fit_sgdr(n_cycles, 1e-2, cycle_len, cycle_mult, cbs=cbs))
-    ours = run(b, lambda learn, cbs: phases.fit(learn, phases.sgdr_phases(n_cycles, 1e-2, cycle_len, cycle_mult), cbs))
-    assert ours.shape == ref.shape and torch.allclose(ours, ref, rtol=1e-9, atol=1e-15)
+def one_cycle_lr(total_steps, pct_start):
+    """PyTorch's ``OneCycleLR`` (lr 1e-2, momentum 0.95 -> 0.85 -> 0.95): [(lr, momentum)] of each step."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-2, momentum=0.9)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=total_steps, pct_start=pct_start)
+    seen = []
+    for _ in range(total_steps):
+        seen.append((opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]))
+        opt.step()
+        sched.step()
+    return seen
+
+
+@pytest.mark.parametrize("n", [10, 8, 7, 3])
+@pytest.mark.parametrize("pct", [0.25, 0.3])
+def test_one_cycle_turns_at_step_pct_n_as_fastai_and_one_step_after_torch(n, pct):
+    lrs, moms = phases.schedule_of(phases.one_cycle_phases(1, 1e-2, pct), steps_per_epoch=n)
+    assert lrs == pytest.approx(fastai_one_cycle(n, 1e-2, pct), rel=1e-6)  # fastai's placement, step for step
+    peak = lrs.index(max(lrs))
+    # PyTorch's OneCycleLR over n + 1 steps, its peak (at step pct_start*total - 1) moved to step pct*n: these
+    # are its first n steps, lr and momentum. Over n steps it turns one step earlier wherever pct*n is whole.
+    ref = one_cycle_lr(n + 1, (pct * n + 1) / (n + 1))[:n]
+    assert lrs == pytest.approx([lr for lr, _ in ref], rel=1e-9)
+    assert moms == pytest.approx([m for _, m in ref], rel=1e-9)
+    torch_lrs = [lr for lr, _ in one_cycle_lr(n, pct)]
+    assert torch_lrs[-1] == pytest.approx(1e-2 / 25 / 1e4) and lrs[-1] > 1.01 * torch_lrs[-1]  # one step short
+    if (n, pct) in ((10, 0.3), (8, 0.25)):  # pct*n whole: the peak is exactly lr_max, at step pct*n
+        assert peak == round(pct * n) == torch_lrs.index(max(torch_lrs)) + 1 and lrs[peak] == pytest.approx(1e-2)
+
+
+def test_fit_one_cycle_gives_the_optimizer_fastais_curve(synth_learner):
+    learn = synth_learner()
+    seen = run(learn, lambda learn, cbs: learn.fit_one_cycle(2, slice(1e-4, 1e-2), pct_start=0.25, cbs=cbs))
+    n = 2 * len(learn.dls.train)
+    assert seen.shape == (n, 2, 2)  # steps, layer groups, (lr, momentum)
+    assert seen[:, 1, 0].tolist() == pytest.approx(fastai_one_cycle(n, 1e-2, 0.25), rel=1e-9)
+    assert seen[:, 0, 0].tolist() == pytest.approx(fastai_one_cycle(n, 1e-4, 0.25), rel=1e-9)  # each group's own
+    assert seen[0, 0, 1] == 0.95 and seen[n // 4, 0, 1] == pytest.approx(0.85)  # momentum the other way round
+
+
+def test_one_cycle_needs_pct_start_between_0_and_1_and_some_epochs():
+    with pytest.raises(ValueError, match="one cycle of 0 epochs: give it a positive number"):
+        phases.one_cycle_phases(0, 1e-2)
+    with pytest.raises(ValueError, match="pct_start=1.3.*between 0 and 1"):
+        phases.one_cycle_phases(2, 1e-2, pct_start=1.3)
+    assert [ph.name for ph in phases.one_cycle_phases(2, 1e-2, pct_start=0)] == ["annealing"]
+
+
+def test_precompute_and_fit_one_cycle_run_the_whole_schedule_and_put_the_data_back(tmp_path):
+    from tests.test_precompute import make
+
+    from coursekit.precompute import Precompute
+
+    learn = make(tmp_path)
+    dls = learn.dls
+    learn.fit_one_cycle(2, 1e-2, pct_start=0.25, cbs=Precompute())
+    n = 2 * len(dls.train)
+    assert len(learn.recorder.lrs) == n
+    assert learn.recorder.lrs == pytest.approx(fastai_one_cycle(n, 1e-2, 0.25), rel=1e-9)
+    assert learn.dls is dls  # the images again, not the activations: prediction runs the whole model
+    learn.fit_one_cycle(1, 1e-2, pct_start=0.25)  # and a fit without Precompute trains on them
+    assert len(learn.recorder.lrs) == len(dls.train)
 
 
 def test_a_zero_length_phase_is_an_error_naming_it(synth_learner):
