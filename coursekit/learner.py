@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from coursekit.callbacks import BN_TYPES, CANCEL, EVENTS, DeviceCallback, ParamScheduler, TrainEvalCallback, format_lr
-from coursekit import precision
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import default_device, listify
 from coursekit.data import split_batch
@@ -26,6 +25,7 @@ from coursekit.distributed import unwrap
 from coursekit.divergence import NaNCheck
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
+from coursekit.precision import Precision
 from coursekit.prediction import (
     FlipTTA,
     GatherPreds,
@@ -82,13 +82,11 @@ class Learner:
         self.device = torch.device(device) if device is not None else default_device()
         self._layer_groups = layer_groups
         # "auto" on a bf16 CPU keeps the training steps that teach convolutions in float32 (coursekit.precision)
-        self.mixed_precision, self.float32_for_conv_training = precision.resolve(mixed_precision, self.device)
-        self._float32_training = False  # set by each fit: float32_for_conv_training, and some convolution learns
+        self.precision = Precision(mixed_precision, self.device)
         if channels_last == "auto":
             channels_last = self.device.type == "cpu" and self._has(nn.Conv2d)
         if channels_last:
             self.model = model.to(memory_format=torch.channels_last)  # oneDNN's convolutions run faster in NHWC
-        self.scaler = torch.amp.GradScaler("cuda") if self.mixed_precision == "fp16" else None
         self.sync_every = 1 if self.device.type == "cpu" else 8  # batches between reads of the loss (a GPU waits)
         self.recorder = Recorder(metrics)
         self.cbs = []
@@ -232,7 +230,7 @@ class Learner:
         self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
         self.set_lrs(self.group_lrs(lr))
         self.n_epochs, self.start_epoch = n_epochs, 0  # a callback resuming a fit moves start_epoch on
-        self._float32_training = self.float32_for_conv_training and precision.trains_convolutions(self.model)
+        self.precision.begin_fit(self.model)
         with self.temporary_cbs(add=cbs):
             try:
                 self._run_stage("fit", self._do_fit)
@@ -277,28 +275,19 @@ class Learner:
             self.callback("after_step")
             self.zero_grad()
 
-    def _autocast(self):
-        dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
-        enabled = bool(self.mixed_precision) and not (self.training and self._float32_training)
-        return torch.autocast(self.device.type, dtype=dtype, enabled=enabled)
-
     def predict_batch(self):
-        with self._autocast():
+        with self.precision.autocast(self.training):
             self.preds = self.model(*self.xb)
 
     def get_loss(self):
-        with self._autocast():
+        with self.precision.autocast(self.training):
             self.loss = self.loss_func(self.preds, *self.yb)
 
     def backward(self):
-        (self.scaler.scale(self.loss) if self.scaler else self.loss).backward()
+        self.precision.backward(self.loss)
 
     def step(self):
-        if self.scaler:
-            self.scaler.step(self.opt)
-            self.scaler.update()
-        else:
-            self.opt.step()
+        self.precision.step(self.opt)
 
     def zero_grad(self):
         self.opt.zero_grad(set_to_none=True)
@@ -458,5 +447,5 @@ class Learner:
         return (
             f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
             f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
-            f"metrics={self.recorder.metric_names[3:-1]})"
+            f"metrics={self.recorder.metric_names[3:-1]}; {self.precision.describe()})"
         )

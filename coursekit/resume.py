@@ -86,7 +86,7 @@ class Checkpoints(Callback):
         state = {
             "model": unwrap(learn.model).state_dict(),
             "opt": learn.opt.state_dict(),
-            "scaler": learn.scaler.state_dict() if learn.scaler else None,
+            "precision": learn.precision.state_dict(),
             "schedule": self.schedule(learn),
             "epoch": learn.epoch,
             "n_iter": learn.n_iter,
@@ -110,8 +110,7 @@ class Checkpoints(Callback):
         self.check(learn, file, state)
         unwrap(learn.model).load_state_dict(state["model"])
         learn.opt.load_state_dict(state["opt"])
-        if learn.scaler and state.get("scaler"):
-            learn.scaler.load_state_dict(state["scaler"])
+        learn.precision.load_state_dict(state.get("precision", {"scaler": state.get("scaler")}))  # older files
         for k in HISTORY:
             setattr(learn.recorder, k, list(state["history"][k]))
         learn.n_iter, learn.start_epoch = state["n_iter"], state["epoch"] + 1

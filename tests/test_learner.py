@@ -296,7 +296,7 @@ def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             learn = synth_learner(device="cpu", mixed_precision="bf16", cbs=[spy])
-        assert learn.mixed_precision == "bf16" and learn.scaler is None
+        assert learn.precision.mode == "bf16" and learn.precision.scaler is None
         assert any("no native bfloat16" in str(w.message) for w in caught) == (not native)
         learn.fit(4, lr=1e-2)
         assert spy.dtype == torch.bfloat16  # the forward pass ran under autocast
@@ -309,7 +309,7 @@ def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_
 def test_fp16_on_the_cpu_warns_and_trains_in_float32(synth_learner):
     with pytest.warns(UserWarning, match="only 'bf16' works"):
         learn = synth_learner(device="cpu", mixed_precision="fp16")
-    assert learn.mixed_precision is False
+    assert learn.precision.mode is False
 
 
 def test_repr_and_training_loop_are_helpful(synth_learner, capsys):
@@ -377,12 +377,12 @@ def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # auto never warns: it only turns on what is fast
             learn = synth_learner(device="cpu", cbs=[spy])
-        assert learn.mixed_precision == expected
+        assert learn.precision.mode == expected
         learn.fit(1)
         low = torch.bfloat16 if native else torch.float32
         assert spy.dtypes == {"train": low, "valid": low}
-        assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # float32 on request
-    assert synth_learner(device="meta").mixed_precision is False  # a GPU (any non-CPU device) asks explicitly
+        assert synth_learner(device="cpu", mixed_precision=False).precision.mode is False  # float32 on request
+    assert synth_learner(device="meta").precision.mode is False  # a GPU (any non-CPU device) asks explicitly
 
 
 class ConvNet(nn.Sequential):
@@ -427,12 +427,12 @@ def test_the_environment_sets_what_auto_precision_means(synth_learner, monkeypat
     monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: True)
     for env, expected in (("off", False), ("float32", False), ("bf16", "bf16"), (" BF16 ", "bf16")):
         monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", env)
-        assert synth_learner(device="cpu").mixed_precision == expected, env
-    assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # an argument wins
+        assert synth_learner(device="cpu").precision.mode == expected, env
+    assert synth_learner(device="cpu", mixed_precision=False).precision.mode is False  # an argument wins
     monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: False)
     monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "bf16")
     with pytest.warns(UserWarning, match="no native bfloat16"):  # asked for where it is slow: said so
-        assert synth_learner(device="cpu").mixed_precision == "bf16"
+        assert synth_learner(device="cpu").precision.mode == "bf16"
     monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "half")
     with pytest.raises(ValueError, match="COURSEKIT_MIXED_PRECISION='half' is not a precision: use 'off'"):
         synth_learner(device="cpu")
