@@ -53,7 +53,7 @@ def main():
         learn = learner(path, args.size, args.seed)
         start = time.perf_counter()
         learn.fit_one_cycle(args.epochs, 1e-2, cbs=[Precompute()] if cbs is None else cbs)
-        results[name] = (time.perf_counter() - start, learn.recorder.values[-1][3])
+        results[name] = (time.perf_counter() - start, learn.recorder.last_metrics["accuracy"])
     base = results["through the body"][0]
     print(
         f"{len(learn.dls.train.dataset)} training images at {args.size} px, {args.epochs} epochs, "

@@ -94,7 +94,15 @@ class Learner:
             [DeviceCallback(), TrainEvalCallback(), OutputSizeCheck(), NaNCheck(), self.recorder, ProgressCallback()]
         )
         self.add_cbs(cbs)
-        self.opt, self.epoch, self.n_epochs, self.training = None, 0, 0, False
+        # The loop's state: what callbacks read (and some change), all of it here, with its value between fits.
+        self.opt = None  # the optimizer, made by the first fit (create_opt)
+        self.fit_call = "fit"  # how error messages name the fit under way (fit_one_cycle(3, lr_max=...), ...)
+        self.epoch, self.start_epoch, self.n_epochs = 0, 0, 0  # a callback resuming a fit moves start_epoch on
+        self.n_iter = 0  # training steps taken in this fit (TrainEvalCallback counts them)
+        self.training, self.dl = False, None  # the pass under way: training or not, and its loader
+        self.iter, self.batch = 0, None  # the batch's index in the pass, and the batch as the loader gave it
+        self.xb, self.yb = (), ()  # its inputs and targets (a tuple each; before_batch may change them)
+        self.preds, self.loss = None, None  # the model's outputs and the loss (None until computed, or no targets)
 
     # -- callbacks ------------------------------------------------------------------------------
     def add_cbs(self, cbs):
@@ -236,7 +244,7 @@ class Learner:
                 self._run_stage("fit", self._do_fit)
             except KeyboardInterrupt:
                 print(
-                    f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {getattr(self, 'iter', 0)}. "
+                    f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {self.iter}. "
                     "The model keeps the weights of the last completed step; learn.save('name') keeps them "
                     "on disk, and fit can be called again to carry on."
                 )
@@ -447,5 +455,5 @@ class Learner:
         return (
             f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
             f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
-            f"metrics={self.recorder.metric_names[3:-1]}; {self.precision.describe()})"
+            f"metrics={self.recorder.metric_columns}; {self.precision.describe()})"
         )

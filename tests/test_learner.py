@@ -17,8 +17,8 @@ from coursekit.metrics import accuracy
 def test_loss_falls_and_accuracy_rises_on_synthetic_data(synth_learner):
     learn = synth_learner(metrics=[accuracy])
     learn.fit(5, lr=1e-2)
-    values = learn.recorder.values
-    assert values[-1][1] < values[0][1] * 0.7  # train loss
+    train_losses = learn.recorder.column("train_loss")
+    assert train_losses[-1] < train_losses[0] * 0.7
     assert learn.recorder.last_metrics["accuracy"] > 0.85
 
 
@@ -267,8 +267,8 @@ def test_tta_augment_averages_the_plain_and_transformed_views():
 def test_mixed_precision_trains_and_predicts_on_the_gpu(synth_learner):
     learn = synth_learner(device="cuda", mixed_precision=True)
     learn.fit(4, lr=1e-2)
-    values = learn.recorder.values
-    assert values[-1][1] < values[0][1] * 0.8
+    train_losses = learn.recorder.column("train_loss")
+    assert train_losses[-1] < train_losses[0] * 0.8
     preds, targets = learn.get_preds()
     assert preds.device.type == "cpu" and preds.dtype == torch.float32 and len(preds) == len(targets)
     learn.save("mp")
@@ -300,8 +300,8 @@ def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_
         assert any("no native bfloat16" in str(w.message) for w in caught) == (not native)
         learn.fit(4, lr=1e-2)
         assert spy.dtype == torch.bfloat16  # the forward pass ran under autocast
-        values = learn.recorder.values
-        assert values[-1][1] < values[0][1] * 0.8
+        train_losses = learn.recorder.column("train_loss")
+        assert train_losses[-1] < train_losses[0] * 0.8
         preds, _ = learn.get_preds()
         assert preds.dtype == torch.float32
 
@@ -310,6 +310,25 @@ def test_fp16_on_the_cpu_warns_and_trains_in_float32(synth_learner):
     with pytest.warns(UserWarning, match="only 'bf16' works"):
         learn = synth_learner(device="cpu", mixed_precision="fp16")
     assert learn.precision.mode is False
+
+
+LOOP_STATE = ("opt", "fit_call", "epoch", "start_epoch", "n_epochs", "n_iter", "training", "dl", "iter", "batch")
+
+
+def test_the_loop_state_is_declared_when_the_learner_is_built(synth_learner):
+    """Every attribute the loop and its callbacks read exists before the first fit, and a fit, a prediction or an
+    lr sweep adds none (to the Learner or to its callbacks): the contract between them is written in __init__."""
+    learn = synth_learner(metrics=[accuracy])
+    for name in LOOP_STATE + ("xb", "yb", "preds", "loss", "sync_every", "train_bn", "precision", "recorder"):
+        assert hasattr(learn, name), name
+    assert learn.preds is None and learn.loss is None and learn.fit_call == "fit"
+    cbs = [cb for cb in learn.cbs if type(cb).__name__ != "ProgressCallback"]  # a display, replaced separately
+    before = {"learner": set(vars(learn))} | {type(cb).__name__: set(vars(cb)) for cb in cbs}
+    learn.fit(1)
+    learn.get_preds()
+    learn.lr_find(num_it=5, show_plot=False)
+    after = {"learner": set(vars(learn)) - {"lr_find_result"}} | {type(cb).__name__: set(vars(cb)) for cb in cbs}
+    assert {k: after[k] - v for k, v in before.items()} == {k: set() for k in before}
 
 
 def test_repr_and_training_loop_are_helpful(synth_learner, capsys):
