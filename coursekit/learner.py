@@ -53,8 +53,10 @@ class Learner:
     ``channels_last="auto"`` stores a convolutional model's weights channels-last (NHWC) on a CPU, where oneDNN's
     convolutions run faster that way (EfficientNet-Lite0 at 96 px on the 2-core development CPU: 1.9x in the
     forward pass, 1.6x in a training step, 1.5x for a Learner epoch; ``benchmarks/bench_channels_last.py``);
-    ``False`` leaves the model as it is. ``mixed_precision`` (``"auto"``, ``"bf16"``, ``"fp16"`` or ``False``) is
-    resolved for the device by ``coursekit.precision``, which says what ``"auto"`` chooses and why.
+    ``False`` leaves the model as it is. The conversion is in place (``learn.model`` is the model passed in, not a
+    copy: its weights are the same tensors), and ``learn.channels_last`` and the Learner's repr say it happened.
+    ``mixed_precision`` (``"auto"``, ``"bf16"``, ``"fp16"`` or ``False``) is resolved for the device once, by the
+    Learner's ``precision`` policy (``coursekit.precision``, which says what ``"auto"`` chooses and why).
     """
 
     def __init__(
@@ -85,7 +87,8 @@ class Learner:
         self.precision = Precision(mixed_precision, self.device)
         if channels_last == "auto":
             channels_last = self.device.type == "cpu" and self._has(nn.Conv2d)
-        if channels_last:
+        self.channels_last = bool(channels_last)  # the model's weights were converted to NHWC, in place
+        if self.channels_last:
             self.model = model.to(memory_format=torch.channels_last)  # oneDNN's convolutions run faster in NHWC
         self.sync_every = 1 if self.device.type == "cpu" else 8  # batches between reads of the loss (a GPU waits)
         self.recorder = Recorder(metrics)
@@ -454,6 +457,7 @@ class Learner:
         loss = getattr(self.loss_func, "__name__", type(self.loss_func).__name__)
         return (
             f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
-            f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
+            f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}"
+            f"{'; weights converted to channels-last in place' if self.channels_last else ''}; "
             f"metrics={self.recorder.metric_columns}; {self.precision.describe()})"
         )

@@ -478,9 +478,11 @@ def test_a_conv_model_goes_channels_last_on_a_cpu_and_trains_as_it_would_without
     nhwc, plain = make(mixed_precision=False), make(mixed_precision=False, channels_last=False)
     assert nhwc.model[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert not plain.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert nhwc.channels_last and "weights converted to channels-last in place" in repr(nhwc)  # said, not hidden
+    assert not plain.channels_last and "channels-last" not in repr(plain)
     nhwc.fit(2)
     plain.fit(2)
     for a, b in zip(nhwc.model.parameters(), plain.model.parameters()):
         assert torch.allclose(a, b, atol=1e-5)
     linear = Learner(nn.Linear(4, 2), synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", path=tmp_path)
-    assert linear.model.weight.is_contiguous()
+    assert linear.model.weight.is_contiguous() and not linear.channels_last
