@@ -58,7 +58,7 @@ def fit_time(dls, channels_last, repeats):
             channels_last=channels_last,
         )
         learn.fit(1, 1e-3)
-        return learn.recorder.values[-1]
+        return learn.recorder.last_metrics
 
     return timed(one_epoch, repeats)
 
@@ -85,7 +85,7 @@ def main():
     print(f"forward:          contiguous {f0 * 1000:6.0f} ms   channels-last {f1 * 1000:6.0f} ms   ratio {f0 / f1:.2f}")
     print(f"forward+backward: contiguous {t0 * 1000:6.0f} ms   channels-last {t1 * 1000:6.0f} ms   ratio {t0 / t1:.2f}")
     print(f"Learner epoch:    contiguous {e0:6.1f} s    channels-last {e1:6.1f} s    ratio {e0 / e1:.2f}")
-    print(f"  validation loss after the epoch: contiguous {v0[2]:.4f}, channels-last {v1[2]:.4f}")
+    print(f"  validation loss after the epoch: contiguous {v0['valid_loss']:.4f}, channels-last {v1['valid_loss']:.4f}")
 
     if cpu_has_bf16():
         b0, bt0 = step_times(plain, x, args.repeats, bf16=True)

@@ -62,7 +62,7 @@ def learner_fit(model, dls, lr, clip=0.5):
         model, dls, training.LMLoss(), lr=lr, device="cpu", cbs=[stateful.StatefulRNN(), training.GradientClip(clip)]
     )
     learn.fit(1)
-    return learn.recorder.values[-1][2]
+    return learn.recorder.last_metrics["valid_loss"]
 
 
 def bench_throughput(args):
@@ -157,14 +157,14 @@ def train_for(name, model, dls, loss_func, minutes, lr, stateful_model, clock):
     learn = Learner(model, dls, loss_func, lr=lr, device="cpu", cbs=cbs)
     start = time.perf_counter()
     learn.fit(1000)
-    values = learn.recorder.values
-    epochs = len(values)  # the last one is usually partial
+    valid_losses = learn.recorder.column("valid_loss")
+    epochs = len(valid_losses)  # the last one is usually partial
     print(
-        f"  {name}: valid loss per epoch {[round(v[2], 4) for v in values]}; training {cbs[0].used:.0f} s by the "
+        f"  {name}: valid loss per epoch {[round(v, 4) for v in valid_losses]}; training {cbs[0].used:.0f} s by the "
         f"budget's clock, {cbs[0].wall:.0f} s wall ({time.perf_counter() - start:.0f} s wall with validation)",
         flush=True,
     )
-    return values[-1][2], cbs[0].used, cbs[0].wall, epochs
+    return valid_losses[-1], cbs[0].used, cbs[0].wall, epochs
 
 
 def bench_nietzsche(args):

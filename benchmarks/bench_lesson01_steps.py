@@ -65,8 +65,9 @@ def run(path, seed, arch, size, bs, mixed_precision="auto"):
     out[STEPS[0]] = scored(learn)
     seed_everything(seed)
     learn = learner(train_bn=False)
-    lr = learn.lr_find(num_it=300, show_plot=False, cbs=Precompute()).lr_min
-    learn.fit_one_cycle(1, lr, cbs=Precompute())
+    precompute = Precompute()  # as the notebook: the head start reuses the sweep's activations
+    lr = learn.lr_find(num_it=300, show_plot=False, cbs=precompute).lr_min
+    learn.fit_one_cycle(1, lr, cbs=precompute)
     learn.fit_sgdr(2, lr, cycle_len=1, cycle_mult=2)
     out[STEPS[1]] = scored(learn)
     learn.unfreeze()

@@ -167,7 +167,7 @@ def main(argv=None):
             cbs=[budget, seq2seq.TeacherForcing(schedule=lambda _, b=budget: 1.0 - (1.0 - args.force_end) * b.pct())],
             mixed_precision="auto" if args.precision == "auto" else False,
         )
-        precision = learn.mixed_precision or "float32"
+        precision = learn.precision.mode or "float32"
         cpu0, wall0 = time.process_time(), time.perf_counter()
         learn.fit(1000, lr=args.lr / 25)
         train_wall, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0

@@ -62,7 +62,7 @@ def fit_fastai(model, train_ds, valid_ds, args, device, seed):  # fastai shuffle
     if args.mixed_precision:
         learn = learn.to_fp16() if args.mixed_precision == "fp16" else learn.to_bf16()
     learn.fit_one_cycle(args.epochs, args.lr)  # with its own progress display, as ours has
-    return float(learn.recorder.values[-1][-1])
+    return float(learn.recorder.last_metrics["time"])
 
 
 def main():

@@ -116,7 +116,7 @@ class TrainEvalCallback(Callback):
 
     def before_train(self, learn):
         learn.model.train()
-        if not getattr(learn, "train_bn", True):
+        if not learn.train_bn:
             for m in learn.frozen_bn():  # frozen BatchNorm keeps its pretrained statistics
                 m.eval()
 

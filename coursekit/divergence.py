@@ -18,10 +18,12 @@ class NaNCheck(Callback):
 
     def __init__(self, explode=1e6):
         self.explode, self.reference, self.diverged_in = explode, None, None
+        self.task, self.first_batch = None, True  # the data and loss the reference loss was read on
+        self.worst, self.since = None, 0  # the worst training loss not yet read off the device, over `since` batches
 
     def before_fit(self, learn):
         self.first_batch, task = True, (id(learn.dls), id(learn.loss_func))
-        if task != getattr(self, "task", None):  # other data or another loss: losses on another scale
+        if task != self.task:  # other data or another loss: losses on another scale
             self.reference, self.task = None, task
         broken = first_non_finite(learn.model, learn.opt)
         if broken:
@@ -47,7 +49,7 @@ class NaNCheck(Callback):
         if learn.loss is None or not learn.training:  # validation is judged once, from the Recorder's sum
             return
         loss = learn.loss.detach().float().abs().max()
-        every = getattr(learn, "sync_every", 1)
+        every = learn.sync_every
         if every <= 1 or self.first_batch:  # the first batch sets the reference: read it now
             return self.judge(learn, loss.item(), 1)
         self.worst = loss if self.worst is None else torch.maximum(self.worst, loss)  # NaN wins, as it should
@@ -56,7 +58,7 @@ class NaNCheck(Callback):
             self.after_train(learn)
 
     def after_train(self, learn):
-        if getattr(self, "worst", None) is not None:
+        if self.worst is not None:
             value, since = self.worst.item(), self.since
             self.worst, self.since = None, 0
             self.judge(learn, value, since)
@@ -90,7 +92,7 @@ class NaNCheck(Callback):
         if batches > 1:  # the loss is read once every learn.sync_every batches: the steps in between were taken
             what += (
                 f" in one of the last {batches} batches (on {learn.device.type} the loss is read once every "
-                f"learn.sync_every={getattr(learn, 'sync_every', 1)} batches; 1 checks every batch)"
+                f"learn.sync_every={learn.sync_every} batches; 1 checks every batch)"
             )
         self.diverged_in = learn.fit_call
         raise NaNLossError(
@@ -101,7 +103,7 @@ class NaNCheck(Callback):
 
     def after_epoch(self, learn):
         # the Recorder sums the validation loss on its device during the pass; one read here, per epoch
-        total = getattr(getattr(learn, "recorder", None), "valid_total", None)
+        total = learn.recorder.valid_total
         if isinstance(total, torch.Tensor) and not torch.isfinite(total):
             self.diverged_in = learn.fit_call
             raise NaNLossError(
@@ -123,7 +125,7 @@ RELOAD = (
 
 def fit_place(learn, batch=False):
     """'in this fit (fit_one_cycle(3, lr_max=1.0e-02), epoch 2/3, batch 5/8; learning rates 1.0e-02)'."""
-    where = f"in this fit ({getattr(learn, 'fit_call', 'fit')}, epoch {learn.epoch + 1}/{learn.n_epochs}"
+    where = f"in this fit ({learn.fit_call}, epoch {learn.epoch + 1}/{learn.n_epochs}"
     if batch:
         n = len(learn.dl) if hasattr(learn.dl, "__len__") else "?"
         where += f", batch {learn.iter + 1}/{n}"

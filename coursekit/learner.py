@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from coursekit.callbacks import BN_TYPES, CANCEL, EVENTS, DeviceCallback, TrainEvalCallback, format_lr
-from coursekit import phases, precision
+from coursekit import phases
 from coursekit.checkpoint import check_model_state, check_opt_state, read_checkpoint, write_checkpoint
 from coursekit.core import default_device, listify
 from coursekit.data import split_batch
@@ -26,6 +26,7 @@ from coursekit.distributed import unwrap
 from coursekit.divergence import NaNCheck
 from coursekit.lr_finder import LRFinder, LRFindResult
 from coursekit.metrics import MULTI_LABEL_THRESHOLD
+from coursekit.precision import Precision
 from coursekit.prediction import (
     FlipTTA,
     GatherPreds,
@@ -52,8 +53,10 @@ class Learner:
     ``channels_last="auto"`` stores a convolutional model's weights channels-last (NHWC) on a CPU, where oneDNN's
     convolutions run faster that way (EfficientNet-Lite0 at 96 px on the 2-core development CPU: 1.9x in the
     forward pass, 1.6x in a training step, 1.5x for a Learner epoch; ``benchmarks/bench_channels_last.py``);
-    ``False`` leaves the model as it is. ``mixed_precision`` (``"auto"``, ``"bf16"``, ``"fp16"`` or ``False``) is
-    resolved for the device by ``coursekit.precision``, which says what ``"auto"`` chooses and why.
+    ``False`` leaves the model as it is. The conversion is in place (``learn.model`` is the model passed in, not a
+    copy: its weights are the same tensors), and ``learn.channels_last`` and the Learner's repr say it happened.
+    ``mixed_precision`` (``"auto"``, ``"bf16"``, ``"fp16"`` or ``False``) is resolved for the device once, by the
+    Learner's ``precision`` policy (``coursekit.precision``, which says what ``"auto"`` chooses and why).
     """
 
     def __init__(
@@ -81,13 +84,12 @@ class Learner:
         self.device = torch.device(device) if device is not None else default_device()
         self._layer_groups = layer_groups
         # "auto" on a bf16 CPU keeps the training steps that teach convolutions in float32 (coursekit.precision)
-        self.mixed_precision, self.float32_for_conv_training = precision.resolve(mixed_precision, self.device)
-        self._float32_training = False  # set by each fit: float32_for_conv_training, and some convolution learns
+        self.precision = Precision(mixed_precision, self.device)
         if channels_last == "auto":
             channels_last = self.device.type == "cpu" and self._has(nn.Conv2d)
-        if channels_last:
+        self.channels_last = bool(channels_last)  # the model's weights were converted to NHWC, in place
+        if self.channels_last:
             self.model = model.to(memory_format=torch.channels_last)  # oneDNN's convolutions run faster in NHWC
-        self.scaler = torch.amp.GradScaler("cuda") if self.mixed_precision == "fp16" else None
         self.sync_every = 1 if self.device.type == "cpu" else 8  # batches between reads of the loss (a GPU waits)
         self.recorder = Recorder(metrics)
         self.cbs = []
@@ -95,7 +97,15 @@ class Learner:
             [DeviceCallback(), TrainEvalCallback(), OutputSizeCheck(), NaNCheck(), self.recorder, ProgressCallback()]
         )
         self.add_cbs(cbs)
-        self.opt, self.epoch, self.n_epochs, self.training = None, 0, 0, False
+        # The loop's state: what callbacks read (and some change), all of it here, with its value between fits.
+        self.opt = None  # the optimizer, made by the first fit (create_opt)
+        self.fit_call = "fit"  # how error messages name the fit under way (fit_one_cycle(3, lr_max=...), ...)
+        self.epoch, self.start_epoch, self.n_epochs = 0, 0, 0  # a callback resuming a fit moves start_epoch on
+        self.n_iter = 0  # training steps taken in this fit (TrainEvalCallback counts them)
+        self.training, self.dl = False, None  # the pass under way: training or not, and its loader
+        self.iter, self.batch = 0, None  # the batch's index in the pass, and the batch as the loader gave it
+        self.xb, self.yb = (), ()  # its inputs and targets (a tuple each; before_batch may change them)
+        self.preds, self.loss = None, None  # the model's outputs and the loss (None until computed, or no targets)
 
     # -- callbacks ------------------------------------------------------------------------------
     def add_cbs(self, cbs):
@@ -231,13 +241,13 @@ class Learner:
         self.zero_grad()  # gradients left by an interrupted or cancelled step must not leak into this fit
         self.set_lrs(self.group_lrs(lr))
         self.n_epochs, self.start_epoch = n_epochs, 0  # a callback resuming a fit moves start_epoch on
-        self._float32_training = self.float32_for_conv_training and precision.trains_convolutions(self.model)
+        self.precision.begin_fit(self.model)
         with self.temporary_cbs(add=cbs):
             try:
                 self._run_stage("fit", self._do_fit)
             except KeyboardInterrupt:
                 print(
-                    f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {getattr(self, 'iter', 0)}. "
+                    f"Training interrupted in epoch {self.epoch + 1}/{n_epochs}, batch {self.iter}. "
                     "The model keeps the weights of the last completed step; learn.save('name') keeps them "
                     "on disk, and fit can be called again to carry on."
                 )
@@ -276,28 +286,19 @@ class Learner:
             self.callback("after_step")
             self.zero_grad()
 
-    def _autocast(self):
-        dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
-        enabled = bool(self.mixed_precision) and not (self.training and self._float32_training)
-        return torch.autocast(self.device.type, dtype=dtype, enabled=enabled)
-
     def predict_batch(self):
-        with self._autocast():
+        with self.precision.autocast(self.training):
             self.preds = self.model(*self.xb)
 
     def get_loss(self):
-        with self._autocast():
+        with self.precision.autocast(self.training):
             self.loss = self.loss_func(self.preds, *self.yb)
 
     def backward(self):
-        (self.scaler.scale(self.loss) if self.scaler else self.loss).backward()
+        self.precision.backward(self.loss)
 
     def step(self):
-        if self.scaler:
-            self.scaler.step(self.opt)
-            self.scaler.update()
-        else:
-            self.opt.step()
+        self.precision.step(self.opt)
 
     def zero_grad(self):
         self.opt.zero_grad(set_to_none=True)
@@ -447,6 +448,7 @@ class Learner:
         loss = getattr(self.loss_func, "__name__", type(self.loss_func).__name__)
         return (
             f"Learner({type(self.model).__name__}: {total:,} parameters, {trainable:,} trainable, "
-            f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}; "
-            f"metrics={self.recorder.metric_names[3:-1]})"
+            f"{len(self.layer_groups())} layer groups; loss={loss}; device={self.device}"
+            f"{'; weights converted to channels-last in place' if self.channels_last else ''}; "
+            f"metrics={self.recorder.metric_columns}; {self.precision.describe()})"
         )

@@ -1,5 +1,7 @@
 """Which precision a Learner computes in: ``mixed_precision`` (``"auto"``, ``"bf16"``, ``"fp16"`` or ``False``)
-resolved for a device, and the one exception ``"auto"`` makes on a bf16 CPU.
+resolved for a device, and the one exception ``"auto"`` makes on a bf16 CPU. ``Precision`` is the policy a Learner
+owns (``learn.precision``): resolved once, when the Learner is built; its one-line ``describe()`` says which
+precision runs and why (the Learner's repr and the notebooks' mode line print it).
 
 ``"auto"`` (the Learner's default): on a CPU that computes in bf16 natively, bf16 autocast for every pass except
 the training steps in which a convolution's weights learn, which stay float32; float32 elsewhere, GPUs included
@@ -17,9 +19,10 @@ keep bf16 in training: a translation step ran 1.5x faster.
 import os
 import warnings
 
+import torch
 from torch import nn
 
-from coursekit.core import cpu_has_bf16
+from coursekit.core import cpu_has_bf16, default_device
 
 CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
@@ -78,3 +81,81 @@ def resolve(mp, device):
 def trains_convolutions(model):
     """Whether some convolution of ``model`` has weights that learn."""
     return any(isinstance(m, CONV_TYPES) and m.weight.requires_grad for m in model.modules())
+
+
+class Precision:
+    """A Learner's precision policy: what was asked (``mixed_precision``), what it resolved to on ``device``, and
+    every precision-dependent step of the loop: the autocast context of a pass, backward (loss scaling under
+    fp16), unscaling before gradient clipping, the optimizer step and the scaler's update, and the scaler's state
+    for checkpoints. Callbacks talk to ``learn.precision``, never to a GradScaler.
+
+    ``mode`` is ``False`` (float32), ``"bf16"`` or ``"fp16"``; ``float32_for_conv_training`` is "auto"'s exception
+    on a bf16 CPU, applied to a fit when ``begin_fit`` finds a convolution whose weights learn."""
+
+    def __init__(self, asked="auto", device="cpu"):
+        self.asked, self.device = asked, torch.device(device)
+        self.from_env = asked == "auto" and env_precision() is not None
+        self.mode, self.float32_for_conv_training = resolve(asked, self.device)
+        self.dtype = torch.bfloat16 if self.mode == "bf16" else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda") if self.mode == "fp16" else None
+        self.float32_training = False  # this fit's training steps run in float32 (set by begin_fit)
+
+    def begin_fit(self, model):
+        """Decide, once per fit, whether its training steps keep float32 (convolution weights learn)."""
+        self.float32_training = self.float32_for_conv_training and trains_convolutions(model)
+
+    def autocast(self, training):
+        """The autocast context for a training (``training=True``) or a validation/prediction pass."""
+        enabled = bool(self.mode) and not (training and self.float32_training)
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=enabled)
+
+    def backward(self, loss):
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+
+    def unscale(self, opt):
+        """Bring the gradients back to their true scale (before clipping them); a no-op without loss scaling."""
+        if self.scaler:
+            self.scaler.unscale_(opt)
+
+    def step(self, opt):
+        """The optimizer step (skipped by the scaler on overflow) and the scaler's update."""
+        if self.scaler:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+    def state_dict(self):
+        return {"scaler": self.scaler.state_dict() if self.scaler else None}
+
+    def load_state_dict(self, state):
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+
+    def describe(self):
+        """One line: which precision runs, and why."""
+        if not self.mode:
+            why = "asked" if self.asked is False else "COURSEKIT_MIXED_PRECISION" if self.from_env else None
+            if why is None and self.asked == "auto":
+                why = "auto: this CPU has no native bf16" if self.device.type == "cpu" else "auto"
+            elif why is None:  # a mixed precision that cannot run on this device
+                why = f"{self.asked!r} cannot run here"
+            return f"precision: float32 ({why}; on {self.device.type})"
+        kind = f"{self.mode} autocast" + (" with loss scaling" if self.scaler else "")
+        if self.float32_for_conv_training:
+            why = "auto on a bf16 CPU; float32 for steps that train convolutions"
+        elif self.from_env:
+            why = f"COURSEKIT_MIXED_PRECISION on {self.device.type}"
+        else:
+            why = f"asked, on {self.device.type}"
+        return f"precision: {kind} ({why})"
+
+    def __repr__(self):
+        return self.describe()
+
+
+def describe_default():
+    """What a Learner left on ``mixed_precision="auto"`` computes in on this machine's default device."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Precision("auto", default_device()).describe()

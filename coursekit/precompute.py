@@ -11,25 +11,31 @@ passes through. The body and the loaders are put back after the fit, so predicti
 augmented views, lesson 9's several feature maps, lesson 14's U-Net encoder): every batch through a frozen
 function once, as a ``TensorDataset`` of its outputs and the targets.
 
-The activations are kept in memory, keyed by the body's weights, the data and the transforms: a second fit on
-the same learner reuses them, and a change of any of the three (unfreezing and training the body, other images,
-other transforms or image size) computes them afresh. The body runs in evaluation mode, so its BatchNorm
-statistics stay as pretrained, as 2018's frozen layers did and as ``train_bn=False`` keeps them in an ordinary fit;
-fit without ``Precompute`` for statistics that adapt (``train_bn=True``), and for augmentation.
+Nothing is patched: for the fit, ``model.body`` is a ``PassThrough`` that holds the very same layers (so the
+model's ``state_dict`` has the same names and tensors, and saving or loading during the fit, as ``SaveBestModel``
+and ``Checkpoints`` do, sees and changes the whole model) but passes its input through; the body is put back
+after the fit.
+
+The activations are kept in memory by the callback, keyed by the body's weights, the data and the transforms:
+passing the same ``Precompute`` to a later fit (``pre = Precompute()``, then ``cbs=pre`` each time) reuses them,
+and a change of any of the three (unfreezing and training the body, other images, other transforms or image
+size) computes them afresh. ``hits`` and ``misses`` count the callback's reuses and computations. The body runs
+in evaluation mode, so its BatchNorm statistics stay as pretrained, as 2018's frozen layers did and as
+``train_bn=False`` keeps them in an ordinary fit; fit without ``Precompute`` for statistics that adapt
+(``train_bn=True``), and for augmentation.
 """
 
 import hashlib
 from collections import OrderedDict
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit.callbacks import Callback
 from coursekit.data import DataLoaders
 
 BN_NAMES = ("BatchNorm",)  # parameters of these may be trainable in a frozen body (train_bn): they are not used here
-CACHE = OrderedDict()  # key -> (activations, targets), the newest last
-CACHE_SIZE = 4
 
 
 def weights_fingerprint(module):
@@ -79,11 +85,38 @@ def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
     return TensorDataset(*[torch.cat(c) for c in zip(*cols)])
 
 
+class PassThrough(nn.Module):
+    """Stands in for a precomputed ``body`` during a fit: it holds the body's layers, parameters and buffers under
+    the same names (the model's ``state_dict`` is unchanged) and returns its input (the stored activations)."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body_type = type(body).__name__
+        for name, child in body.named_children():
+            self.add_module(name, child)
+        for name, p in body.named_parameters(recurse=False):
+            self.register_parameter(name, p)
+        kept = set(body.state_dict(keep_vars=True))  # the persistent buffers' names
+        for name, b in body.named_buffers(recurse=False):
+            self.register_buffer(name, b, persistent=name in kept)
+
+    def forward(self, x):
+        return x
+
+    def extra_repr(self):
+        return f"the layers of a {self.body_type}, precomputed: passes its input through"
+
+
 class Precompute(Callback):
-    """Train the head alone on the frozen body's activations, computed once per body, data and transforms."""
+    """Train the head alone on the frozen body's activations, computed once per body, data and transforms and kept
+    by this callback (the newest ``cache_size``): pass the same one to later fits to reuse them."""
 
     order = -20  # before the device callback moves the model: the head is what trains
-    hits = misses = 0  # counted over all instances, for tests and curious students
+
+    def __init__(self, cache_size=4):
+        self.cache, self.cache_size = OrderedDict(), cache_size  # key -> (activations, targets), the newest last
+        self.hits = self.misses = 0
+        self.saved = None  # (model, body, loaders) while a fit runs on the activations
 
     def before_fit(self, learn):
         model = learn.model
@@ -115,15 +148,14 @@ class Precompute(Callback):
             generator=learn.dls.train.generator,
         )
         valid = DataLoader(TensorDataset(*self.activations(body, valid_ds, learn)), learn.dls.valid.batch_size)
-        # The body passes its (precomputed) input through for this fit: the model keeps every weight, so saving
-        # and loading (SaveBestModel, Checkpoints) see the whole model.
-        self.saved, learn.dls = (body, learn.dls), DataLoaders(train, valid)
-        body.forward = lambda x: x
+        # The body passes its (precomputed) input through for this fit; the stand-in holds the same layers under
+        # the same names, so saving and loading (SaveBestModel, Checkpoints) see the whole model.
+        self.saved, learn.dls = (model, body, learn.dls), DataLoaders(train, valid)
+        model.body = PassThrough(body)
 
     def after_fit(self, learn):
-        if getattr(self, "saved", None) is not None:
-            body, learn.dls = self.saved
-            del body.forward  # the class's forward again
+        if self.saved is not None:
+            model, model.body, learn.dls = self.saved
             self.saved = None
 
     @staticmethod
@@ -134,13 +166,16 @@ class Precompute(Callback):
     def activations(self, body, ds, learn):
         """``(activations, targets)`` of ``ds`` through ``body``, from the cache when nothing has changed."""
         key = (weights_fingerprint(body), data_fingerprint(ds))
-        if key in CACHE:
-            CACHE.move_to_end(key)
-            type(self).hits += 1
-            return CACHE[key]
-        type(self).misses += 1
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            self.hits += 1
+            return self.cache[key]
+        self.misses += 1
         dl = DataLoader(ds, learn.dls.valid.batch_size, num_workers=learn.dls.valid.num_workers)
-        CACHE[key] = features_dataset(body, dl).tensors
-        while len(CACHE) > CACHE_SIZE:
-            CACHE.popitem(last=False)
-        return CACHE[key]
+        self.cache[key] = features_dataset(body, dl).tensors
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return self.cache[key]
+
+    def __repr__(self):
+        return f"Precompute({len(self.cache)} activation sets kept, {self.hits} reused, {self.misses} computed)"

@@ -99,6 +99,9 @@ class OutputSizeCheck(Callback):
 
     order = 5
 
+    def __init__(self):
+        self.pending = True  # the next batch's outputs are to be checked
+
     def before_train(self, learn):
         self.pending = True
 
@@ -106,7 +109,7 @@ class OutputSizeCheck(Callback):
         self.pending = True
 
     def after_pred(self, learn):
-        if not getattr(self, "pending", True):
+        if not self.pending:
             return
         self.pending = False
         kind = output_kind(learn.loss_func)

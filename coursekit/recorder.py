@@ -1,4 +1,9 @@
-"""The Recorder: per-batch training loss and learning rate, per-epoch losses, metrics and time, and plots."""
+"""The Recorder: per-batch training loss and learning rate, per-epoch losses, metrics and time, and plots.
+
+Read its results by name: ``last_metrics`` (the last epoch, a dict), ``column("valid_loss")`` (one value per epoch)
+or ``history()`` (a DataFrame). ``columns`` names the per-epoch table's columns: epoch, train_loss, valid_loss,
+each metric's name, time; ``values`` holds its rows in that order, for displays that print the table.
+"""
 
 import time
 
@@ -16,8 +21,16 @@ class Recorder(Callback):
 
     def __init__(self, metrics=()):
         self.metrics = [as_metric(m) for m in metrics]
-        self.losses, self.lrs, self.moms, self.values = [], [], [], []
-        self.metric_names = ["epoch", "train_loss", "valid_loss"] + [m.name for m in self.metrics] + ["time"]
+        self.losses, self.lrs, self.moms, self.values = [], [], [], []  # per batch (training), per epoch
+        self.columns = ["epoch", "train_loss", "valid_loss"] + [m.name for m in self.metrics] + ["time"]
+        self.metric_names = self.columns  # the older name of the same list (the progress display reads it)
+        self.start, self.ran_valid, self.pending = None, False, []  # the epoch under way
+        self.train_total, self.train_count, self.valid_total, self.valid_count = 0.0, 0, 0.0, 0
+
+    @property
+    def metric_columns(self):
+        """The metrics' names: the columns between the losses and the time."""
+        return [m.name for m in self.metrics]
 
     def before_fit(self, learn):
         self.losses, self.lrs, self.moms, self.values, self.pending = [], [], [], [], []
@@ -34,7 +47,7 @@ class Recorder(Callback):
             m.reset()
 
     def after_batch(self, learn):
-        if getattr(learn, "loss", None) is None:
+        if learn.loss is None:
             return
         # weighted by target elements: items for most models, tokens for a language model's (bs, seq) windows
         n = learn.yb[0].numel() if learn.yb else 1
@@ -42,7 +55,7 @@ class Recorder(Callback):
             self.pending.append((learn.loss.detach().float(), n))
             self.lrs.append(learn.opt.param_groups[-1]["lr"])
             self.moms.append(_momentum(learn.opt.param_groups[-1]))
-            if len(self.pending) >= getattr(learn, "sync_every", 1):
+            if len(self.pending) >= learn.sync_every:
                 self.flush()
         else:  # summed where the loss is; read once at the end of the epoch
             self.valid_total = self.valid_total + learn.loss.detach().float() * n
@@ -52,7 +65,7 @@ class Recorder(Callback):
 
     def flush(self):
         """Move the losses of the batches since the last read off the device, in one read."""
-        if not getattr(self, "pending", None):
+        if not self.pending:
             return
         losses = torch.stack([loss for loss, _ in self.pending]).tolist()
         self.losses += losses
@@ -65,7 +78,7 @@ class Recorder(Callback):
 
     def after_epoch(self, learn):
         self.flush()  # a cancelled training pass still counts what it did
-        if not hasattr(self, "start"):
+        if self.start is None:  # the epoch was cancelled before the Recorder's before_epoch
             return
         train_loss = self.train_total / self.train_count if self.train_count else float("nan")
         if self.ran_valid and self.valid_count:
@@ -77,14 +90,29 @@ class Recorder(Callback):
 
     @property
     def last_metrics(self):
-        """The last epoch's results as a dict (``{'valid_loss': ..., 'accuracy': ...}``)."""
-        return dict(zip(self.metric_names, self.values[-1])) if self.values else {}
+        """The last epoch's results as a dict (``{'epoch': 2, 'train_loss': ..., 'valid_loss': ..., 'accuracy': ...,
+        'time': ...}``); empty before the first epoch."""
+        return dict(zip(self.columns, self.values[-1])) if self.values else {}
+
+    def column(self, name):
+        """One column of the per-epoch table as a list, one value per epoch: ``column("valid_loss")``."""
+        if name not in self.columns:
+            raise KeyError(f"The Recorder has no column {name!r}; its columns are {self.columns}.")
+        i = self.columns.index(name)
+        return [row[i] for row in self.values]
 
     def history(self):
         """Per-epoch results as a pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame(self.values, columns=self.metric_names).set_index("epoch")
+        return pd.DataFrame(self.values, columns=self.columns).set_index("epoch")
+
+    def state_dict(self):
+        """The history (per batch and per epoch), for checkpoints."""
+        return {"losses": self.losses, "lrs": self.lrs, "moms": self.moms, "values": self.values}
+
+    def load_state_dict(self, state):
+        self.losses, self.lrs, self.moms, self.values = (list(state[k]) for k in ("losses", "lrs", "moms", "values"))
 
     def plot_loss(self, skip_start=0, ax=None):
         """Training loss per batch (raw and smoothed) with validation loss at each epoch's end."""
@@ -97,7 +125,7 @@ class Recorder(Callback):
         if self.values and self.losses:
             per_epoch = len(self.losses) / len(self.values)
             xs = [per_epoch * (i + 1) for i in range(len(self.values))]
-            ax.plot(xs, [v[2] for v in self.values], "o-", label="valid")
+            ax.plot(xs, self.column("valid_loss"), "o-", label="valid")
         ax.set_xlabel("batch"), ax.set_ylabel("loss"), ax.legend()
         return ax
 
@@ -122,7 +150,7 @@ class Recorder(Callback):
         return fig
 
     def __repr__(self):
-        return f"Recorder({len(self.values)} epochs, {len(self.losses)} batches, metrics={self.metric_names[3:-1]})"
+        return f"Recorder({len(self.values)} epochs, {len(self.losses)} batches, metrics={self.metric_columns})"
 
 
 def _momentum(group):

@@ -26,8 +26,6 @@ from coursekit.callbacks import Callback
 from coursekit.checkpoint import check_model_state, check_opt_state, first_line, load_file, write_checkpoint
 from coursekit.distributed import unwrap
 
-HISTORY = ("losses", "lrs", "moms", "values")
-
 
 def rng_states(learn):
     """Every random number generator a training loop draws from, as tensors and plain values."""
@@ -87,11 +85,11 @@ class Checkpoints(Callback):
         state = {
             "model": unwrap(learn.model).state_dict(),
             "opt": learn.opt.state_dict(),
-            "scaler": learn.scaler.state_dict() if learn.scaler else None,
+            "precision": learn.precision.state_dict(),
             "schedule": self.schedule(learn),
             "epoch": learn.epoch,
             "n_iter": learn.n_iter,
-            "history": {k: getattr(learn.recorder, k) for k in HISTORY},
+            "history": learn.recorder.state_dict(),
             "rng": rng_states(learn),
         }
         write_checkpoint(learn.path / learn.model_dir / f"{self.name}-epoch{learn.epoch + 1}.pth", state)
@@ -111,10 +109,8 @@ class Checkpoints(Callback):
         self.check(learn, file, state)
         unwrap(learn.model).load_state_dict(state["model"])
         learn.opt.load_state_dict(state["opt"])
-        if learn.scaler and state.get("scaler"):
-            learn.scaler.load_state_dict(state["scaler"])
-        for k in HISTORY:
-            setattr(learn.recorder, k, list(state["history"][k]))
+        learn.precision.load_state_dict(state.get("precision", {"scaler": state.get("scaler")}))  # older files
+        learn.recorder.load_state_dict(state["history"])
         learn.n_iter, learn.start_epoch = state["n_iter"], state["epoch"] + 1
         set_rng_states(learn, state["rng"])
         self.resumed_from = file

@@ -25,7 +25,7 @@ class TrackerCallback(Callback):
         self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
 
     def before_fit(self, learn):
-        names = learn.recorder.metric_names[1:-1]
+        names = ["train_loss", "valid_loss"] + learn.recorder.metric_columns
         if self.monitor not in names:
             raise KeyError(
                 f"{type(self).__name__} monitors {self.monitor!r}, but this Learner records {names}: "

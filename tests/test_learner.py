@@ -17,8 +17,8 @@ from coursekit.metrics import accuracy
 def test_loss_falls_and_accuracy_rises_on_synthetic_data(synth_learner):
     learn = synth_learner(metrics=[accuracy])
     learn.fit(5, lr=1e-2)
-    values = learn.recorder.values
-    assert values[-1][1] < values[0][1] * 0.7  # train loss
+    train_losses = learn.recorder.column("train_loss")
+    assert train_losses[-1] < train_losses[0] * 0.7
     assert learn.recorder.last_metrics["accuracy"] > 0.85
 
 
@@ -276,8 +276,8 @@ def test_tta_augment_averages_the_plain_and_transformed_views():
 def test_mixed_precision_trains_and_predicts_on_the_gpu(synth_learner):
     learn = synth_learner(device="cuda", mixed_precision=True)
     learn.fit(4, lr=1e-2)
-    values = learn.recorder.values
-    assert values[-1][1] < values[0][1] * 0.8
+    train_losses = learn.recorder.column("train_loss")
+    assert train_losses[-1] < train_losses[0] * 0.8
     preds, targets = learn.get_preds()
     assert preds.device.type == "cpu" and preds.dtype == torch.float32 and len(preds) == len(targets)
     learn.save("mp")
@@ -305,12 +305,12 @@ def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             learn = synth_learner(device="cpu", mixed_precision="bf16", cbs=[spy])
-        assert learn.mixed_precision == "bf16" and learn.scaler is None
+        assert learn.precision.mode == "bf16" and learn.precision.scaler is None
         assert any("no native bfloat16" in str(w.message) for w in caught) == (not native)
         learn.fit(4, lr=1e-2)
         assert spy.dtype == torch.bfloat16  # the forward pass ran under autocast
-        values = learn.recorder.values
-        assert values[-1][1] < values[0][1] * 0.8
+        train_losses = learn.recorder.column("train_loss")
+        assert train_losses[-1] < train_losses[0] * 0.8
         preds, _ = learn.get_preds()
         assert preds.dtype == torch.float32
 
@@ -318,7 +318,26 @@ def test_bf16_autocast_runs_on_the_cpu_and_warns_where_the_cpu_lacks_bf16(synth_
 def test_fp16_on_the_cpu_warns_and_trains_in_float32(synth_learner):
     with pytest.warns(UserWarning, match="only 'bf16' works"):
         learn = synth_learner(device="cpu", mixed_precision="fp16")
-    assert learn.mixed_precision is False
+    assert learn.precision.mode is False
+
+
+LOOP_STATE = ("opt", "fit_call", "epoch", "start_epoch", "n_epochs", "n_iter", "training", "dl", "iter", "batch")
+
+
+def test_the_loop_state_is_declared_when_the_learner_is_built(synth_learner):
+    """Every attribute the loop and its callbacks read exists before the first fit, and a fit, a prediction or an
+    lr sweep adds none (to the Learner or to its callbacks): the contract between them is written in __init__."""
+    learn = synth_learner(metrics=[accuracy])
+    for name in LOOP_STATE + ("xb", "yb", "preds", "loss", "sync_every", "train_bn", "precision", "recorder"):
+        assert hasattr(learn, name), name
+    assert learn.preds is None and learn.loss is None and learn.fit_call == "fit"
+    cbs = [cb for cb in learn.cbs if type(cb).__name__ != "ProgressCallback"]  # a display, replaced separately
+    before = {"learner": set(vars(learn))} | {type(cb).__name__: set(vars(cb)) for cb in cbs}
+    learn.fit(1)
+    learn.get_preds()
+    learn.lr_find(num_it=5, show_plot=False)
+    after = {"learner": set(vars(learn)) - {"lr_find_result"}} | {type(cb).__name__: set(vars(cb)) for cb in cbs}
+    assert {k: after[k] - v for k, v in before.items()} == {k: set() for k in before}
 
 
 def test_repr_and_training_loop_are_helpful(synth_learner, capsys):
@@ -386,12 +405,12 @@ def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_and_float32_elsewhere(
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # auto never warns: it only turns on what is fast
             learn = synth_learner(device="cpu", cbs=[spy])
-        assert learn.mixed_precision == expected
+        assert learn.precision.mode == expected
         learn.fit(1)
         low = torch.bfloat16 if native else torch.float32
         assert spy.dtypes == {"train": low, "valid": low}
-        assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # float32 on request
-    assert synth_learner(device="meta").mixed_precision is False  # a GPU (any non-CPU device) asks explicitly
+        assert synth_learner(device="cpu", mixed_precision=False).precision.mode is False  # float32 on request
+    assert synth_learner(device="meta").precision.mode is False  # a GPU (any non-CPU device) asks explicitly
 
 
 class ConvNet(nn.Sequential):
@@ -436,12 +455,12 @@ def test_the_environment_sets_what_auto_precision_means(synth_learner, monkeypat
     monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: True)
     for env, expected in (("off", False), ("float32", False), ("bf16", "bf16"), (" BF16 ", "bf16")):
         monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", env)
-        assert synth_learner(device="cpu").mixed_precision == expected, env
-    assert synth_learner(device="cpu", mixed_precision=False).mixed_precision is False  # an argument wins
+        assert synth_learner(device="cpu").precision.mode == expected, env
+    assert synth_learner(device="cpu", mixed_precision=False).precision.mode is False  # an argument wins
     monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: False)
     monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "bf16")
     with pytest.warns(UserWarning, match="no native bfloat16"):  # asked for where it is slow: said so
-        assert synth_learner(device="cpu").mixed_precision == "bf16"
+        assert synth_learner(device="cpu").precision.mode == "bf16"
     monkeypatch.setenv("COURSEKIT_MIXED_PRECISION", "half")
     with pytest.raises(ValueError, match="COURSEKIT_MIXED_PRECISION='half' is not a precision: use 'off'"):
         synth_learner(device="cpu")
@@ -468,9 +487,11 @@ def test_a_conv_model_goes_channels_last_on_a_cpu_and_trains_as_it_would_without
     nhwc, plain = make(mixed_precision=False), make(mixed_precision=False, channels_last=False)
     assert nhwc.model[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert not plain.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert nhwc.channels_last and "weights converted to channels-last in place" in repr(nhwc)  # said, not hidden
+    assert not plain.channels_last and "channels-last" not in repr(plain)
     nhwc.fit(2)
     plain.fit(2)
     for a, b in zip(nhwc.model.parameters(), plain.model.parameters()):
         assert torch.allclose(a, b, atol=1e-5)
     linear = Learner(nn.Linear(4, 2), synthetic_dls(), nn.CrossEntropyLoss(), device="cpu", path=tmp_path)
-    assert linear.model.weight.is_contiguous()
+    assert linear.model.weight.is_contiguous() and not linear.channels_last

@@ -8,10 +8,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from coursekit.callbacks import Callback
 from coursekit.core import seed_everything
 from coursekit.data import make_loaders
 from coursekit.learner import Learner
-from coursekit.precompute import CACHE, Precompute, features_dataset
+from coursekit.precompute import PassThrough, Precompute, features_dataset
 from coursekit.tracking import SaveBestModel
 
 
@@ -58,19 +59,14 @@ def make(tmp_path, n=96, train_tfms=1.0):
     return learn
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    CACHE.clear()
-    Precompute.hits = Precompute.misses = 0
-
-
 def test_the_head_trains_as_it_would_through_the_frozen_body(tmp_path):
     plain, pre = make(tmp_path), make(tmp_path)
     plain.fit_one_cycle(3)
     pre.fit_one_cycle(3, cbs=Precompute())
     for a, b in zip(plain.model.state_dict().values(), pre.model.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-5)
-    assert plain.recorder.values[-1][1:3] == pytest.approx(pre.recorder.values[-1][1:3], rel=1e-4)
+    losses = [[learn.recorder.last_metrics[c] for c in ("train_loss", "valid_loss")] for learn in (plain, pre)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)
     preds, _ = pre.get_preds()  # the whole model again after the fit: images in, classes out
     assert preds.shape == (32, 2)
 
@@ -84,21 +80,24 @@ def test_the_training_images_go_through_the_validation_transforms(tmp_path):
 
 
 def test_a_second_fit_reuses_the_activations_and_a_change_computes_them_afresh(tmp_path):
-    learn = make(tmp_path)
-    learn.fit(1, cbs=Precompute())
-    assert (Precompute.misses, Precompute.hits) == (2, 0)  # training and validation sets
-    learn.fit(1, cbs=Precompute())
-    assert (Precompute.misses, Precompute.hits) == (2, 2)
+    learn, pre = make(tmp_path), Precompute()
+    learn.fit(1, cbs=pre)
+    assert (pre.misses, pre.hits) == (2, 0)  # training and validation sets
+    learn.fit(1, cbs=pre)
+    assert (pre.misses, pre.hits) == (2, 2)
+    other = Precompute()  # another callback keeps its own activations: nothing is shared behind the scenes
+    learn.fit(1, cbs=other)
+    assert (other.misses, other.hits) == (2, 0) and (pre.misses, pre.hits) == (2, 2)
     with torch.no_grad():
         learn.model.body[0].weight.mul_(1.01)  # other body weights (as after unfreezing and training)
-    learn.fit(1, cbs=Precompute())
-    assert Precompute.misses == 4
+    learn.fit(1, cbs=pre)
+    assert pre.misses == 4
     learn.dls.valid.dataset.tfms = 0.5  # other transforms (another image size, say)
-    learn.fit(1, cbs=Precompute())
-    assert Precompute.misses == 6  # the training set is read through the validation transforms: both change
+    learn.fit(1, cbs=pre)
+    assert pre.misses == 6  # the training set is read through the validation transforms: both change
     learn.dls.train.dataset.items[0] = "another.png"  # other data
-    learn.fit(1, cbs=Precompute())
-    assert Precompute.misses == 7
+    learn.fit(1, cbs=pre)
+    assert pre.misses == 7 and len(pre.cache) == 4  # the newest four sets are kept
 
 
 def test_lr_find_sweeps_the_head_on_precomputed_activations(tmp_path):
@@ -107,13 +106,14 @@ def test_lr_find_sweeps_the_head_on_precomputed_activations(tmp_path):
     plain, pre = make(tmp_path), make(tmp_path)
     before = copy.deepcopy(pre.model.state_dict())
     a = plain.lr_find(num_it=12, show_plot=False)
-    b = pre.lr_find(num_it=12, show_plot=False, cbs=Precompute())
+    precompute = Precompute()
+    b = pre.lr_find(num_it=12, show_plot=False, cbs=precompute)
     assert b.lrs == pytest.approx(a.lrs) and b.losses == pytest.approx(a.losses, rel=1e-4)
-    assert Precompute.misses == 2  # training and validation sets, once each
+    assert precompute.misses == 2  # training and validation sets, once each
     for name, value in pre.model.state_dict().items():
         assert torch.equal(value, before[name]), name
-    pre.fit(1, cbs=Precompute())  # and a fit after it reuses the activations
-    assert Precompute.hits == 2
+    pre.fit(1, cbs=precompute)  # and a fit after it reuses the activations
+    assert precompute.hits == 2
 
 
 def test_an_unfrozen_body_is_refused(tmp_path):
@@ -131,7 +131,25 @@ def test_a_model_without_body_and_head_is_refused(synth_learner):
 
 def test_the_best_model_saved_during_a_precomputed_fit_is_the_whole_model(tmp_path):
     learn = make(tmp_path)
-    learn.fit(3, cbs=[Precompute(), SaveBestModel()])
+    body, names = learn.model.body, list(learn.model.state_dict())
+    seen = []
+
+    class DuringTheFit(Callback):
+        order = 115  # after SaveBestModel has saved this epoch
+
+        def after_epoch(self, learn):
+            assert isinstance(learn.model.body, PassThrough)  # the body passes the stored activations through
+            assert list(learn.model.state_dict()) == names  # the same names, the body's included
+            assert list(torch.load(learn.path / "models" / "best.pth")["model"]) == names
+            state = {k: v.clone() for k, v in learn.model.state_dict().items()}
+            learn.model.load_state_dict({**state, "body.0.weight": state["body.0.weight"] + 1})
+            seen.append(body[0].weight.detach().clone())  # loading during the fit reached the body itself
+            learn.model.load_state_dict(state)
+
+    original = body[0].weight.detach().clone()
+    learn.fit(3, cbs=[Precompute(), SaveBestModel(), DuringTheFit()])
+    assert len(seen) == 3 and torch.equal(seen[0], original + 1)
+    assert learn.model.body is body and "forward" not in vars(body)  # the body itself again, with its own forward
     learn.load("best")  # every weight, the body's included
     assert learn.model(torch.rand(2, 3, 8, 8)).shape == (2, 2)
 

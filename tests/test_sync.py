@@ -58,7 +58,7 @@ def test_recorded_losses_do_not_depend_on_how_often_they_are_read(synth_learner)
         learn = quiet(synth_learner(bs=8))
         learn.sync_every = every
         learn.fit(2)
-        seen.append((learn.recorder.losses, learn.recorder.values[-1][1]))
+        seen.append((learn.recorder.losses, learn.recorder.last_metrics["train_loss"]))
     assert seen[0][0] == pytest.approx(seen[1][0], rel=1e-6) and seen[0][1] == pytest.approx(seen[1][1], rel=1e-6)
 
 

@@ -16,7 +16,7 @@ class Scripted(Callback):
         self.losses, self.weights = list(losses), []
 
     def after_epoch(self, learn):
-        learn.recorder.values[-1][2] = self.losses[learn.epoch]
+        learn.recorder.values[-1][learn.recorder.columns.index("valid_loss")] = self.losses[learn.epoch]
         self.weights.append({k: v.clone() for k, v in learn.model.state_dict().items()})
 
 

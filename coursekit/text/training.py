@@ -113,8 +113,7 @@ class GradientClip(Callback):
         self.max_norm = max_norm
 
     def after_backward(self, learn):
-        if getattr(learn, "scaler", None) is not None:
-            learn.scaler.unscale_(learn.opt)  # clip the true gradients, not the loss-scaled ones
+        learn.precision.unscale(learn.opt)  # clip the true gradients, not the loss-scaled ones (fp16)
         params = [p for p in learn.model.parameters() if p.grad is not None]
         self.last_norm = nn.utils.clip_grad_norm_(params, self.max_norm)
 

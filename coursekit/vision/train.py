@@ -56,7 +56,7 @@ def main(argv=None):
     saved = learn.save(args.name)
     if distributed.is_main():
         print(
-            f"validation accuracy {learn.recorder.values[-1][3]:.4f}; TTA accuracy "
+            f"validation accuracy {learn.recorder.last_metrics['accuracy']:.4f}; TTA accuracy "
             f"{float(accuracy(*learn.tta())):.4f}; saved {saved}"
         )
     distributed.cleanup()

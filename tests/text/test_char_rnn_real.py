@@ -35,7 +35,7 @@ class Char3(nn.Module):
 def valid_loss(model, dls, loss_func, n_epochs, lr, cbs=()):
     learn = Learner(model, dls, loss_func, lr=lr, cbs=list(cbs), device="cpu")
     learn.fit_one_cycle(n_epochs, lr)
-    return learn.recorder.values[-1][2]
+    return learn.recorder.last_metrics["valid_loss"]
 
 
 def test_models_are_ordered_as_the_lesson_claims_on_nietzsche(one_thread):

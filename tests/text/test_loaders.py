@@ -127,7 +127,7 @@ def test_lm_dls_trains_through_the_learner(tmp_path):
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "tok").iterdir()) == ["lm_train", "lm_valid"]
     learn = Learner(TinyLM(len(vocab)), dls, lm_loss, lr=3e-2, path=tmp_path, device="cpu")
     learn.fit(2)
-    (_, first_train, first_valid, _), (_, train, valid, _) = learn.recorder.values
+    (first_train, train), (first_valid, valid) = (learn.recorder.column(c) for c in ("train_loss", "valid_loss"))
     assert len(learn.recorder.losses) == 2 * len(dls.train)
     assert train < first_train and valid < first_valid < np.log(len(vocab))
 

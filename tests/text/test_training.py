@@ -10,6 +10,7 @@ from torch import nn
 
 from coursekit.data import DataLoaders
 from coursekit.learner import Learner
+from coursekit.precision import Precision
 from coursekit.prediction import per_item_loss
 from coursekit.text import models, training
 
@@ -138,7 +139,7 @@ def test_gradient_clip_limits_the_global_norm():
     model = nn.Linear(4, 3)
     (model(torch.randn(8, 4) * 100).pow(2).sum()).backward()
     clip = training.GradientClip(0.5)
-    clip.after_backward(SimpleNamespace(model=model, scaler=None))
+    clip.after_backward(SimpleNamespace(model=model, opt=None, precision=Precision(False)))
     norm = torch.norm(torch.stack([p.grad.norm() for p in model.parameters()]))
     assert clip.last_norm > 0.5 and norm == pytest.approx(0.5, rel=1e-4)
 

@@ -120,7 +120,7 @@ def test_a_fixed_seed_gives_the_same_sample_grid(tmp_path):
 def test_validation_reports_the_critics_loss_and_save_load_round_trips(tmp_path):
     learn, cb = gan_learner(tmp_path)
     learn.fit(1)
-    valid_loss = learn.recorder.values[-1][2]
+    valid_loss = learn.recorder.last_metrics["valid_loss"]
     assert valid_loss == valid_loss  # a number: the critic's D(fake) - D(real) on held-out images
     learn.save("gan")
     before = sample_grid(learn.model, cb.fixed_noise)
