@@ -5,6 +5,9 @@ A file is streamed to ``<dest>.part`` next to its destination. An interrupted tr
 Only a complete file whose checksum matches is moved into place with ``os.replace``, which is atomic,
 so ``dest`` is either absent, the old good file, or the new good file. A file already in place with
 the right checksum is returned without any request. Archives are checked and extracted by ``archives``.
+
+Written here because the well-kept download helpers (torch.hub's ``download_url_to_file``, pooch) check a
+checksum but start an interrupted transfer again from zero, and the full datasets run to gigabytes.
 """
 
 import hashlib
