@@ -15,12 +15,13 @@ SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 
-.PHONY: help run test unit real nbs pretrain lab bench lint format clean-venv site browser
+.PHONY: help run test unit real nbs pretrain lab bench lint format clean-venv site browser lock
 
-$(STAMP): requirements.txt pyproject.toml
+# .venv holds exactly the locked versions, each checked against its hash (requirements-lock.txt: the lessons'
+# requirements.txt and the tools of requirements-dev.txt, every dependency pinned; `make lock` remakes it).
+$(STAMP): requirements-lock.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-lock.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -82,6 +83,13 @@ lint: $(STAMP)  ## ruff: pycodestyle and pyflakes over the package, tests, bench
 
 format: $(STAMP)  ## ruff format: lay out the package, tests and benchmarks as the format check wants them
 	$(PY) -m ruff format coursekit tests benchmarks
+
+# One lock for every platform (Linux x86_64 and aarch64 with torch's CUDA packages, macOS, Windows) and Python 3.11
+# and newer, every file's hash included: after changing requirements.txt or requirements-dev.txt, run this and commit
+# requirements-lock.txt (tests/test_requirements.py checks that the two agree).
+lock: $(STAMP)  ## requirements-lock.txt from requirements-dev.txt (uv, universal, with hashes)
+	$(VENV)/bin/uv pip compile requirements-dev.txt --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" -o requirements-lock.txt
 
 clean-venv:  ## delete .venv (the next command rebuilds it)
 	rm -rf $(VENV)
