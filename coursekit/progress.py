@@ -93,6 +93,8 @@ class ProgressCallback(Callback):
         self.pbar = None
         if self.mbar is not None and self.bar_class is not None:
             self.pbar = self.bar_class(learn.dl, parent=self.mbar, leave=False)
+            self.pbar.update_every, self.pbar.first_its = 0.5, 1  # a redraw every 0.5 s (fastprogress: 0.2 s, and
+            # each of the first 5 batches), which costs a small model's fit a few percent
             self.pbar.comment = phase
             self.pbar.update(0)
             self.pbar.comment = LossComment(learn, phase)  # from the first batch on
