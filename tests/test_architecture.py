@@ -252,9 +252,11 @@ def test_a_sys_modules_lookup_is_caught(tmp_path):
         '"""Plant."""\nimport sys\n\nimages = sys.modules["coursekit.vision.images"]\n',
     )
     (copy / "text/sneaky.py").write_text('"""Plant."""\nfrom sys import modules\n')
+    (copy / "text/builtin.py").write_text('"""Plant."""\nimages = __import__("coursekit.vision.images")\n')
     found = violations(copy)
     assert any("tabular/sneaky.py:4: reads sys.modules" in v for v in found), found
     assert any("text/sneaky.py:2: imports sys.modules" in v for v in found), found
+    assert any("text/builtin.py:2: import by string (__import__)" in v for v in found), found
 
 
 def test_only_the_named_core_modules_import_samples(tmp_path):
