@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (each builds .venv first when it is missing):
 #   make run    - lesson 1 end to end, headless, offline, in sample mode; prints its validation metrics
 #   make test   - unit tests, real-data and Jupyter-kernel tests, then every notebook under nbval in sample mode
-# Also: make unit (unit tests only, seconds), make real (real-data and kernel tests), make nbs,
+# Also: make unit (unit tests only, a few minutes), make real (real-data and kernel tests), make nbs,
 #       make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench, make lint.
 # make help lists every target with one line each (the '## ' comment after its name).
 
@@ -15,12 +15,13 @@ SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 
-.PHONY: help run test unit real nbs pretrain lab bench lint format clean-venv site browser
+.PHONY: help run test unit real nbs pretrain lab bench lint format clean-venv site browser lock
 
-$(STAMP): requirements.txt pyproject.toml
+# .venv holds exactly the locked versions, each checked against its hash (requirements-lock.txt: the lessons'
+# requirements.txt and the tools of requirements-dev.txt, every dependency pinned; `make lock` remakes it).
+$(STAMP): requirements-lock.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-lock.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -32,7 +33,7 @@ run: $(STAMP)  ## lesson 1 (or LESSON=...) end to end, headless, in sample mode 
 
 test: unit real nbs  ## everything CI runs: unit, real-data and kernel tests, every notebook under nbval
 
-unit: $(STAMP)  ## the unit tests (about a minute)
+unit: $(STAMP)  ## the unit tests (a few minutes)
 	$(PY) -m pytest -q -m "not real_data and not kernel" tests
 
 real: $(STAMP)  ## tests on ../shared/data and through a Jupyter kernel (minutes)
@@ -82,6 +83,13 @@ lint: $(STAMP)  ## ruff: pycodestyle and pyflakes over the package, tests, bench
 
 format: $(STAMP)  ## ruff format: lay out the package, tests and benchmarks as the format check wants them
 	$(PY) -m ruff format coursekit tests benchmarks
+
+# One lock for every platform (Linux x86_64 and aarch64 with torch's CUDA packages, macOS, Windows) and Python 3.11
+# and newer, every file's hash included: after changing requirements.txt or requirements-dev.txt, run this and commit
+# requirements-lock.txt (tests/test_requirements.py checks that the two agree).
+lock: $(STAMP)  ## requirements-lock.txt from requirements-dev.txt (uv, universal, with hashes)
+	$(VENV)/bin/uv pip compile requirements-dev.txt --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" -o requirements-lock.txt
 
 clean-venv:  ## delete .venv (the next command rebuilds it)
 	rm -rf $(VENV)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from coursekit import samples
 from coursekit.archives import ArchiveError, extract_archive, list_archive
-from coursekit.downloads import DownloadError, download_url, format_size
+from coursekit.download_progress import format_size
+from coursekit.downloads import DownloadError, download_url
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS
 

@@ -5,18 +5,22 @@ A file is streamed to ``<dest>.part`` next to its destination. An interrupted tr
 Only a complete file whose checksum matches is moved into place with ``os.replace``, which is atomic,
 so ``dest`` is either absent, the old good file, or the new good file. A file already in place with
 the right checksum is returned without any request. Archives are checked and extracted by ``archives``.
+
+Written here because the well-kept download helpers (torch.hub's ``download_url_to_file``, pooch) check a
+checksum but start an interrupted transfer again from zero, and the full datasets run to gigabytes.
 """
 
 import hashlib
 import http.client
 import os
 import shutil
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
+
+from coursekit.download_progress import Progress, format_size
 
 CHUNK = 1 << 16
 RETRY_WAIT = 1.0  # seconds; the n-th retry waits n - 1 times this
@@ -61,47 +65,6 @@ def _mismatch(path, sha256=None, md5=None, size=None):
             if got != want.lower():
                 return algo, want.lower(), got
     return None
-
-
-def format_size(n):
-    """Bytes as a short human string: ``812.3 MB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-
-
-class Progress:
-    """A download progress line: ``\\r`` updates on a terminal, at most ~6 lines in a log or notebook."""
-
-    def __init__(self, name, total, out=None):
-        self.name, self.total, self.out = name, total, out or sys.stdout
-        self.start = self.last = time.time()
-        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
-        self.next_quarter = 1  # non-tty: print at 25%, 50%, 75% (and the end) only
-
-    def update(self, done, final=False):
-        """Show ``done`` bytes so far (throttled unless ``final``)."""
-        now = time.time()
-        if not final:
-            if self.tty and now - self.last < 0.2:
-                return
-            if not self.tty:
-                if self.total:
-                    if done < self.total * self.next_quarter / 4:
-                        return
-                    self.next_quarter = int(4 * done / self.total) + 1
-                elif now - self.last < 30:  # unknown size: a line every 30 s
-                    return
-        self.last = now
-        rate = done / max(now - self.start, 1e-6)
-        total = f" of {format_size(self.total)}" if self.total else ""
-        line = f"{self.name}: {format_size(done)}{total} at {format_size(rate)}/s"
-        if self.tty:
-            self.out.write("\r" + line.ljust(79) + ("\n" if final else ""))
-        else:
-            self.out.write(line + "\n")
-        self.out.flush()
 
 
 def _mirror_source(url, mirror):

@@ -15,10 +15,7 @@ import os
 import shutil
 import time
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; concurrent runs then rely on their pid-named temporary folders alone
-    fcntl = None
+from filelock import FileLock, Timeout
 
 
 def pid_alive(pid):
@@ -40,24 +37,21 @@ def pid_alive(pid):
 def folder_lock(folder, waiting=None):
     """Hold the exclusive lock ``<folder>.lock`` while the block runs; yields the time it was acquired.
 
-    ``waiting`` is printed when another process holds the lock, so a notebook that waits says why. The lock
-    file stays (deleting a lock file that others wait on would let two processes in at once); the lock
-    itself goes with the process, so a killed process never leaves the folder locked.
+    ``waiting`` is printed when another process holds the lock, so a notebook that waits says why. The lock is
+    filelock's (on Unix its file stays: deleting a lock file that others wait on would let two processes in at
+    once); the lock itself goes with the process, so a killed process never leaves the folder locked.
     """
-    lock = folder.with_name(folder.name + ".lock")
-    with open(lock, "a") as f:
-        if fcntl is not None:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if waiting:
-                    print(waiting, flush=True)
-                fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield time.time()
-        finally:
-            if fcntl is not None:
-                fcntl.flock(f, fcntl.LOCK_UN)
+    lock = FileLock(folder.with_name(folder.name + ".lock"))  # flock on Unix, msvcrt's lock on Windows
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if waiting:
+            print(waiting, flush=True)
+        lock.acquire()
+    try:
+        yield time.time()
+    finally:
+        lock.release()
 
 
 def remove_leftovers(folder, tag, since=None):
@@ -72,7 +66,7 @@ def remove_leftovers(folder, tag, since=None):
         pid = path.name[len(prefix) :]
         if not path.name.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
             continue
-        if not pid_alive(int(pid)) or (since is not None and fcntl is not None and path.stat().st_mtime < since):
+        if not pid_alive(int(pid)) or (since is not None and path.stat().st_mtime < since):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed

@@ -1,15 +1,18 @@
-"""Progress display: a live bar and table in JupyterLab, plain lines in a terminal or a log, and the
-callback that feeds it during ``fit``.
-
-In a notebook one display handle is updated in place (at most every ``refresh`` seconds), so an
-executed notebook keeps only the final bar and table, whatever the number of batches.
+"""Progress during ``fit`` through fastprogress, the library of the 2018 course: in a notebook one live HTML
+output (the epochs' bar, the table of per-epoch results, the current pass's bar) that ends as the table alone;
+in a terminal a text bar above the table's lines; in a log (output that is not a terminal) the table's lines only.
 """
 
+import contextlib
+import io
 import sys
-import time
+
+from fastprogress import fastprogress as fp
 
 from coursekit.callbacks import Callback
 from coursekit.distributed import is_main
+
+format_time = fp.format_time  # seconds as mm:ss, or h:mm:ss
 
 
 def in_notebook():
@@ -22,144 +25,92 @@ def in_notebook():
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
-def format_time(seconds):
-    """Seconds as ``mm:ss`` (or ``h:mm:ss``)."""
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 def format_value(v):
     if isinstance(v, float):
         return f"{v:.6f}" if abs(v) < 1000 else f"{v:.1f}"
     return str(v)
 
 
-class ProgressDisplay:
-    """Shows a bar for the current pass over a loader plus a growing table of per-epoch results."""
+def progress_bar(items, total, comment=""):
+    """``items`` with a bar in a notebook or a terminal; as they are in a log, where a bar would only add noise."""
+    if in_notebook():
+        return fp.NBProgressBar(items, total=total, leave=False, comment=comment)
+    if sys.stdout.isatty():
+        bar = fp.ConsoleProgressBar(items, total=total, leave=False)
+        bar.comment = comment
+        return bar
+    return items
 
-    def __init__(self, refresh=0.5, out=None):
-        self.refresh, self.out = refresh, out or sys.stdout
-        self.notebook = in_notebook()
-        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
-        self.header, self.rows = None, []
-        self.handle, self.bar = None, ""
-        self.last = 0.0
 
-    # -- the table -------------------------------------------------------------------------
-    def write_header(self, names):
-        self.header = list(names)
-        if not self.notebook:
-            self._print_line(self._text_row(self.header))
+class LossComment:
+    """The bar's comment (``train loss 0.1234``). fastprogress formats it only when it redraws the bar, so the loss
+    is read off the device a few times a second, not after every batch (``.item()`` makes a GPU wait)."""
 
-    def write_row(self, values):
-        row = [format_value(v) for v in values]
-        self.rows.append(row)
-        if self.notebook:
-            self._show()
-        else:
-            self._clear_bar()
-            self._print_line(self._text_row(row))
+    def __init__(self, learn, phase):
+        self.learn, self.phase = learn, phase
 
-    def _text_row(self, cells):
-        return "  ".join(f"{c:>12}" if i else f"{c:>5}" for i, c in enumerate(cells))
+    def __len__(self):
+        return 1  # fastprogress shows a comment that is not empty
 
-    # -- the bar ---------------------------------------------------------------------------
-    def update(self, done, total, comment=""):
-        """Report ``done`` of ``total`` steps; cheap to call every batch (``comment`` may be a function, called
-        only when the bar is redrawn)."""
-        now = time.time()
-        if done < total and now - self.last < self.refresh:
-            return
-        self.last = now
-        comment = comment() if callable(comment) else comment
-        pct = done / max(total, 1)
-        if self.notebook:
-            self.bar = (
-                f'<progress value="{done}" max="{total}" style="width:300px;height:12px"></progress> '
-                f"{done}/{total} {comment}"
-            )
-            self._show()
-        elif self.tty:
-            filled = int(30 * pct)
-            self.out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {comment}"[:120])
-            self.out.flush()
-
-    def close(self):
-        """Remove the bar, keep the table."""
-        self.bar = ""
-        if self.notebook:
-            self._show()
-        else:
-            self._clear_bar()
-
-    # -- output helpers --------------------------------------------------------------------
-    def _html(self):
-        parts = []
-        if self.header:
-            head = "".join(f"<th>{h}</th>" for h in self.header)
-            body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in self.rows)
-            parts.append(
-                f'<table class="dataframe" border="1"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-            )
-        if self.bar:
-            parts.append(f"<div>{self.bar}</div>")
-        return "".join(parts)
-
-    def _show(self):
-        from IPython.display import HTML, display
-
-        html = HTML(self._html())
-        if self.handle is None:
-            self.handle = display(html, display_id=True)
-        else:
-            self.handle.update(html)
-
-    def _clear_bar(self):
-        if self.tty:
-            self.out.write("\r" + " " * 120 + "\r")
-            self.out.flush()
-
-    def _print_line(self, text):
-        self.out.write(text + "\n")
-        self.out.flush()
+    def __str__(self):
+        loss = self.learn.loss
+        return self.phase if loss is None else f"{self.phase} loss {loss.item():.4f}"
 
 
 class ProgressCallback(Callback):
-    """Live progress bar and a per-epoch table of losses, metrics and time."""
+    """A live bar over the epochs and over each pass's batches, and a table of losses, metrics and time per epoch."""
 
     order = 100
+    mbar = pbar = None  # fastprogress's master bar (the epochs and the table) and the current pass's bar
+    bar_class = None  # the class of a pass's bar where one is shown (a notebook or a terminal), else None
 
     def before_fit(self, learn):
-        self.display = ProgressDisplay() if is_main() else None  # one display in a data-parallel run
-        if self.display is not None:
-            self.display.write_header(learn.recorder.metric_names)
+        self.mbar = self.pbar = None
+        if not is_main():  # one display in a data-parallel run
+            return
+        if in_notebook():
+            self.mbar, self.bar_class = fp.NBMasterBar(range(learn.n_epochs)), fp.NBProgressBar
+        else:  # fastprogress prints a test character and '\r' as it starts: not wanted in a log
+            tty = sys.stdout.isatty()
+            with contextlib.redirect_stdout(sys.stdout if tty else io.StringIO()):
+                self.mbar = fp.ConsoleMasterBar(range(learn.n_epochs))
+            self.bar_class = fp.ConsoleProgressBar if tty else None  # in a log, the table alone
+        self.mbar.write(learn.recorder.metric_names, table=True)
+
+    def before_epoch(self, learn):
+        if self.mbar is not None:
+            if self.mbar.main_bar.last_v is None:  # this fit's first epoch (a resumed fit starts past epoch 0)
+                self.mbar.update(0)
+            self.mbar.update(learn.epoch)
 
     def before_train(self, learn):
-        self.total, self.phase = len(learn.dl), "train"
+        self._start_pass(learn, "train")
 
     def before_valid(self, learn):
-        self.total, self.phase = len(learn.dl), "valid"
+        self._start_pass(learn, "valid")
+
+    def _start_pass(self, learn, phase):
+        self.pbar = None
+        if self.mbar is not None and self.bar_class is not None:
+            self.pbar = self.bar_class(learn.dl, parent=self.mbar, leave=False)
+            self.pbar.update_every, self.pbar.first_its = 0.5, 1  # a redraw every 0.5 s (fastprogress: 0.2 s, and
+            # each of the first 5 batches), which costs a small model's fit a few percent
+            self.pbar.comment = phase
+            self.pbar.update(0)
+            self.pbar.comment = LossComment(learn, phase)  # from the first batch on
 
     def after_batch(self, learn):
-        if getattr(self, "display", None) is None:
-            return
-
-        def comment():  # read the loss only when the bar is redrawn: .item() waits for the GPU
-            loss = f"loss {learn.loss.item():.4f}" if getattr(learn, "loss", None) is not None else ""
-            return f"epoch {learn.epoch + 1}/{learn.n_epochs} {self.phase} {loss}"
-
-        self.display.update(learn.iter + 1, self.total, comment)
+        if self.pbar is not None:
+            self.pbar.update(learn.iter + 1)  # fastprogress redraws a few times a second at most
 
     def after_epoch(self, learn):
-        if getattr(self, "display", None) is None or not learn.recorder.values:
+        if self.mbar is None or not learn.recorder.values:
             return
-        row = list(learn.recorder.values[-1])
-        row[-1] = format_time(row[-1])
-        self.display.write_row(row)
+        last = learn.recorder.last_metrics
+        row = {**last, "time": format_time(last["time"])}
+        self.mbar.write([format_value(row[name]) for name in learn.recorder.metric_names], table=True)
 
     def after_fit(self, learn):
-        if getattr(self, "display", None) is not None:  # before_fit may have been cancelled first
-            self.display.close()
-            self.display = None
+        if self.mbar is not None:  # None where before_fit was cancelled first, or in a process that is not the first
+            self.mbar.on_iter_end()  # the bars go, the table stays
+            self.mbar = self.pbar = None

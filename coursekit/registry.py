@@ -3,7 +3,7 @@ holds. ``datasets.get_data`` downloads them; a later lesson adds its own with ``
 
 from dataclasses import dataclass
 
-from coursekit.downloads import format_size
+from coursekit.download_progress import format_size
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """The package's layout rules, checked on its source (not a list of today's imports).
 
 - The core (the modules directly in ``coursekit/``) never imports a domain package (``vision``, ``tabular``,
-  ``text``...); domain packages never import each other; ``samples`` (the offline data generators, which
-  ``datasets`` uses) imports no core module but ``core`` and no domain package.
-- Nothing is imported by a string (``importlib.import_module``, ``__import__``): every dependency is visible here.
+  ``text``...); domain packages never import each other; ``samples`` (the offline data generators) is imported
+  by the core modules in ``SAMPLES_USERS`` alone, and imports no coursekit module but ``coursekit.core`` itself.
+- Relative imports (``from ..vision import images``) are resolved to the module they name and checked like
+  absolute ones.
+- Nothing is imported by a string or reached through the import system (``importlib.import_module``,
+  ``__import__``, ``sys.modules[...]``): every dependency is an import statement, visible here.
 - No ``import *``; no module imports another module's private (``_name``) helpers: a helper two modules need
   is public and lives in the lower one (``core`` or ``data`` when it is general).
 - Package ``__init__`` files import nothing (notebooks import modules: ``from coursekit.vision import models``),
@@ -27,6 +30,7 @@ LONG_MODULES = {  # "path/relative/to/coursekit.py": "why it is one module"
     "callbacks, recorder, lr finder, precision and prediction helpers live in their own modules)",
 }
 INIT_IMPORTS_ALLOWED = {"samples/__init__.py": "the explicit registry of sample generators"}
+SAMPLES_USERS = {"datasets.py": "data modes: it generates and caches the sample datasets"}
 
 
 def module_files(package=PACKAGE):
@@ -39,16 +43,42 @@ def owner(path, package=PACKAGE):
     return "core" if len(rel.parts) == 1 else rel.parts[0]
 
 
-def imported_modules(tree):
-    """(line, dotted name) of every coursekit module an AST imports (``from coursekit import x`` -> coursekit.x)."""
+def module_name(path, package=PACKAGE):
+    """The dotted name of a module file: coursekit/vision/images.py -> coursekit.vision.images."""
+    parts = list(path.relative_to(package).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(["coursekit", *parts])
+
+
+def absolute(node, importer, is_package):
+    """The absolute module an ``ImportFrom`` names; a relative one is resolved against the importing module.
+
+    None when it climbs above the top-level package (Python itself refuses that import)."""
+    if not node.level:
+        return node.module
+    base = importer.split(".")
+    if not is_package:
+        base.pop()  # a module's relative imports start from its package
+    if node.level - 1 >= len(base):
+        return None
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def imported_modules(tree, importer="coursekit", is_package=False):
+    """(line, dotted name) of every coursekit module an AST imports (``from coursekit import x`` -> coursekit.x),
+    relative imports resolved against ``importer``, the importing module's dotted name."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.startswith("coursekit"):
+                if alias.name == "coursekit" or alias.name.startswith("coursekit."):
                     yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("coursekit"):
-            for alias in node.names:  # the name may be a module (from coursekit import vision) or an object
-                yield node.lineno, f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.ImportFrom):
+            module = absolute(node, importer, is_package)
+            if module and (module == "coursekit" or module.startswith("coursekit.")):
+                for alias in node.names:  # the name may be a module (from coursekit import vision) or an object
+                    yield node.lineno, f"{module}.{alias.name}"
 
 
 def target_owner(dotted, package=PACKAGE):
@@ -69,13 +99,20 @@ def violations(package=PACKAGE):
         source = path.read_text()
         tree = ast.parse(source)
         here = owner(path, package)
-        for line, dotted in imported_modules(tree):
+        name = module_name(path, package)
+        for line, dotted in imported_modules(tree, name, path.name == "__init__.py"):
             there = target_owner(dotted, package)
             if there is None or there == here:
                 continue
-            if here == "core" and there != SAMPLES:
+            if here == "core" and there == SAMPLES:
+                if rel not in SAMPLES_USERS:
+                    found.append(
+                        f"{rel}:{line}: the core module imports {dotted}; only {sorted(SAMPLES_USERS)} use the "
+                        "sample generators (go through coursekit.datasets)"
+                    )
+            elif here == "core":
                 found.append(f"{rel}:{line}: the core imports the domain package {there!r} ({dotted})")
-            elif here == SAMPLES and not dotted.startswith("coursekit.core"):
+            elif here == SAMPLES and dotted.split(".")[1] != "core":
                 found.append(f"{rel}:{line}: samples import {dotted}; generators may use only coursekit.core")
             elif here not in ("core", SAMPLES) and there != "core":
                 found.append(
@@ -84,9 +121,11 @@ def violations(package=PACKAGE):
                 )
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
+                if node.level and absolute(node, name, path.name == "__init__.py") is None:
+                    found.append(f"{rel}:{node.lineno}: a relative import climbs above the coursekit package")
                 if any(alias.name == "*" for alias in node.names):
                     found.append(f"{rel}:{node.lineno}: star import from {node.module}")
-                if node.module and node.module.startswith("coursekit"):
+                if node.level or (node.module or "").split(".")[0] == "coursekit":
                     private = [a.name for a in node.names if a.name.startswith("_")]
                     if private:
                         found.append(f"{rel}:{node.lineno}: imports private {private} from {node.module}")
@@ -98,6 +137,14 @@ def violations(package=PACKAGE):
                 found.append(f"{rel}:{node.lineno}: imports importlib; import modules by name")
             if isinstance(node, ast.ImportFrom) and node.module == "importlib":
                 found.append(f"{rel}:{node.lineno}: imports from importlib; import modules by name")
+            if isinstance(node, ast.Attribute) and node.attr == "modules" and ast.unparse(node.value) == "sys":
+                found.append(f"{rel}:{node.lineno}: reads sys.modules; import the module by name")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "sys"
+                and any(a.name == "modules" for a in node.names)
+            ):
+                found.append(f"{rel}:{node.lineno}: imports sys.modules; import the module by name")
         if path.name == "__init__.py" and rel not in INIT_IMPORTS_ALLOWED:
             imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
             if imports:
@@ -172,3 +219,59 @@ def test_a_private_import_a_star_import_and_a_long_module_are_caught(tmp_path):
 def test_a_re_export_in_a_package_init_is_caught(tmp_path):
     copy = planted(tmp_path, "vision/__init__.py", '"""Plant."""\nfrom coursekit.vision.models import cnn_model\n')
     assert any("vision/__init__.py:2: a package __init__ imports" in v for v in violations(copy))
+
+
+def test_a_relative_cross_domain_import_is_caught(tmp_path):
+    copy = planted(tmp_path, "tabular/uses_vision.py", '"""Plant."""\nfrom ..vision import images\n')
+    found = violations(copy)
+    assert any(
+        "tabular/uses_vision.py:2" in v and "'tabular' imports 'vision' (coursekit.vision.images)" in v for v in found
+    ), found
+
+
+def test_the_core_importing_a_domain_relatively_is_caught(tmp_path):
+    copy = planted(tmp_path, "planted.py", '"""Plant."""\nfrom .vision import models\n')
+    found = violations(copy)
+    assert any(
+        "planted.py:2: the core imports the domain package 'vision' (coursekit.vision.models)" in v for v in found
+    )
+
+
+def test_a_relative_import_within_a_domain_passes_and_one_above_the_package_is_caught(tmp_path):
+    copy = planted(tmp_path, "vision/near.py", '"""Plant."""\nfrom . import images\nfrom .. import core\n')
+    (copy / "vision/far.py").write_text('"""Plant."""\nfrom ... import elsewhere\n')
+    found = violations(copy)
+    assert not any("vision/near.py" in v for v in found), found
+    assert any("vision/far.py:2: a relative import climbs above" in v for v in found), found
+
+
+def test_a_sys_modules_lookup_is_caught(tmp_path):
+    copy = planted(
+        tmp_path,
+        "tabular/sneaky.py",
+        '"""Plant."""\nimport sys\n\nimages = sys.modules["coursekit.vision.images"]\n',
+    )
+    (copy / "text/sneaky.py").write_text('"""Plant."""\nfrom sys import modules\n')
+    (copy / "text/builtin.py").write_text('"""Plant."""\nimages = __import__("coursekit.vision.images")\n')
+    found = violations(copy)
+    assert any("tabular/sneaky.py:4: reads sys.modules" in v for v in found), found
+    assert any("text/sneaky.py:2: imports sys.modules" in v for v in found), found
+    assert any("text/builtin.py:2: import by string (__import__)" in v for v in found), found
+
+
+def test_only_the_named_core_modules_import_samples(tmp_path):
+    assert all((PACKAGE / rel).exists() for rel in SAMPLES_USERS)
+    copy = planted(tmp_path, "planted.py", '"""Plant."""\nfrom coursekit.samples import cartoons\n')
+    found = violations(copy)
+    assert any("planted.py:2: the core module imports coursekit.samples.cartoons" in v for v in found), found
+    assert not any(v.startswith("datasets.py") for v in found), found  # the one that may
+
+
+def test_samples_may_import_coursekit_core_itself_not_a_module_whose_name_starts_with_it(tmp_path):
+    copy = planted(tmp_path, "core_extra.py", '"""Plant: a core module whose name begins with core."""\n')
+    (copy / "samples/planted.py").write_text(
+        '"""Plant."""\nfrom coursekit.core import seed_everything\nfrom coursekit import core_extra\n'
+    )
+    found = violations(copy)
+    assert any("samples/planted.py:3: samples import coursekit.core_extra" in v for v in found), found
+    assert not any("samples/planted.py:2" in v for v in found), found

@@ -10,7 +10,8 @@ import pytest
 
 from coursekit import downloads
 from coursekit.archives import list_archive
-from coursekit.downloads import DownloadError, OfflineError, Progress, download_url, file_hash
+from coursekit.download_progress import Progress
+from coursekit.downloads import DownloadError, OfflineError, download_url, file_hash
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

@@ -1,36 +1,59 @@
-import io
+"""Progress during fit (fastprogress): table lines in a log, a bar and the table in a terminal, one live display
+in a notebook that ends as the table alone."""
+
+import sys
 
 import pytest
 
-from coursekit.progress import ProgressDisplay, format_time
+from coursekit.progress import LossComment, format_time, progress_bar
 
 
-def test_terminal_output_is_plain_table_rows():
-    out = io.StringIO()  # not a tty: no bar lines, just the table
-    display = ProgressDisplay(out=out)
-    display.write_header(["epoch", "train_loss", "time"])
-    for i in range(100):
-        display.update(i + 1, 100, "train")
-    display.write_row([0, 0.5, "00:01"])
-    display.close()
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 2
-    assert lines[0].split() == ["epoch", "train_loss", "time"]
-    assert lines[1].split() == ["0", "0.500000", "00:01"]
+def test_a_log_gets_one_table_line_per_epoch_and_no_bar(synth_learner, capsys):
+    learn = synth_learner()
+    learn.fit(3)
+    out = capsys.readouterr().out
+    assert "\r" not in out and "█" not in out  # not a terminal: no bar, no test character
+    rows = [line for line in out.splitlines() if line.strip()]
+    assert rows[0].split() == ["epoch", "train_loss", "valid_loss", "time"]
+    assert [r.split()[0] for r in rows[1:]] == ["0", "1", "2"] and len(rows) == 4
+    history = learn.recorder.history()
+    for row, (_, want) in zip(rows[1:], history.iterrows()):  # the table shows the recorder's figures
+        assert [float(v) for v in row.split()[1:3]] == pytest.approx([want["train_loss"], want["valid_loss"]], abs=1e-6)
+
+
+def test_a_terminal_gets_a_bar_over_each_pass_and_the_table(synth_learner, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    learn = synth_learner()
+    learn.fit(2)
+    out = capsys.readouterr().out
+    assert "\r" in out and "Epoch 1/2" in out and "Epoch 2/2" in out and "train loss" in out
+    lines = [line.strip() for line in out.replace("\r", "\n").splitlines()]
+    assert any(line.split() == ["epoch", "train_loss", "valid_loss", "time"] for line in lines)
+    assert sum(1 for line in lines if line.split()[:1] in (["0"], ["1"])) == 2
+
+
+def test_the_loss_is_read_only_when_the_bar_is_drawn(synth_learner):
+    learn = synth_learner()
+    comment = LossComment(learn, "train")
+    learn.loss = None
+    assert str(comment) == "train" and len(comment)
+    learn.fit(1)
+    assert str(comment) == f"train loss {learn.loss.item():.4f}"
+
+
+def test_a_loop_shows_a_bar_in_a_terminal_and_nothing_in_a_log(capsys, monkeypatch):
+    assert list(progress_bar(iter(range(50)), 50, "tokenizing")) == list(range(50))
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert list(progress_bar(iter(range(50)), 50, "tokenizing")) == list(range(50))
+    out = capsys.readouterr().out
+    assert "[50/50" in out and "tokenizing" in out
 
 
 def test_format_time():
     assert format_time(5) == "00:05"
     assert format_time(125.4) == "02:05"
     assert format_time(3725) == "1:02:05"
-
-
-def test_fit_prints_one_row_per_epoch(synth_learner, capsys):
-    learn = synth_learner()
-    learn.fit(3)
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert rows[0].split() == ["epoch", "train_loss", "valid_loss", "time"]
-    assert [r.split()[0] for r in rows[1:]] == ["0", "1", "2"]
 
 
 KERNEL_FIT = """
@@ -48,7 +71,7 @@ Learner(nn.Linear(4, 2), dls, nn.CrossEntropyLoss(), device="cpu").fit(3)
 
 @pytest.mark.kernel
 def test_in_a_notebook_one_display_is_updated_in_place():
-    """In a Jupyter kernel the bar and table are one display, updated live: a saved notebook keeps one output."""
+    """In a Jupyter kernel the bars and table are one display, updated live: a saved notebook keeps the table."""
     from jupyter_client.manager import start_new_kernel
 
     km, kc = start_new_kernel(kernel_name="python3")
@@ -67,9 +90,11 @@ def test_in_a_notebook_one_display_is_updated_in_place():
         km.shutdown_kernel(now=True)
     kinds = [m["msg_type"] for m in msgs]
     assert "error" not in kinds, [m["content"] for m in msgs if m["msg_type"] == "error"]
-    assert kinds.count("display_data") == 1 and "stream" not in kinds  # nothing printed line by line
+    shown = [m["content"]["data"]["text/html"] for m in msgs if m["msg_type"] == "display_data"]
+    # fastprogress's stylesheet for the bars, then the one live display; nothing printed line by line
+    assert len(shown) == 2 and shown[0].strip().startswith("<style>") and "stream" not in kinds
     updates = [m["content"] for m in msgs if m["msg_type"] == "update_display_data"]
     assert len(updates) >= 4  # at least one per epoch's row and the final close
     assert any("<progress" in u["data"]["text/html"] for u in updates)  # the live bar was shown
     final = updates[-1]["data"]["text/html"]
-    assert final.count("<tr>") == 1 + 3 and "<progress" not in final  # header + 3 epochs, bar removed
+    assert final.count("<tr") == 1 + 3 and "<progress" not in final  # header + 3 epochs, bars removed

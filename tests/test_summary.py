@@ -1,4 +1,4 @@
-"""learn.summary(): each layer's output shape and parameter count, from one batch."""
+"""learn.summary() (torchinfo): each layer's output shape and parameter count, from one batch."""
 
 import torch
 from torch import nn
@@ -6,19 +6,24 @@ from torch import nn
 from coursekit.summary import model_summary
 
 
+def leaves(summary):
+    return [(r.var_name, r.class_name, r.output_size, r.num_params) for r in summary.summary_list if r.is_leaf_layer]
+
+
 def test_summary_lists_each_layers_output_shape_and_parameters(synth_learner):
     learn = synth_learner(bs=16)
     summary = learn.summary()
-    rows = [(r.name, r.kind, r.shape, r.params) for r in summary.rows]
-    assert rows == [
-        ("0.0", "Linear", (16, 16), 4 * 16 + 16),
-        ("0.1", "BatchNorm1d", (16, 16), 32),
-        ("0.2", "ReLU", (16, 16), 0),
-        ("1", "Linear", (16, 3), 16 * 3 + 3),
+    assert leaves(summary) == [
+        ("0", "Linear", [16, 16], 4 * 16 + 16),
+        ("1", "BatchNorm1d", [16, 16], 32),
+        ("2", "ReLU", [16, 16], 0),
+        ("1", "Linear", [16, 3], 16 * 3 + 3),
     ]
-    assert summary.total == summary.trainable == 80 + 32 + 51
-    text = repr(summary)
-    assert "BatchNorm1d" in text and "16 x 3" in text and "total parameters: 163; trainable: 163" in text
+    n = sum(p.numel() for p in learn.model.parameters())  # PyTorch's own count
+    assert summary.total_params == summary.trainable_params == n == 80 + 32 + 51
+    text = str(summary)
+    assert "BatchNorm1d" in text and "[16, 3]" in text and f"Total params: {n}" in text
+    assert f"Trainable params: {n}" in text and "Non-trainable params: 0" in text
 
 
 def test_summary_counts_frozen_parameters_and_leaves_the_model_as_it_was(synth_learner):
@@ -28,8 +33,10 @@ def test_summary_counts_frozen_parameters_and_leaves_the_model_as_it_was(synth_l
     before = bn.running_mean.clone()
     learn.model.train()
     summary = learn.summary()
-    assert summary.trainable == 51 + 32  # the head, and BatchNorm (train_bn) in the frozen group
-    assert "frozen: 80" in repr(summary)
+    assert summary.trainable_params == 51 + 32  # the head, and BatchNorm (train_bn) in the frozen group
+    assert "Non-trainable params: 80" in str(summary)
+    frozen = [r.trainable for r in summary.summary_list if r.class_name == "Linear"]
+    assert frozen == ["False", "True"]  # the Trainable column: the body's Linear is frozen, the head's trains
     assert learn.model.training and torch.equal(bn.running_mean, before)  # eval for the pass, no stats changed
 
 
@@ -45,8 +52,7 @@ class OwnWeight(nn.Module):
         return self.inner(x) * self.scale
 
 
-def test_a_module_with_its_own_parameters_gets_a_row_too():
+def test_a_module_with_its_own_parameters_counts_them():
     summary = model_summary(OwnWeight(), (torch.randn(2, 3, 8, 8),))
-    rows = [(r.name, r.shape, r.params) for r in summary.rows]
-    assert rows == [("inner", (2, 4, 8, 8), 112), ("OwnWeight", (2, 4, 8, 8), 1)]  # the model's own row last
-    assert summary.total == 113
+    assert leaves(summary) == [("inner", "Conv2d", [2, 4, 8, 8], 112)]
+    assert summary.summary_list[0].output_size == [2, 4, 8, 8] and summary.total_params == 113

@@ -195,21 +195,12 @@ class Tokenizer:
         return tokens
 
     def _tokenize(self, texts):
-        display = None
-        if len(texts) >= self.progress_min:
-            from coursekit.progress import ProgressDisplay
-
-            display = ProgressDisplay()
-        out = []
         docs = self.nlp.tokenizer.pipe((self.pre(t) for t in texts), batch_size=self.batch_size)
-        for i, doc in enumerate(docs, 1):
-            out.append(self.post(doc))
-            if display is not None and i % self.batch_size == 0:
-                display.update(i, len(texts), "tokenizing")
-        if display is not None:
-            display.update(len(texts), len(texts), "tokenized")
-            display.close()
-        return out
+        if len(texts) >= self.progress_min:
+            from coursekit.progress import progress_bar
+
+            docs = progress_bar(docs, len(texts), "tokenizing")
+        return [self.post(doc) for doc in docs]
 
     def __repr__(self):
         rules = ", ".join(r.__name__ for r in PRE_RULES + POST_RULES)
