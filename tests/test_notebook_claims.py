@@ -6,7 +6,8 @@ loss, error, IoU, mAP, BLEU, Dice, RMSE, perplexity, F2, PSNR, a ratio, a score,
 code comment must be one of the recognised forms:
 
 (a) a **published** figure: its sentence names where it was published, "2018" (the 2018 course, quoted from
-    ``../shared/ANCHORS-2018.md``) or a "paper";
+    ``../shared/ANCHORS-2018.md``; when that file is there, every such figure must be one it records, as written
+    or rounded), "2019" (the 2019 course) or a "paper";
 (b) a **measured** figure: its paragraph (or comment block) names in backticks the command that measured it
     (``python benchmarks/....py --seeds 0 1 2``, ``tests/....py``, ``python -m coursekit.run ...``), and when it
     is a seed's or a range over seeds, the seeds;
@@ -19,6 +20,7 @@ Everything else that the run itself produces is printed by the notebook next to 
 
 import io
 import json
+import os
 import re
 import tokenize
 from pathlib import Path
@@ -54,7 +56,7 @@ NOT_FIGURES = [  # (c): code, maths, thresholds, versions, citations: removed be
     re.compile(r"\b(?:Python|Python \d\.|version|v)\s*" + NUMBER, re.I),
     re.compile(r"\]\([^)]*\)"),  # link targets
 ]
-PUBLISHED = re.compile(r"\b2018\b|\bpaper\b|\bpublished\b", re.I)
+PUBLISHED = re.compile(r"\b201[89]\b|\bpaper\b|\bpublished\b", re.I)
 COMMAND = re.compile(
     r"`(?:[A-Z_]+=\S+\s+)*(?:python|pytest|make|\.venv/bin/python)\b[^`]*`|`(?:benchmarks|tests)/[^`]+\.py[^`]*`"
 )
@@ -199,3 +201,62 @@ def test_a_planted_figure_fails(tmp_path, cell_type, text):
 def test_the_recognised_forms_pass(tmp_path, cell_type, text):
     base = violations(json.loads(LESSON.read_text()))
     assert len(violations(planted(LESSON, tmp_path, cell_type, text))) == len(base)
+
+
+# ../shared, found as the real data's parent (COURSEKIT_SHARED_DATA, default ../shared/data), as conftest does
+SHARED = Path(os.environ.get("COURSEKIT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+ANCHORS = SHARED.parent / "ANCHORS-2018.md"
+QUOTED_2018 = re.compile(r"\b2018\b")
+OTHER_SOURCE = re.compile(r"\b2019\b|\bpaper\b|\bpublished\b", re.I)  # a sentence that also quotes another source
+
+
+def anchor_numbers(text):
+    return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
+
+def is_quoted(figure, numbers):
+    """Whether a figure ("94.3%", "0.116", "0.17-0.24") is one of the anchors' numbers as written or rounded
+    (0.9427 -> 94.3%), read as a fraction or a percentage."""
+    for part in re.findall(r"\d+(?:\.\d+)?", figure):
+        decimals = len(part.split(".")[1]) if "." in part else 0
+        value = float(part)
+        scales = (1, 100) if "%" in figure else (1, 0.01)
+        if not any(round(x * s, decimals) == value for x in numbers for s in scales):
+            return False
+    return True
+
+
+def unquoted_2018_figures(nb, numbers, name="notebook"):
+    """Figures in sentences that present them as the 2018 course's but that ANCHORS-2018.md does not hold."""
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        text = source(cell)
+        paragraphs = markdown_paragraphs(text) if cell["cell_type"] == "markdown" else comment_blocks(text)
+        for paragraph in paragraphs:
+            for sentence in units(paragraph):
+                quoted = QUOTED_2018.search(sentence) and not OTHER_SOURCE.search(sentence)
+                if not (quoted and RESULT_WORDS.search(sentence)):
+                    continue
+                missing = [f for f in figures(sentence) if not is_quoted(f, numbers)]
+                if missing:
+                    found.append(f"{name} cell {index}: {', '.join(missing)} in {' '.join(sentence.split())!r}")
+    return found
+
+
+@pytest.mark.parametrize("path", NBS, ids=lambda p: p.stem)
+def test_a_2018_figure_is_quoted_from_the_anchors(path):
+    if not ANCHORS.exists():
+        pytest.skip(f"{ANCHORS} is absent: the published 2018 figures cannot be checked against it")
+    found = unquoted_2018_figures(json.loads(path.read_text()), anchor_numbers(ANCHORS.read_text()), path.name)
+    assert not found, "\n".join(found) + (
+        f"\nA figure attributed to 2018 must be one that {ANCHORS.name} records (as written, or rounded): fix the "
+        "figure, or say where else it was published."
+    )
+
+
+def test_a_misquoted_2018_figure_fails():
+    numbers = anchor_numbers("Result: **0.9427 after 30 epochs**. RF 0.1156. Accuracy 0.818.")
+    good = {"cells": [{"cell_type": "markdown", "source": "In 2018 it reached **94.3%** accuracy (the forest 0.116)."}]}
+    bad = {"cells": [{"cell_type": "markdown", "source": "In 2018 it reached **95.3%** accuracy (the forest 0.116)."}]}
+    assert unquoted_2018_figures(good, numbers) == []
+    assert len(unquoted_2018_figures(bad, numbers)) == 1
