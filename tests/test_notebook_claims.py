@@ -31,7 +31,7 @@ NBS = sorted((Path(__file__).parent.parent / "nbs").glob("*.ipynb"))
 
 RESULT_WORDS = re.compile(
     r"\b(accura\w*|loss(es)?|errors?|iou|m?ap|bleu|dice|rmse|rmspe|mse|perplexit\w*|f2|psnr|fr[eé]chet|ratios?|"
-    r"scor\w*|points?|faster|slower|speed-?up|seconds|reach\w*|gain\w*|beat\w*|helped|won|wins|chance|baseline)\b",
+    r"scor\w*|points?|faster|slower|speed-?up|seconds|reach\w*|gain\w*|beat\w*|helped|won|wins|chance|baseline|better|worse|good|within|close|lower|higher)\b",
     re.I,
 )
 NUMBER = r"\d+(?:\.\d+)?"
