@@ -9,8 +9,8 @@ code comment must be one of the recognised forms:
     ``../shared/ANCHORS-2018.md``; when that file is there, every such figure must be one it records, as written
     or rounded), "2019" (the 2019 course) or a "paper";
 (b) a **measured** figure: its paragraph (or comment block) names in backticks the command that measured it
-    (``python benchmarks/....py --seeds 0 1 2``, ``tests/....py``, ``python -m coursekit.run ...``), and when it
-    is a seed's or a range over seeds, the seeds;
+    (``python benchmarks/....py --seeds 0 1 2``, ``tests/....py``, ``python -m coursekit.run ...``), with the
+    seeds when it is a range over seeds ("0.82-0.88 over seeds 0-2 (`python benchmarks/... --seeds 0 1 2`)");
 (c) not a result at all: a setting written as code (in backticks, or in ``$...$``), a threshold (``IoU >= 0.5``,
     ``mAP@0.5``), an integer count (classes, images, epochs), a rate in scientific notation (``3e-3``).
 
@@ -31,7 +31,8 @@ NBS = sorted((Path(__file__).parent.parent / "nbs").glob("*.ipynb"))
 
 RESULT_WORDS = re.compile(
     r"\b(accura\w*|loss(es)?|errors?|iou|m?ap|bleu|dice|rmse|rmspe|mse|perplexit\w*|f2|psnr|fr[eé]chet|ratios?|"
-    r"scor\w*|points?|faster|slower|speed-?up|seconds|reach\w*|gain\w*|beat\w*|helped|won|wins|chance|baseline|better|worse|good|within|close|lower|higher)\b",
+    r"scor\w*|points?|faster|slower|speed-?up|seconds|reach\w*|gain\w*|beat\w*|helped|won|wins|chance|baseline|"
+    r"better|worse|good|within|close|lower|higher)\b",
     re.I,
 )
 NUMBER = r"\d+(?:\.\d+)?"
