@@ -37,7 +37,8 @@ RESULT_WORDS = re.compile(
 )
 NUMBER = r"\d+(?:\.\d+)?"
 FIGURE = re.compile(
-    rf"(?<![\w.@<>=])(?:\d+\.\d+(?:\s*(?:-|to)\s*{NUMBER})?%?|{NUMBER}\s*%|{NUMBER}\s*(?:points?|dB|s\b|seconds|x\b|times\b))"
+    rf"(?<![\w.@<>=])(?:\d+\.\d+(?:\s*(?:-|to)\s*{NUMBER})?%?"  # a decimal, or a range of them
+    rf"|{NUMBER}\s*%|{NUMBER}\s*(?:points?|dB|s\b|seconds|x\b|times\b))"  # a share, a difference, a time, a speed-up
     rf"|(?<=\b(?:BLEU|PSNR) )\d+",
     re.I,
 )
