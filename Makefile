@@ -49,7 +49,7 @@ nbs: $(STAMP)  ## every notebook under nbval in sample mode, after pretraining t
 # other one, and each whose data is absent there, is skipped with its reason (printed by coursekit.small).
 small: $(STAMP)  ## every notebook with a small mode under nbval on ../shared/data's real data (skips, with the reason, when absent)
 	@nbs="$$($(PY) -m coursekit.small nbs)" || exit 1; \
-	if [ -z "$$nbs" ]; then echo "small mode: no notebook has its real data in $(COURSEKIT_SMALL_DATA): all skipped"; \
+	if [ -z "$$nbs" ]; then echo "small mode: no notebook to run here (the reasons are above)"; \
 	else COURSEKIT_MODE=small $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 \
 		-p no:cacheprovider $$nbs; fi
 

@@ -158,7 +158,7 @@ SMALL = {
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {}  # filled as lessons are converted
+NOTEBOOKS = {"lesson06_collab": "movielens"}
 
 
 def spec(name):

@@ -5,6 +5,7 @@ folder in tmp_path; downloads from 127.0.0.1 only)."""
 import hashlib
 import io
 import tarfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -170,3 +171,15 @@ def test_small_registry_entries_carry_fastais_published_size_and_md5():
     for name, spec in small.SMALL.items():
         assert spec.source in datasets.DATASETS and name in datasets.samples.SAMPLES, name
     assert set(small.NOTEBOOKS.values()) <= set(small.SMALL)
+
+
+def test_each_notebook_listed_for_small_mode_asks_for_it_and_has_small_floors():
+    """make small runs the notebooks in small.NOTEBOOKS: each must pass its dataset to get_mode (so auto can choose
+    small) and give report_final_metrics floors of its own for small mode."""
+    import json
+
+    nbs = Path(__file__).resolve().parents[1] / "nbs"
+    for stem, name in small.NOTEBOOKS.items():
+        source = "".join("".join(c["source"]) for c in json.loads((nbs / f"{stem}.ipynb").read_text())["cells"])
+        assert f'datasets.get_mode(mode, "{name}")' in source, stem
+        assert '"small": {' in source and "report_final_metrics" in source, stem
