@@ -158,7 +158,7 @@ SMALL = {
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {"lesson06_collab": "movielens"}
+NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens"}
 
 
 def spec(name):
@@ -199,7 +199,7 @@ def how_to_get(name):
         else f"download it once with datasets.get_data({spec.source!r}, mode='full') ({size}; best on a fast link)"
     )
     return (
-        f"The small data for {name!r} ({spec.source}: {spec.what}) is not here: {fetch}, or set {ENV} to a folder "
+        f"The small data for {name!r} ({spec.what}) is not here: {fetch}, or set {ENV} to a folder "
         f"holding it as {spec.shared_name}/ (as ../shared/data does)."
     )
 
