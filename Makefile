@@ -14,8 +14,9 @@ MODE   ?= sample
 SHARED ?= $(abspath ../shared/data)
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
+export COURSEKIT_SMALL_DATA ?= $(SHARED)
 
-.PHONY: help run test unit real nbs pretrain lab bench lint format clean-venv site browser lock
+.PHONY: help run test unit real nbs small pretrain lab bench lint format clean-venv site browser lock
 
 # .venv holds exactly the locked versions, each checked against its hash (requirements-lock.txt: the lessons'
 # requirements.txt and the tools of requirements-dev.txt, every dependency pinned; `make lock` remakes it).
@@ -31,7 +32,7 @@ help:  ## list the targets
 run: $(STAMP)  ## lesson 1 (or LESSON=...) end to end, headless, in sample mode (MODE=full for the real data)
 	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.run $(LESSON)
 
-test: unit real nbs  ## everything CI runs: unit, real-data and kernel tests, every notebook under nbval
+test: unit real nbs small  ## everything CI runs: unit, real-data and kernel tests, every notebook under nbval (sample, then small)
 
 unit: $(STAMP)  ## the unit tests (a few minutes)
 	$(PY) -m pytest -q -m "not real_data and not kernel" tests
@@ -44,6 +45,14 @@ real: $(STAMP)  ## tests on ../shared/data and through a Jupyter kernel (minutes
 nbs: $(STAMP)  ## every notebook under nbval in sample mode, after pretraining the text lessons' models
 	COURSEKIT_MODE=sample $(PY) -m coursekit.text.pretrained
 	COURSEKIT_MODE=sample $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider nbs
+
+# The notebooks that have a small mode, under nbval on the real data in COURSEKIT_SMALL_DATA (../shared/data); each
+# other one, and each whose data is absent there, is skipped with its reason (printed by coursekit.small).
+small: $(STAMP)  ## every notebook with a small mode under nbval on ../shared/data's real data (skips, with the reason, when absent)
+	@nbs="$$($(PY) -m coursekit.small nbs)" || exit 1; \
+	if [ -z "$$nbs" ]; then echo "small mode: no notebook to run here (the reasons are above)"; \
+	else COURSEKIT_MODE=small $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 \
+		-p no:cacheprovider $$nbs; fi
 
 pretrain: $(STAMP)  ## the general language models of lessons 4 and 10 (once per machine, then cached)
 	COURSEKIT_MODE=$(MODE) $(PY) -m coursekit.text.pretrained

@@ -33,7 +33,7 @@ def test_mode_from_argument_environment_and_auto(monkeypatch):
     monkeypatch.setenv("COURSEKIT_MODE", "Sample")
     assert datasets.get_mode("full") == "sample"  # the environment wins
     monkeypatch.setenv("COURSEKIT_MODE", "fast")
-    with pytest.raises(ValueError, match="'sample', 'full', 'auto'"):
+    with pytest.raises(ValueError, match="'sample', 'small', 'full', 'auto'"):
         datasets.get_mode()
     assert "sample" in datasets.describe_mode("sample") and "COURSEKIT_MODE=full" in datasets.describe_mode("sample")
 

@@ -121,3 +121,19 @@ def test_a_dead_kernel_names_the_cell_it_was_running(tmp_path):
         "'import os  # the process ends, as when it runs out of memory' ("
     )
     assert "ran out of memory" in str(error) and "Run that cell in JupyterLab" in str(error)
+
+
+def test_floors_per_mode_are_enforced_in_the_mode_the_lesson_ran_in(capsys):
+    expect = {"sample": {"valid_accuracy": ">= 0.85"}, "small": {"valid_accuracy": ">= 0.6"}}
+    report_final_metrics({"mode": "small", "valid_accuracy": 0.7}, expect=expect)  # small floor met: passes
+    out = capsys.readouterr().out
+    assert "expected in small mode: valid_accuracy = 0.7000 >= 0.6: ok" in out
+    assert "expected in sample mode: valid_accuracy = 0.7000 >= 0.85: MISSED (not enforced in small mode)" in out
+    with pytest.raises(
+        MetricBelowExpected, match=r"in small mode .*: valid_accuracy = 0\.5000, but this lesson expects >= 0\.6\."
+    ):
+        report_final_metrics({"mode": "small", "valid_accuracy": 0.5}, expect=expect)
+    with pytest.raises(MetricBelowExpected, match=r"in sample mode .* expects >= 0\.85\."):
+        report_final_metrics({"mode": "sample", "valid_accuracy": 0.7}, expect=expect)
+    report_final_metrics({"mode": "full", "valid_accuracy": 0.1}, expect=expect)  # full: printed, not enforced
+    assert "MISSED (not enforced in full mode)" in capsys.readouterr().out

@@ -7,7 +7,6 @@ from coursekit.layers import sigmoid_range
 from coursekit.learner import Learner, adamw
 from coursekit.samples.tabular import make_movielens_sample
 from coursekit.tabular import collab
-from conftest import need_shared
 
 
 class DotProductBias(nn.Module):
@@ -177,31 +176,6 @@ def test_rmse_in_the_training_table_is_the_rmse_of_all_validation_predictions(sa
     learn.fit(1, 1e-2)
     preds, targets = learn.get_preds()
     assert learn.recorder.last_metrics["rmse"] == pytest.approx(collab.rmse(preds, targets).item(), rel=1e-5)
-
-
-@pytest.mark.real_data
-def test_real_movielens_sample_beats_both_baselines():
-    from coursekit.core import seed_everything
-
-    seed_everything(42)
-    ratings = collab.read_ratings(need_shared("movie_lens_sample") / "ratings.csv", y_range=(0.5, 5.0))
-    dls = collab.collab_dls(ratings, bs=64, seed=42)
-    train_idx, valid_idx = random_split_indices(len(ratings), 0.2, 42)
-    base = collab.baseline_rmses(ratings.iloc[train_idx], ratings.iloc[valid_idx])
-    learn = Learner(
-        DotProductBias(len(dls.users), len(dls.movies), 50, y_range=(0.0, 5.5)),
-        dls,
-        collab.mse_loss,
-        metrics=[collab.rmse],
-        wd=0.1,
-    )
-    learn.fit_one_cycle(5, 5e-3)
-    model_rmse = learn.recorder.last_metrics["rmse"]
-    print(
-        f"\nmovie_lens_sample RMSE: model {model_rmse:.4f}, user+movie bias {base['user_movie_bias']:.4f}, "
-        f"global mean {base['global_mean']:.4f}"
-    )
-    assert model_rmse < base["user_movie_bias"] < base["global_mean"]
 
 
 def test_the_loss_takes_the_predictions_precision_so_a_double_model_trains():

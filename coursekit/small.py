@@ -1,0 +1,255 @@
+"""The ``small`` data mode: a lesson's real data, sized for a laptop CPU.
+
+Each lesson dataset with a small version names its source, a real dataset in the registry (fast.ai's
+``camvid_tiny``, ``movie_lens_sample``..., Oxford-IIIT Pets, Nietzsche). A source is found, in order, in the
+data cache (downloaded there earlier: ``get_data(source, mode="full")``), or in the folder ``COURSEKIT_SMALL_DATA``
+names (laid out like ``../shared/data``: one folder per source, ``pets/``, ``camvid_tiny/``...), else it is
+downloaded, but only when the mode is ``small`` explicitly and the archive is a few MB: the 800 MB Pets archive is
+never fetched by itself. Where the lesson's loader expects the lesson's own layout (lesson 1 reads
+``train/valid/{cats,dogs}``), ``build`` makes that layout in the cache from the real files, so a notebook's
+loaders are the same in every mode.
+
+``python -m coursekit.small nbs`` prints the notebooks whose small data is present (``make small`` runs them
+under nbval) and says on stderr why each other one is skipped.
+"""
+
+import os
+import random
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from coursekit.downloads import format_size
+from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
+from coursekit.registry import DATASETS, DatasetInfo, register_dataset
+
+ENV = "COURSEKIT_SMALL_DATA"  # a folder laid out like ../shared/data
+DOWNLOAD_LIMIT = 50_000_000  # bytes: small mode downloads a source by itself only up to this size
+BUILD_VERSION = "1"  # bump to rebuild every lesson layout made from a small source
+STAMP = ".coursekit-small"  # written last into a built layout: which source it was made from
+
+
+def link_or_copy(src, dest):
+    """``dest`` as a hard link to ``src`` (no extra space), or a copy where linking is not possible."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def pets_cats_dogs(src, dest, per_class=100, valid_pct=0.25, seed=0):
+    """Lesson 1's ``train/valid/{cats,dogs}`` from Oxford-IIIT Pets photos (``src/images``): a cat breed's file
+    name starts upper-case, a dog breed's lower-case. A fixed, seeded subset of ``per_class`` photos of each,
+    the same whatever the notebook's seed, ``valid_pct`` of them for validation."""
+    images = Path(src) / "images"
+    photos = sorted(p for p in images.iterdir() if p.suffix.lower() == ".jpg") if images.is_dir() else []
+    if not photos:
+        raise FileNotFoundError(f"No .jpg photos in {images}: is {src} the Oxford-IIIT Pets folder (images/)?")
+    rng = random.Random(seed)
+    for label, keep in (("cats", str.isupper), ("dogs", str.islower)):
+        mine = [p for p in photos if keep(p.name[0])]
+        chosen = rng.sample(mine, min(per_class, len(mine)))
+        n_valid = round(len(chosen) * valid_pct)
+        for i, p in enumerate(chosen):
+            link_or_copy(p, Path(dest) / ("valid" if i < n_valid else "train") / label / p.name)
+
+
+@dataclass(frozen=True)
+class Small:
+    """The small version of a lesson dataset: its source (a registry name), the source's folder name under
+    ``COURSEKIT_SMALL_DATA``, how to build the lesson's layout from it (None: the source is read as it is),
+    the file names its loader reads (None: the sample's), and one line saying what it is."""
+
+    source: str
+    folder: str = None  # default: the source's name
+    build: Callable = None
+    layout: dict = None
+    what: str = ""
+
+    @property
+    def shared_name(self):
+        return self.folder or self.source
+
+
+def fastai_sample(name, path, size, md5, lesson, what, licence):
+    """Register one of fast.ai's small samples (``https://s3.amazonaws.com/<path>``, a folder ``name`` inside)."""
+    url = f"https://s3.amazonaws.com/{path}"
+    info = DatasetInfo(name, url, size, md5=md5, folder=name, lesson=lesson, description=what, licence=licence)
+    return register_dataset(info)
+
+
+# Sizes and md5s as fastai publishes them for its copies (fastai/data/checks.txt).
+ML, FA = "GroupLens terms (acknowledge; no endorsement)", "fast-ai-sample"
+fastai_sample(
+    "movie_lens_sample",
+    f"{FA}/movie_lens_sample.tgz",
+    51790,
+    "10961384dfe7c5181460390a460c1f77",
+    6,
+    "fast.ai's 6,031 MovieLens ratings (ratings.csv only: no movies.csv)",
+    ML,
+)
+fastai_sample(
+    "imdb_sample",
+    f"{FA}/imdb_sample.tgz",
+    571827,
+    "0842e61a9867caa2e6fbdb14fa703d61",
+    4,
+    "fast.ai's 1,000 IMDB reviews in texts.csv (label,text,is_valid)",
+    "research use (Maas et al. 2011)",
+)
+fastai_sample(
+    "adult_sample",
+    f"{FA}/adult_sample.tgz",
+    968212,
+    "64eb9d7e23732de0b138f7372d15492f",
+    5,
+    "fast.ai's copy of the UCI Adult census, 32,561 rows in adult.csv",
+    "CC BY 4.0 (UCI)",
+)
+fastai_sample(
+    "mnist_tiny",
+    f"{FA}/mnist_tiny.tgz",
+    342207,
+    "56143e8f24db90d925d82a5a74141875",
+    12,
+    "fast.ai's MNIST 3s and 7s: train/, valid/, test/ and labels.csv",
+    "CC BY-SA 3.0",
+)
+fastai_sample(
+    "coco_tiny",
+    "fast-ai-coco/coco_tiny.tgz",
+    801038,
+    "367467451ac4fba79a647753c2c66d3a",
+    2,
+    "fast.ai's 200 COCO images, 6 classes of boxes in train.json",
+    "CC BY 4.0 (boxes); Flickr (images)",
+)
+register_dataset(
+    DatasetInfo(
+        # manythings.org's export of the Tatoeba English-French pairs (fra.txt, tab-separated, short to long). It is
+        # re-exported as Tatoeba grows, so no size or checksum is published: the archive is listed before it is
+        # cached, and download_url prints the sha256 it computed.
+        "eng_fra",
+        "https://www.manythings.org/anki/fra-eng.zip",
+        lesson=11,
+        description="Tatoeba English-French sentence pairs (fra.txt: English<TAB>French<TAB>attribution)",
+        licence="CC BY 2.0 FR (Tatoeba)",
+    )
+)
+
+SMALL = {
+    "dogscats": Small(
+        "oxford_pets",
+        "pets",
+        pets_cats_dogs,
+        what="200 Oxford-IIIT Pets photos, cats vs dogs (a fixed subset; 150 train, 50 valid)",
+    ),
+    "camvid": Small("camvid_tiny", what="fast.ai's camvid_tiny: 100 real CamVid frames with 32-class masks"),
+    "movielens": Small(
+        "movie_lens_sample",
+        layout={"ratings": "ratings.csv", "movies": None},
+        what="fast.ai's movie_lens_sample: 6,031 real MovieLens ratings (no movie titles or genres)",
+    ),
+    "nietzsche": Small("nietzsche", what="the real Nietzsche text (600,893 characters)"),
+}
+
+# The notebooks converted to small mode, and the lesson dataset each reads.
+NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens"}
+
+
+def spec(name):
+    """The ``Small`` of lesson dataset ``name``, or an error naming those that have one."""
+    if name not in SMALL:
+        has = ", ".join(sorted(SMALL))
+        raise KeyError(f"{name!r} has no small version yet (those that do: {has}); use mode='sample' or 'full'.")
+    return SMALL[name]
+
+
+def shared_folder():
+    """The folder ``COURSEKIT_SMALL_DATA`` names (None when unset)."""
+    env = os.environ.get(ENV)
+    return Path(env).expanduser() if env else None
+
+
+def find_source(name, cache):
+    """Where the small source of lesson dataset ``name`` is on this machine (None: not here): the full copy in
+    the ``cache`` (with its completion marker ``complete``), else the named folder."""
+    spec = SMALL[name]
+    cached = cache / spec.source
+    if (cached / ".coursekit-complete").exists():
+        return cached
+    shared = shared_folder()
+    if shared and (shared / spec.shared_name).is_dir():
+        return shared / spec.shared_name
+    return None
+
+
+def how_to_get(name):
+    """What to do when the small source of ``name`` is nowhere: download it, or name a folder that holds it."""
+    spec = SMALL[name]
+    info = DATASETS[spec.source]
+    size = format_size(info.size) if info.size else "size not published"
+    fetch = (
+        f"run with mode='small' to download it ({size})"
+        if downloadable(name)
+        else f"download it once with datasets.get_data({spec.source!r}, mode='full') ({size}; best on a fast link)"
+    )
+    return (
+        f"The small data for {name!r} ({spec.what}) is not here: {fetch}, or set {ENV} to a folder "
+        f"holding it as {spec.shared_name}/ (as ../shared/data does)."
+    )
+
+
+def downloadable(name):
+    """Whether small mode may download the source of ``name`` by itself: a known size of a few MB."""
+    info = DATASETS[SMALL[name].source]
+    return bool(info.size) and info.size <= DOWNLOAD_LIMIT
+
+
+def build_layout(name, source, dest, force=False):
+    """The lesson layout of ``name`` built into ``dest`` from its small ``source``, once (a stamp says from what);
+    one process builds at a time, and an interrupted build never looks complete."""
+    stamp, marker = f"{name} from {source} version={BUILD_VERSION}", dest / STAMP
+    if not force and marker.exists() and marker.read_text() == stamp:
+        return dest
+    with folder_lock(dest, f"Waiting for another process that is building the small {name}...") as since:
+        if not force and marker.exists() and marker.read_text() == stamp:
+            return dest
+        remove_leftovers(dest, "building", since)
+        remove_leftovers(dest, "old", since)
+        tmp = dest.with_name(f"{dest.name}.building-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            SMALL[name].build(source, tmp)
+            (tmp / STAMP).write_text(stamp)
+            swap_into_place(tmp, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def notebooks(folder, cache):
+    """(notebooks whose small data is present, {notebook: why it is skipped}) for the notebooks in ``folder``."""
+    run, skipped = [], {}
+    for nb in sorted(Path(folder).glob("lesson*.ipynb")):
+        name = NOTEBOOKS.get(nb.stem)
+        if name is None:
+            skipped[nb] = "no small mode yet (sample mode only)"
+        elif find_source(name, cache) is None:
+            skipped[nb] = how_to_get(name)
+        else:
+            run.append(nb)
+    return run, skipped
+
+
+if __name__ == "__main__":
+    from coursekit.datasets import data_dir
+
+    found, why = notebooks(sys.argv[1] if len(sys.argv) > 1 else "nbs", data_dir())
+    for nb, reason in why.items():
+        print(f"small mode skips {nb.name}: {reason}", file=sys.stderr)
+    print(" ".join(str(nb) for nb in found))
