@@ -62,7 +62,8 @@ def fit_fastai(model, train_ds, valid_ds, args, device, seed):  # fastai shuffle
     if args.mixed_precision:
         learn = learn.to_fp16() if args.mixed_precision == "fp16" else learn.to_bf16()
     learn.fit_one_cycle(args.epochs, args.lr)  # with its own progress display, as ours has
-    return float(learn.recorder.last_metrics["time"])
+    names = learn.recorder.metric_names[1:-1]  # fastai's rows hold the columns between epoch and time
+    return float(dict(zip(names, learn.recorder.values[-1]))["accuracy"])
 
 
 def main():

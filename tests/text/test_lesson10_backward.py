@@ -26,7 +26,7 @@ def test_lesson10_with_the_backward_model_and_the_ensemble_runs_and_reports_both
         timeout=1200,
     )
     out = done.stdout + done.stderr
-    assert done.returncode == 0, out[-3000:]  # the notebook's own floors (ensemble accuracy >= 0.56) held
+    assert done.returncode == 0, out[-3000:]  # the notebook's own floors (forward accuracy >= 0.56) held
     found = dict(re.findall(r"^  (\w+): ([\d.]+)$", out, flags=re.M))
     for name in ("forward_accuracy", "backward_accuracy", "ensemble_accuracy"):
         assert 0.0 <= float(found[name]) <= 1.0, out[-3000:]
