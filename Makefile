@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (each builds .venv first when it is missing):
 #   make run    - lesson 1 end to end, headless, offline, in sample mode; prints its validation metrics
 #   make test   - unit tests, real-data and Jupyter-kernel tests, then every notebook under nbval in sample mode
-# Also: make unit (unit tests only, a few minutes), make real (real-data and kernel tests), make nbs,
+# Also: make unit (unit tests only, about a minute), make real (real-data and kernel tests), make nbs,
 #       make lab (JupyterLab on nbs/), make run LESSON=nbs/lesson05_tabular.ipynb, make bench, make lint.
 # make help lists every target with one line each (the '## ' comment after its name).
 
@@ -34,7 +34,7 @@ run: $(STAMP)  ## lesson 1 (or LESSON=...) end to end, headless, in sample mode 
 
 test: unit real nbs small  ## everything CI runs: unit, real-data and kernel tests, every notebook under nbval (sample, then small)
 
-unit: $(STAMP)  ## the unit tests (a few minutes)
+unit: $(STAMP)  ## the unit tests (about a minute on a quiet 2-core CPU)
 	$(PY) -m pytest -q -m "not real_data and not kernel" tests
 
 real: $(STAMP)  ## tests on ../shared/data and through a Jupyter kernel (minutes)
