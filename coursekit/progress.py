@@ -75,7 +75,7 @@ class ProgressCallback(Callback):
             with contextlib.redirect_stdout(sys.stdout if tty else io.StringIO()):
                 self.mbar = fp.ConsoleMasterBar(range(learn.n_epochs))
             self.bar_class = fp.ConsoleProgressBar if tty else None  # in a log, the table alone
-        self.mbar.write(learn.recorder.metric_names, table=True)
+        self.mbar.write(learn.recorder.columns, table=True)
 
     def before_epoch(self, learn):
         if self.mbar is not None:
@@ -108,7 +108,7 @@ class ProgressCallback(Callback):
             return
         last = learn.recorder.last_metrics
         row = {**last, "time": format_time(last["time"])}
-        self.mbar.write([format_value(row[name]) for name in learn.recorder.metric_names], table=True)
+        self.mbar.write([format_value(row[name]) for name in learn.recorder.columns], table=True)
 
     def after_fit(self, learn):
         if self.mbar is not None:  # None where before_fit was cancelled first, or in a process that is not the first

@@ -23,7 +23,6 @@ class Recorder(Callback):
         self.metrics = [as_metric(m) for m in metrics]
         self.losses, self.lrs, self.moms, self.values = [], [], [], []  # per batch (training), per epoch
         self.columns = ["epoch", "train_loss", "valid_loss"] + [m.name for m in self.metrics] + ["time"]
-        self.metric_names = self.columns  # the older name of the same list (the progress display reads it)
         self.start, self.ran_valid, self.pending = None, False, []  # the epoch under way
         self.train_total, self.train_count, self.valid_total, self.valid_count = 0.0, 0, 0.0, 0
 

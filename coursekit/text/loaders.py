@@ -218,24 +218,10 @@ def lm_dls(
     valid_tok = tokenizer.tokenize(list(valid), cache_dir, "lm_valid")
     vocab = vocab or Vocab.build(train_tok, min_freq, max_vocab)
     step = -1 if backwards else 1
-    train_dl = LMLoader(
-        [vocab.numericalize(t)[::step] for t in train_tok],
-        bs,
-        bptt,
-        shuffle=True,
-        seed=seed,
-        vocab=vocab,
-        name="training",
-    )
+    ids = lambda toks: [vocab.numericalize(t)[::step] for t in toks]
+    train_dl = LMLoader(ids(train_tok), bs, bptt, shuffle=True, seed=seed, vocab=vocab, name="training")
     valid_dl = LMLoader(
-        [vocab.numericalize(t)[::step] for t in valid_tok],
-        bs,
-        bptt,
-        shuffle=False,
-        seed=seed,
-        vary_bptt=False,
-        vocab=vocab,
-        name="validation",
+        ids(valid_tok), bs, bptt, shuffle=False, seed=seed, vary_bptt=False, vocab=vocab, name="validation"
     )
     return DataLoaders(train_dl, valid_dl)
 
