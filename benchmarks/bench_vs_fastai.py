@@ -71,6 +71,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--min-seeds", type=int, default=15)
     parser.add_argument("--max-seeds", type=int, default=40)
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds run from here (one seed per process: see bench_before_after.py)",
+    )
     parser.add_argument("--half-width", type=float, default=1.0, help="stop once the 95%% interval is this narrow")
     parser.add_argument("--channels-last", choices=("auto", "off"), default="auto", help="coursekit's layout")
     parser.add_argument("--size", type=int, default=96)
@@ -92,7 +98,7 @@ def main():
     start_model = cnn_model("efficientnet_lite0", n_out=2)
     times, accs = {"coursekit": [], "fastai": []}, {"coursekit": [], "fastai": []}
     # Each seed shuffles both libraries' data the same way; accuracies are compared seed by seed (paired).
-    seed = 0
+    seed = args.first_seed
     while not enough(accs["coursekit"], accs["fastai"], args.min_seeds, args.max_seeds, args.half_width / 100):
         for name, fit in (("coursekit", fit_coursekit), ("fastai", fit_fastai)):
             seed_everything(seed)
@@ -111,7 +117,8 @@ def main():
     ours, theirs = statistics.median(times["coursekit"]), statistics.median(times["fastai"])
     print(
         f"\nfastai {fastai.__version__}; device: {device}; {len(train_ds)} train / {len(valid_ds)} valid "
-        f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); {seed} seeds, alternating; "
+        f"images at {args.size} px; fit_one_cycle({args.epochs}, {args.lr}); "
+        f"seeds {args.first_seed}-{seed - 1}, alternating; "
         f"precision: {args.mixed_precision or 'as each library chooses'}; coursekit channels_last={args.channels_last}"
     )
     for name in times:
