@@ -184,6 +184,14 @@ def read_notebook(path):
     return nb
 
 
+def set_parameter(nb, path, name, value):
+    """Append ``name = value`` to the notebook's parameters cell (the cell tagged ``parameters``)."""
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        sys.exit(f"{path} has no cell tagged 'parameters' to set {name} in: tag the cell of its settings.")
+    cell.source += f"\n{name} = {value!r}  # set by coursekit.run --{name}"
+
+
 def main(argv=None):
     import nbformat
 
@@ -191,8 +199,11 @@ def main(argv=None):
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    parser.add_argument("--seed", type=int, help="run with this seed (appended to the parameters cell)")
     args = parser.parse_args(argv)
     nb = read_notebook(args.notebook)
+    if args.seed is not None:
+        set_parameter(nb, args.notebook, "seed", args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     out_file = args.out / args.notebook.name
     print(f"Running {args.notebook} (saving the executed notebook to {out_file}) ...", flush=True)

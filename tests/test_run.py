@@ -137,3 +137,17 @@ def test_floors_per_mode_are_enforced_in_the_mode_the_lesson_ran_in(capsys):
         report_final_metrics({"mode": "sample", "valid_accuracy": 0.7}, expect=expect)
     report_final_metrics({"mode": "full", "valid_accuracy": 0.1}, expect=expect)  # full: printed, not enforced
     assert "MISSED (not enforced in full mode)" in capsys.readouterr().out
+
+
+def test_seed_is_set_in_the_parameters_cell_and_a_notebook_without_one_is_named(tmp_path):
+    from coursekit.run import set_parameter
+
+    params = nbformat.v4.new_code_cell("seed = 42\nlr = 1e-3")
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os"), params])
+    set_parameter(nb, "lesson.ipynb", "seed", 2)
+    scope = {}
+    exec(nb.cells[1].source, scope)
+    assert (scope["seed"], scope["lr"]) == (2, 1e-3) and nb.cells[0].source == "import os"
+    with pytest.raises(SystemExit, match="lesson.ipynb has no cell tagged 'parameters'"):
+        set_parameter(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), "lesson.ipynb", "seed", 1)
