@@ -51,13 +51,15 @@ def one_seed(tree, seed):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("before", type=Path, help="the other checkout (the code before the change)")
-    parser.add_argument("--seeds", type=int, default=15)
+    parser.add_argument("--seeds", type=int, default=15, help="seeds of this tree (its accuracy against fastai)")
+    parser.add_argument("--before-seeds", type=int, default=None, help="seeds of the other tree (default: --seeds)")
     args = parser.parse_args()
     trees = {"before": args.before.resolve(), "after": HERE.parent}
     runs = {name: [] for name in trees}
+    n_before = args.seeds if args.before_seeds is None else min(args.before_seeds, args.seeds)
     for seed in range(args.seeds):
         order = list(trees) if seed % 2 == 0 else list(trees)[::-1]
-        for name in order:
+        for name in order if seed < n_before else ["after"]:
             runs[name].append(one_seed(trees[name], seed))
             ck, ck_t, fa, fa_t = runs[name][-1]
             print(
@@ -67,13 +69,16 @@ def main():
             )
     ratios = {name: [r[1] / r[3] for r in rows] for name, rows in runs.items()}
     print()
-    for name, rows in runs.items():
+    for name, rows in runs.items():  # each tree over its own seeds
         print(
             f"{name:<6} ({trees[name]}): time ratio coursekit/fastai median {statistics.median(ratios[name]):.3f} "
             f"(range {min(ratios[name]):.3f}-{max(ratios[name]):.3f}); coursekit median "
             f"{statistics.median(r[1] for r in rows):.2f} s, fastai {statistics.median(r[3] for r in rows):.2f} s"
         )
-    print("time ratio, after - before: " + verdict(paired(ratios["after"], ratios["before"])))
+    both = len(ratios["before"])  # the seeds run in both trees
+    print(
+        f"time ratio, after - before, seeds 0-{both - 1}: " + verdict(paired(ratios["after"][:both], ratios["before"]))
+    )
     after = runs["after"]
     print(
         "accuracy after, coursekit - fastai: "

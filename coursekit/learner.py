@@ -37,7 +37,7 @@ from coursekit.prediction import (
     output_kind,
     per_item_loss,
 )
-from coursekit.progress import ProgressCallback
+from coursekit.progress import PassBar, ProgressCallback
 from coursekit.recorder import Recorder
 from coursekit.summary import learner_summary
 
@@ -338,7 +338,7 @@ class Learner:
             try:
                 self.fit(
                     math.ceil(num_it / len(self.dls.train)),
-                    cbs=[finder] + listify(cbs),
+                    cbs=[finder, PassBar(f"lr_find: up to {num_it} steps", total=num_it)] + listify(cbs),
                     call=f"lr_find(num_it={num_it})",
                 )
             finally:
@@ -360,7 +360,8 @@ class Learner:
             activation_for(self.loss_func) if act is None else act, per_item_loss(self.loss_func) if with_loss else None
         )
         quiet = [cb for cb in self.cbs if isinstance(cb, (Recorder, ProgressCallback))]
-        with self.temporary_cbs(add=listify(cbs) + [gather], remove=quiet):
+        bar = [] if any(isinstance(cb, PassBar) for cb in listify(cbs)) else [PassBar("predicting")]
+        with self.temporary_cbs(add=listify(cbs) + [gather] + bar, remove=quiet):
             self._valid_stage(self.dls.valid if dl is None else dl)
         return gather.result(with_loss)
 
@@ -382,9 +383,11 @@ class Learner:
                 "pixels (classification; it then needs with_tfms()), or 'flip' for per-pixel "
                 "outputs such as masks; or use learn.get_preds() without TTA."
             )
-        preds, targets = self.get_preds(dl)
+        views = 2 if kind == "flip" else n + 1
+        view = lambda i: PassBar(f"TTA: view {i} of {views}")  # noqa: E731
+        preds, targets = self.get_preds(dl, cbs=[view(1)])
         if kind == "flip":
-            return (preds + self.get_preds(dl, cbs=[FlipTTA()])[0]) / 2, targets
+            return (preds + self.get_preds(dl, cbs=[FlipTTA(), view(2)])[0]) / 2, targets
         aug_dl = torch.utils.data.DataLoader(
             ds.with_tfms(self.dls.train_ds.tfms),
             batch_size=dl.batch_size,
@@ -393,8 +396,8 @@ class Learner:
             collate_fn=dl.collate_fn,
         )
         total = preds.clone()
-        for _ in range(n):
-            total += self.get_preds(aug_dl)[0]
+        for i in range(n):
+            total += self.get_preds(aug_dl, cbs=[view(i + 2)])[0]
         return total / (n + 1), targets
 
     def predict(self, item, thresh=MULTI_LABEL_THRESHOLD):

@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit.callbacks import Callback
 from coursekit.data import DataLoaders
+from coursekit.progress import progress_bar
 
 BN_NAMES = ("BatchNorm",)  # parameters of these may be trainable in a frozen body (train_bn): they are not used here
 
@@ -75,8 +76,9 @@ def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
     cols, was_training = [], model.training
     model.eval()
     try:
-        for view in views:
-            for batch in dl:
+        for i, view in enumerate(views):
+            what = "computing the body's activations" + (f", view {i + 1} of {len(views)}" if len(views) > 1 else "")
+            for batch in progress_bar(dl, len(dl), what):
                 batch = view(batch) if view else batch
                 out = fn(*[x.to(device) for x in batch[:n_inp]])
                 cols.append([o.cpu() for o in (out if isinstance(out, tuple) else (out,))] + list(batch[n_inp:]))

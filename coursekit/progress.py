@@ -114,3 +114,50 @@ class ProgressCallback(Callback):
         if self.mbar is not None:  # None where before_fit was cancelled first, or in a process that is not the first
             self.mbar.on_iter_end()  # the bars go, the table stays
             self.mbar = self.pbar = None
+
+
+class PassBar(Callback):
+    """A bar for work outside ``fit``'s display: each pass of ``get_preds`` and TTA, or (``total=``) one bar over a
+    whole sweep's training batches (the LR finder). It goes when the pass ends; nothing is shown in a log."""
+
+    order = 100
+
+    def __init__(self, label, total=None):
+        self.label, self.total, self.bar, self.done = label, total, None, 0
+
+    def _open(self, total):
+        if in_notebook():
+            self.bar = fp.NBProgressBar(range(total), total=total, leave=False)
+        elif sys.stdout.isatty():
+            self.bar = fp.ConsoleProgressBar(range(total), total=total, leave=False)
+        else:
+            return
+        self.bar.update_every, self.bar.first_its = 0.5, 1
+        self.bar.comment = self.label
+        self.bar.update(0)
+
+    def _close(self):
+        if self.bar is not None:
+            self.bar.on_iter_end()
+            self.bar = None
+
+    def before_fit(self, learn):
+        if self.total is not None and is_main():
+            self.done = 0
+            self._open(self.total)
+
+    def before_valid(self, learn):
+        if self.total is None and is_main():
+            self._open(len(learn.dl))
+
+    def after_batch(self, learn):
+        if self.bar is not None and (self.total is None or learn.training):
+            self.done = learn.iter + 1 if self.total is None else self.done + 1
+            self.bar.update(min(self.done, self.bar.total))
+
+    def after_valid(self, learn):
+        if self.total is None:
+            self._close()
+
+    def after_fit(self, learn):
+        self._close()

@@ -1,6 +1,7 @@
 """Progress during fit (fastprogress): table lines in a log, a bar and the table in a terminal, one live display
 in a notebook that ends as the table alone."""
 
+import re
 import sys
 
 import pytest
@@ -98,3 +99,22 @@ def test_in_a_notebook_one_display_is_updated_in_place():
     assert any("<progress" in u["data"]["text/html"] for u in updates)  # the live bar was shown
     final = updates[-1]["data"]["text/html"]
     assert final.count("<tr") == 1 + 3 and "<progress" not in final  # header + 3 epochs, bars removed
+
+
+def test_predicting_and_the_lr_sweep_show_a_bar_in_a_terminal_and_nothing_in_a_log(synth_learner, capsys, monkeypatch):
+    learn = synth_learner()
+    learn.fit(1)
+    capsys.readouterr()
+    learn.get_preds()
+    learn.lr_find(num_it=20, show_plot=False)
+    assert capsys.readouterr().out == ""  # a log: nothing
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    n = len(learn.dls.valid)
+    preds, _ = learn.get_preds()
+    out = capsys.readouterr().out
+    assert f"[{n}/{n}" in out and "predicting" in out and len(preds) == len(learn.dls.valid_ds)
+    learn.lr_find(num_it=20, show_plot=False)
+    out = capsys.readouterr().out
+    assert "lr_find: up to 20 steps" in out and "Epoch" not in out  # one bar over the sweep, not fit's display
+    counts = [int(c) for c in re.findall(r"\[(\d+)/20 ", out)]  # it counts the sweep's steps (it may stop early)
+    assert 0 < max(counts) <= len(learn.lr_find_result.lrs)
