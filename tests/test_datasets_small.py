@@ -182,4 +182,4 @@ def test_each_notebook_listed_for_small_mode_asks_for_it_and_has_small_floors():
     for stem, name in small.NOTEBOOKS.items():
         source = "".join("".join(c["source"]) for c in json.loads((nbs / f"{stem}.ipynb").read_text())["cells"])
         assert f'datasets.get_mode(mode, "{name}")' in source, stem
-        assert '"small": {' in source and "report_final_metrics" in source, stem
+        assert '"small":' in source and "report_final_metrics" in source, stem  # a dict of floors, or a name for one
