@@ -113,8 +113,9 @@ class Recorder(Callback):
     def load_state_dict(self, state):
         self.losses, self.lrs, self.moms, self.values = (list(state[k]) for k in ("losses", "lrs", "moms", "values"))
 
-    def plot_loss(self, skip_start=0, ax=None):
-        """Training loss per batch (raw and smoothed) with validation loss at each epoch's end."""
+    def plot_loss(self, skip_start=0, ax=None, log=False):
+        """Training loss per batch (raw and smoothed) with validation loss at each epoch's end; ``log=True`` for a
+        log scale, where a loss that falls by orders of magnitude would otherwise look flat after its first drop."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.subplots(figsize=(6, 4))[1]
@@ -125,7 +126,9 @@ class Recorder(Callback):
             per_epoch = len(self.losses) / len(self.values)
             xs = [per_epoch * (i + 1) for i in range(len(self.values))]
             ax.plot(xs, self.column("valid_loss"), "o-", label="valid")
-        ax.set_xlabel("batch"), ax.set_ylabel("loss"), ax.legend()
+        ax.set_xlabel("batch"), ax.set_ylabel("loss (log scale)" if log else "loss"), ax.legend()
+        if log:
+            ax.set_yscale("log")
         return ax
 
     def plot_lr(self, ax=None):

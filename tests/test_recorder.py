@@ -28,3 +28,18 @@ def test_the_history_goes_into_a_checkpoint_and_back(synth_learner):
     other = synth_learner(metrics=[accuracy]).recorder
     other.load_state_dict(learn.recorder.state_dict())
     assert other.history().equals(learn.recorder.history()) and other.losses == learn.recorder.losses
+
+
+def test_the_loss_plot_shows_every_batch_and_each_epochs_validation_loss(synth_learner):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    learn = synth_learner()
+    learn.fit(2)
+    rec = learn.recorder
+    ax = rec.plot_loss()
+    raw, smoothed, valid = ax.get_lines()
+    assert list(raw.get_ydata()) == rec.losses and len(smoothed.get_ydata()) == len(rec.losses)
+    assert list(valid.get_ydata()) == rec.column("valid_loss") and valid.get_xdata()[-1] == len(rec.losses)
+    assert ax.get_yscale() == "linear"
+    assert rec.plot_loss(log=True).get_yscale() == "log"  # a loss that falls by orders of magnitude stays readable
