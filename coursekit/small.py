@@ -158,7 +158,7 @@ SMALL = {
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens"}
+NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens", "lesson07_rnn": "nietzsche"}
 
 
 def spec(name):
