@@ -24,7 +24,7 @@ from typing import Callable
 from coursekit.downloads import format_size
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS, DatasetInfo, register_dataset
-from coursekit.small_builders import imdb_folders
+from coursekit.small_builders import giga_fren_files, imdb_folders
 
 ENV = "COURSEKIT_SMALL_DATA"  # a folder laid out like ../shared/data
 DOWNLOAD_LIMIT = 50_000_000  # bytes: small mode downloads a source by itself only up to this size
@@ -161,6 +161,11 @@ SMALL = {
         build=imdb_folders,
         what="fast.ai's imdb_sample: 1,000 real IMDB reviews (800 train, 200 test; no unlabelled ones)",
     ),
+    "giga_fren": Small(
+        "eng_fra",
+        build=giga_fren_files,
+        what="Tatoeba's 60,829 English-French pairs (fra.txt) in giga-fren's two files; their Wh- questions",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
@@ -169,6 +174,7 @@ NOTEBOOKS = {
     "lesson06_collab": "movielens",
     "lesson07_rnn": "nietzsche",
     "lesson04_imdb": "imdb",
+    "lesson11_translation": "giga_fren",
 }
 
 

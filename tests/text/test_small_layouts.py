@@ -1,10 +1,10 @@
-"""Small mode's text layouts (``coursekit.small_builders``): fast.ai's imdb_sample becomes the aclImdb layout that
-lessons 4 and 10 read, and the lessons' own reader reads it back (files in tmp_path only)."""
+"""Small mode's text layouts (``coursekit.small_builders``): fast.ai's imdb_sample and Tatoeba's fra.txt become the
+layouts lessons 4, 10 and 11 read, and the lessons' own readers read them back (files in tmp_path only)."""
 
 import pytest
 
 from coursekit import datasets, small, small_builders
-from coursekit.text import reading
+from coursekit.text import pairs, reading
 
 TEXTS = (
     "label,text,is_valid\n"
@@ -52,12 +52,38 @@ def test_imdb_sample_without_its_columns_or_file_says_what_it_expects(tmp_path):
         small_builders.imdb_folders(tmp_path, tmp_path / "imdb")
 
 
+def test_tatoeba_pairs_become_aligned_giga_fren_files_that_the_lesson_filters_to_questions(tmp_path):
+    (tmp_path / "fra.txt").write_text(
+        "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org\n"
+        "What is it?\tQu'est-ce que c'est ?\n"
+        "\n"
+        "Why not?\tPourquoi pas ?\n"
+        "Who knows.\tQui sait.\n",
+        encoding="utf-8",
+    )
+    small_builders.giga_fren_files(tmp_path, tmp_path / "giga")
+    en = (tmp_path / "giga" / pairs.EN_FILE).read_text().splitlines()
+    fr = (tmp_path / "giga" / pairs.FR_FILE).read_text().splitlines()
+    assert en == ["Go.", "What is it?", "Why not?", "Who knows."] and len(fr) == 4 and fr[1] == "Qu'est-ce que c'est ?"
+    assert pairs.read_giga_fren(tmp_path / "giga") == [
+        ("What is it?", "Qu'est-ce que c'est ?"),
+        ("Why not?", "Pourquoi pas ?"),
+    ]
+    (tmp_path / "fra.txt").write_text("What is it?\tQu'est-ce que c'est ?\nWhy not? Pourquoi pas ?\n")
+    with pytest.raises(ValueError, match="line 2"):
+        small_builders.giga_fren_files(tmp_path, tmp_path / "giga2")
+
+
 def test_the_text_lessons_small_entries_build_their_layouts(data, tmp_path, monkeypatch):
     """get_data(..., mode='small') finds the sources in the named folder and builds the lessons' layouts."""
     root = tmp_path / "shared"
     (root / "imdb_sample").mkdir(parents=True)
     (root / "imdb_sample" / "texts.csv").write_text(TEXTS)
+    (root / "eng_fra").mkdir()
+    (root / "eng_fra" / "fra.txt").write_text("Why not?\tPourquoi pas ?\n")
     monkeypatch.setenv(small.ENV, str(root))
     imdb = datasets.get_data("imdb", mode="small")
     assert len(reading.read_imdb_folder(imdb, "train")[0]) == 2
-    assert small.NOTEBOOKS["lesson04_imdb"] == "imdb"
+    giga = datasets.get_data("giga_fren", mode="small")
+    assert pairs.read_giga_fren(giga) == [("Why not?", "Pourquoi pas ?")]
+    assert (small.NOTEBOOKS["lesson04_imdb"], small.NOTEBOOKS["lesson11_translation"]) == ("imdb", "giga_fren")
