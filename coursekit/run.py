@@ -87,13 +87,15 @@ def parse_expectation(name, rule):
 
 
 def final_metrics(nb):
-    """The last ``FINAL METRICS:`` line printed by any cell of an executed notebook."""
+    """The last ``FINAL METRICS:`` line printed by any cell of an executed notebook. A cell's stdout is read as one
+    text: the kernel may send one printed line in several stream outputs (``FINAL METRICS:``, then the JSON)."""
     found = None
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            for line in out.get("text", "").splitlines():
-                if line.startswith(MARKER):
-                    found = json.loads(line[len(MARKER) :])
+        outputs = cell.get("outputs", [])
+        text = "".join(out.get("text", "") for out in outputs if out.get("name", "stdout") == "stdout")
+        for line in text.splitlines():
+            if line.startswith(MARKER):
+                found = json.loads(line[len(MARKER) :])
     return found
 
 

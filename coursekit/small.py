@@ -24,6 +24,7 @@ from typing import Callable
 from coursekit.downloads import format_size
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS, DatasetInfo, register_dataset
+from coursekit.small_builders import giga_fren_files, imdb_folders
 
 ENV = "COURSEKIT_SMALL_DATA"  # a folder laid out like ../shared/data
 DOWNLOAD_LIMIT = 50_000_000  # bytes: small mode downloads a source by itself only up to this size
@@ -155,10 +156,27 @@ SMALL = {
         what="fast.ai's movie_lens_sample: 6,031 real MovieLens ratings (no movie titles or genres)",
     ),
     "nietzsche": Small("nietzsche", what="the real Nietzsche text (600,893 characters)"),
+    "imdb": Small(
+        "imdb_sample",
+        build=imdb_folders,
+        what="fast.ai's imdb_sample: 1,000 real IMDB reviews (800 train, 200 test; no unlabelled ones)",
+    ),
+    "giga_fren": Small(
+        "eng_fra",
+        build=giga_fren_files,
+        what="Tatoeba's 60,829 English-French pairs (fra.txt) in giga-fren's two files; their Wh- questions",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {"lesson01b_convolutions": "dogscats", "lesson03_segmentation": "camvid", "lesson06_collab": "movielens"}
+NOTEBOOKS = {
+    "lesson01b_convolutions": "dogscats",
+    "lesson03_segmentation": "camvid",
+    "lesson04_imdb": "imdb",
+    "lesson06_collab": "movielens",
+    "lesson07_rnn": "nietzsche",
+    "lesson11_translation": "giga_fren",
+}
 
 
 def spec(name):

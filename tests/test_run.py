@@ -27,6 +27,20 @@ def test_final_metrics_reads_the_last_marker_line_of_an_executed_notebook():
     assert final_metrics(nb) is None
 
 
+def test_final_metrics_reads_a_marker_line_sent_in_two_stream_outputs():
+    """The kernel can send one print in several stdout messages (seen on a loaded CPU): the line is read whole,
+    and stderr between them (a warning) is not part of it."""
+    cell = nbformat.v4.new_code_cell("report_final_metrics(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=MARKER),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: slow\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=' {"bleu": 16.8, "mode": "small"}\nexpected ...\n'),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    assert final_metrics(nbformat.from_dict(nb)) == {"bleu": 16.8, "mode": "small"}
+
+
 def test_expectations_pass_quietly_when_met(capsys):
     report_final_metrics(
         {"mode": "sample", "valid_accuracy": 0.93, "exp_rmspe": 0.09},
