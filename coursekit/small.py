@@ -155,10 +155,20 @@ SMALL = {
         what="fast.ai's movie_lens_sample: 6,031 real MovieLens ratings (no movie titles or genres)",
     ),
     "nietzsche": Small("nietzsche", what="the real Nietzsche text (600,893 characters)"),
+    # no small CIFAR-10 exists: lesson 12 trains from scratch on the nearest real images, handwritten digits
+    "cifar10": Small(
+        "mnist_tiny",
+        layout={"train": "train", "valid": "valid", "labels": None},
+        what="fast.ai's mnist_tiny: 1,408 real handwritten 3s and 7s, 28x28 (in place of CIFAR-10)",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens"}
+NOTEBOOKS = {
+    "lesson03_segmentation": "camvid",
+    "lesson06_collab": "movielens",
+    "lesson12_darknet": "cifar10",
+}
 
 
 def spec(name):
