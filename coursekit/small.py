@@ -168,6 +168,7 @@ NOTEBOOKS = {
     "lesson03_segmentation": "camvid",
     "lesson06_collab": "movielens",
     "lesson12_darknet": "cifar10",
+    "lesson12b_wgan": "cifar10",
 }
 
 
