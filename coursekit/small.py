@@ -24,6 +24,7 @@ from typing import Callable
 from coursekit.downloads import format_size
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS, DatasetInfo, register_dataset
+from coursekit.small_builders import coco_tags_csv
 
 ENV = "COURSEKIT_SMALL_DATA"  # a folder laid out like ../shared/data
 DOWNLOAD_LIMIT = 50_000_000  # bytes: small mode downloads a source by itself only up to this size
@@ -160,6 +161,13 @@ SMALL = {
         "mnist_tiny",
         layout={"train": "train", "valid": "valid", "labels": None},
         what="fast.ai's mnist_tiny: 1,408 real handwritten 3s and 7s, 28x28 (in place of CIFAR-10)",
+    ),
+    # no small Planet exists: lesson 2 reads coco_tiny's photos as multi-label, the classes of each photo's boxes
+    "planet": Small(
+        "coco_tiny",
+        build=coco_tags_csv,
+        layout={"labels": "labels.csv", "images": "train"},
+        what="fast.ai's coco_tiny as multi-label: 200 COCO photos, 6 object classes (in place of Planet)",
     ),
 }
 
