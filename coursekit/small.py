@@ -173,6 +173,7 @@ SMALL = {
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
 NOTEBOOKS = {
+    "lesson01_dogs_cats": "dogscats",
     "lesson03_segmentation": "camvid",
     "lesson06_collab": "movielens",
     "lesson12_darknet": "cifar10",
