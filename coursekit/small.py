@@ -24,7 +24,7 @@ from typing import Callable
 from coursekit.downloads import format_size
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS, DatasetInfo, register_dataset
-from coursekit.small_builders import giga_fren_files, imdb_folders
+from coursekit.small_builders import coco_tags_csv, giga_fren_files, imdb_folders
 
 ENV = "COURSEKIT_SMALL_DATA"  # a folder laid out like ../shared/data
 DOWNLOAD_LIMIT = 50_000_000  # bytes: small mode downloads a source by itself only up to this size
@@ -166,16 +166,32 @@ SMALL = {
         build=giga_fren_files,
         what="Tatoeba's 60,829 English-French pairs (fra.txt) in giga-fren's two files; their Wh- questions",
     ),
+    # no small CIFAR-10 exists: lesson 12 trains from scratch on the nearest real images, handwritten digits
+    "cifar10": Small(
+        "mnist_tiny",
+        layout={"train": "train", "valid": "valid", "labels": None},
+        what="fast.ai's mnist_tiny: 1,408 real handwritten 3s and 7s, 28x28 (in place of CIFAR-10)",
+    ),
+    # no small Planet exists: lesson 2 reads coco_tiny's photos as multi-label, the classes of each photo's boxes
+    "planet": Small(
+        "coco_tiny",
+        build=coco_tags_csv,
+        layout={"labels": "labels.csv", "images": "train"},
+        what="fast.ai's coco_tiny as multi-label: 200 COCO photos, 6 object classes (in place of Planet)",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
 NOTEBOOKS = {
+    "lesson01_dogs_cats": "dogscats",
     "lesson01b_convolutions": "dogscats",
     "lesson03_segmentation": "camvid",
     "lesson04_imdb": "imdb",
     "lesson06_collab": "movielens",
     "lesson07_rnn": "nietzsche",
     "lesson11_translation": "giga_fren",
+    "lesson12_darknet": "cifar10",
+    "lesson12b_wgan": "cifar10",
 }
 
 

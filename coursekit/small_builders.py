@@ -1,13 +1,18 @@
-"""Builders of the text lessons' small layouts (``coursekit.small``): the lesson's own on-disk layout made from a
-small real dataset, so a notebook's loaders are the same in every mode.
+"""Lesson layouts built from small real sources, for ``coursekit.small`` (kept apart so that small.py stays small):
+the lesson's own on-disk layout made from a small real dataset, so a notebook's loaders are the same in every mode.
+The core never imports a domain, so the files are read here with the standard library.
 
-``imdb_folders`` turns fast.ai's ``imdb_sample`` (one ``texts.csv``: label,text,is_valid) into the Large Movie
-Review Dataset's layout that lessons 4 and 10 read (``train/{neg,pos}``, ``test/{neg,pos}``, one ``.txt`` file
-per review); ``giga_fren_files`` turns Tatoeba's ``fra.txt`` pairs into the two line-aligned giga-fren files that
-lesson 11 reads. The core never imports a domain, so the files are read here with the standard library.
+- ``imdb_folders`` turns fast.ai's ``imdb_sample`` (one ``texts.csv``: label,text,is_valid) into the Large Movie
+  Review Dataset's layout that lessons 4 and 10 read (``train/{neg,pos}``, ``test/{neg,pos}``, one ``.txt`` file
+  per review);
+- ``giga_fren_files`` turns Tatoeba's ``fra.txt`` pairs into the two line-aligned giga-fren files that lesson 11 reads;
+- ``coco_tags_csv``: lesson 2 reads a Planet-style multi-label table (``labels.csv``: ``image_name,tags``, the tags
+  space-separated) and a folder of JPEGs. No small Planet exists; fast.ai's ``coco_tiny`` (COCO photos with the
+  boxes of 6 object classes in ``train.json``) is read as multi-label: an image's tags are the classes of its boxes.
 """
 
 import csv
+import json
 from pathlib import Path
 
 IMDB_LABELS = {"negative": "neg", "positive": "pos"}  # imdb_sample's labels -> aclImdb's class folders
@@ -68,3 +73,37 @@ def giga_fren_files(src, dest):
                 )
             en.write(parts[0].strip() + "\n")
             fr.write(parts[1].strip() + "\n")
+
+
+def coco_tags_csv(src, dest):
+    """``dest/labels.csv`` (one row per image: its file name without ``.jpg``, and the sorted names of the classes
+    it has a box of) and ``dest/train/*.jpg`` (linked, or copied) from a COCO-style ``src/train.json`` and
+    ``src/train/``. An image with no box gets no row (a multi-label image with no tag is no use to the lesson)."""
+    from coursekit.small import link_or_copy  # here, not at the top: small imports this module
+
+    src, dest = Path(src), Path(dest)
+    meta_file = src / "train.json"
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"No {meta_file}: is {src} fast.ai's coco_tiny folder (train.json, train/)?")
+    meta = json.loads(meta_file.read_text())
+    try:
+        names = {c["id"]: c["name"] for c in meta["categories"]}
+        files = {im["id"]: im["file_name"] for im in meta["images"]}
+        tags = {}
+        for a in meta["annotations"]:
+            tags.setdefault(a["image_id"], set()).add(names[a["category_id"]])
+    except KeyError as e:
+        raise ValueError(
+            f"{meta_file} is not COCO-style: missing key {e} (it needs categories with id and name, images with "
+            "id and file_name, annotations with image_id and category_id)."
+        ) from None
+    (dest / "train").mkdir(parents=True, exist_ok=True)
+    with open(dest / "labels.csv", "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["image_name", "tags"])
+        for image_id in sorted(tags):
+            name = files[image_id]
+            if not name.lower().endswith(".jpg"):
+                raise ValueError(f"{meta_file}: image {image_id} is {name!r}, not a .jpg; lesson 2 reads JPEGs.")
+            link_or_copy(src / "train" / name, dest / "train" / name)
+            out.writerow([name[: -len(".jpg")], " ".join(sorted(tags[image_id]))])

@@ -42,7 +42,7 @@ def test_auto_is_small_on_a_cpu_when_the_lessons_small_data_is_here(cpu, tmp_pat
     assert out.count("\n") == 1 and "sample mode" in out and small.ENV in out and "movie_lens_sample" in out
     shared_folder(tmp_path, monkeypatch)
     assert datasets.get_mode("auto", "movielens") == "small"
-    assert datasets.get_mode("auto", "planet") == "sample"  # no small version: sample, as before
+    assert datasets.get_mode("auto", "lsun_bedroom") == "sample"  # no small version: sample, as before
     assert datasets.get_mode("auto") == "sample"  # a notebook that names no dataset
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert datasets.get_mode("auto", "movielens") == "full"
@@ -76,8 +76,8 @@ def test_explicit_small_with_nothing_here_says_what_to_do_and_never_fetches_pets
     assert "datasets.get_data('oxford_pets', mode='full')" in message and "774.1 MB" in message
     assert f"set {small.ENV} to a folder holding it as pets/" in message
     assert not (cpu / "archives").exists()  # nothing was downloaded
-    with pytest.raises(KeyError, match="'planet' has no small version yet .*camvid.*use mode='sample'"):
-        datasets.get_data("planet", mode="small")
+    with pytest.raises(KeyError, match="'lsun_bedroom' has no small version yet .*camvid.*use mode='sample'"):
+        datasets.get_data("lsun_bedroom", mode="small")
 
 
 def make_tgz(members):

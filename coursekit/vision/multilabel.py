@@ -1,5 +1,6 @@
 """Multi-label results that hold up: a decision threshold scored only on images it was not chosen on
-(out-of-fold), predictions for unlabelled image files, and a Kaggle-style submission table (image_name,tags).
+(out-of-fold), predictions for unlabelled image files, a Kaggle-style submission table (image_name,tags), and the
+baseline a model has to beat: the best constant tag set, the same tags predicted for every image.
 
 Searching the threshold on the validation set and scoring it there too is optimistic: the search fits the
 noise of those images. Here each fold of the validation set is scored with a threshold chosen on the others.
@@ -56,6 +57,32 @@ def out_of_fold_thresholds(probs, targets, n_folds=2, beta=2.0, seed=0, threshol
         metrics.best_threshold(probs[folds != k], targets[folds != k], beta, thresholds)[0] for k in range(n_folds)
     ]
     return OutOfFold(folds, chosen, beta)
+
+
+def best_constant(targets, beta=2.0, exhaustive_up_to=12):
+    """(tag set as a 0/1 float vector, its mean F-beta on ``targets``): the constant prediction, the same tags for
+    every item, that scores best on these multi-hot ``targets``. Every set is tried with up to
+    ``exhaustive_up_to`` tags; with more, tags are added one at a time while the score improves (greedy)."""
+    targets = torch.as_tensor(targets).float()
+    if targets.ndim != 2 or not len(targets):
+        raise ValueError(f"targets must be a non-empty (items, tags) multi-hot matrix, not {tuple(targets.shape)}.")
+    n = targets.shape[1]
+
+    def score(tag_set):
+        return metrics.fbeta_from_probs(tag_set.expand_as(targets), targets, beta, 0.5).item()
+
+    if n <= exhaustive_up_to:
+        bits = torch.arange(1, 2**n)[:, None].bitwise_right_shift(torch.arange(n)).bitwise_and(1).float()
+        scores = [score(b) for b in bits]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return bits[best], scores[best]
+    chosen, best_score = torch.zeros(n), 0.0
+    while True:
+        trials = [(score(chosen.clone().index_fill_(0, torch.tensor([j]), 1.0)), j) for j in range(n) if not chosen[j]]
+        if not trials or max(trials)[0] <= best_score:
+            return chosen, best_score
+        best_score, j = max(trials)
+        chosen[j] = 1.0
 
 
 def unlabelled_dl(files, dls):

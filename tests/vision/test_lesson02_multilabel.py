@@ -82,3 +82,25 @@ def test_unlabelled_dl_gives_every_file_once_in_order_with_validation_transforms
     assert dl.dataset.items == files[::-1]
     # the first image is the last file's: red channel 160/255 everywhere
     assert torch.cat(xs)[0, 0].mean().item() == pytest.approx(160 / 255, abs=0.02)
+
+
+def test_best_constant_is_the_tag_set_sklearn_scores_best():
+    import itertools
+
+    from sklearn.metrics import fbeta_score
+
+    gen = torch.Generator().manual_seed(2)
+    targets = (torch.rand(30, 5, generator=gen) < torch.tensor([0.8, 0.5, 0.3, 0.1, 0.05])).float()
+    targets[targets.sum(1) == 0, 0] = 1.0  # every item has a tag, as in lesson 2's data
+    ref = {
+        s: fbeta_score(targets.numpy(), [s] * len(targets), beta=2, average="samples", zero_division=0)
+        for s in itertools.product([0, 1], repeat=5)
+        if any(s)
+    }
+    best = max(ref, key=ref.get)
+    tags, score = multilabel.best_constant(targets)
+    assert tuple(int(t) for t in tags.tolist()) == best and score == pytest.approx(ref[best], abs=1e-5)
+    greedy, greedy_score = multilabel.best_constant(targets, exhaustive_up_to=0)  # the way for many tags
+    assert greedy_score <= score + 1e-6 and greedy_score == pytest.approx(ref[tuple(int(t) for t in greedy)], abs=1e-5)
+    with pytest.raises(ValueError, match="multi-hot matrix"):
+        multilabel.best_constant(torch.zeros(0, 3))
