@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from coursekit import small_builders
 from coursekit.downloads import format_size
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS, DatasetInfo, register_dataset
@@ -155,10 +156,18 @@ SMALL = {
         what="fast.ai's movie_lens_sample: 6,031 real MovieLens ratings (no movie titles or genres)",
     ),
     "nietzsche": Small("nietzsche", what="the real Nietzsche text (600,893 characters)"),
+    # no small Carvana exists (Kaggle, behind a login): the pets with their trimaps as pet/background masks
+    "carvana": Small(
+        "oxford_pets",
+        "pets",
+        small_builders.pets_trimaps,
+        layout={"images": "images", "masks": "annotations/trimaps"},
+        what="450 Oxford-IIIT Pets photos, their trimaps as pet/background masks (a fixed subset; no small Carvana)",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens"}
+NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens", "lesson14b_carvana": "carvana"}
 
 
 def spec(name):
