@@ -164,10 +164,23 @@ SMALL = {
         layout={"images": "images", "masks": "annotations/trimaps"},
         what="450 Oxford-IIIT Pets photos, their trimaps as pet/background masks (a fixed subset; no small Carvana)",
     ),
+    # Pascal VOC has no small version: the pets' head boxes (cat or dog), the photos that have one
+    "pascal": Small(
+        "oxford_pets",
+        "pets",
+        small_builders.pets_head_boxes,
+        layout={"train_json": "train.json", "valid_json": "valid.json", "images": "images"},
+        what="a fixed 200 of the Oxford-IIIT Pets photos with a head box (cat or dog), as COCO JSON; 20% held out",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
-NOTEBOOKS = {"lesson03_segmentation": "camvid", "lesson06_collab": "movielens", "lesson14b_carvana": "carvana"}
+NOTEBOOKS = {
+    "lesson03_segmentation": "camvid",
+    "lesson06_collab": "movielens",
+    "lesson08_pascal": "pascal",
+    "lesson14b_carvana": "carvana",
+}
 
 
 def spec(name):
