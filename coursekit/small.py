@@ -179,6 +179,7 @@ NOTEBOOKS = {
     "lesson03_segmentation": "camvid",
     "lesson06_collab": "movielens",
     "lesson08_pascal": "pascal",
+    "lesson09_ssd": "pascal",
     "lesson14b_carvana": "carvana",
 }
 
