@@ -14,7 +14,6 @@ under nbval) and says on stderr why each other one is skipped.
 """
 
 import os
-import random
 import shutil
 import sys
 from dataclasses import dataclass
@@ -24,38 +23,19 @@ from typing import Callable
 from coursekit.downloads import format_size
 from coursekit.locks import folder_lock, remove_leftovers, swap_into_place
 from coursekit.registry import DATASETS, DatasetInfo, register_dataset
-from coursekit.small_builders import coco_tags_csv, giga_fren_files, imdb_folders
+from coursekit.small_builders import (
+    coco_tags_csv,
+    giga_fren_files,
+    imdb_folders,
+    pets_cats_dogs,
+    pets_head_boxes,
+    pets_trimaps,
+)
 
 ENV = "COURSEKIT_SMALL_DATA"  # a folder laid out like ../shared/data
 DOWNLOAD_LIMIT = 50_000_000  # bytes: small mode downloads a source by itself only up to this size
 BUILD_VERSION = "1"  # bump to rebuild every lesson layout made from a small source
 STAMP = ".coursekit-small"  # written last into a built layout: which source it was made from
-
-
-def link_or_copy(src, dest):
-    """``dest`` as a hard link to ``src`` (no extra space), or a copy where linking is not possible."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copyfile(src, dest)
-
-
-def pets_cats_dogs(src, dest, per_class=100, valid_pct=0.25, seed=0):
-    """Lesson 1's ``train/valid/{cats,dogs}`` from Oxford-IIIT Pets photos (``src/images``): a cat breed's file
-    name starts upper-case, a dog breed's lower-case. A fixed, seeded subset of ``per_class`` photos of each,
-    the same whatever the notebook's seed, ``valid_pct`` of them for validation."""
-    images = Path(src) / "images"
-    photos = sorted(p for p in images.iterdir() if p.suffix.lower() == ".jpg") if images.is_dir() else []
-    if not photos:
-        raise FileNotFoundError(f"No .jpg photos in {images}: is {src} the Oxford-IIIT Pets folder (images/)?")
-    rng = random.Random(seed)
-    for label, keep in (("cats", str.isupper), ("dogs", str.islower)):
-        mine = [p for p in photos if keep(p.name[0])]
-        chosen = rng.sample(mine, min(per_class, len(mine)))
-        n_valid = round(len(chosen) * valid_pct)
-        for i, p in enumerate(chosen):
-            link_or_copy(p, Path(dest) / ("valid" if i < n_valid else "train") / label / p.name)
 
 
 @dataclass(frozen=True)
@@ -179,6 +159,22 @@ SMALL = {
         layout={"labels": "labels.csv", "images": "train"},
         what="fast.ai's coco_tiny as multi-label: 200 COCO photos, 6 object classes (in place of Planet)",
     ),
+    # no small Carvana exists (Kaggle, behind a login): the pets with their trimaps as pet/background masks
+    "carvana": Small(
+        "oxford_pets",
+        "pets",
+        pets_trimaps,
+        layout={"images": "images", "masks": "annotations/trimaps"},
+        what="450 Oxford-IIIT Pets photos, their trimaps as pet/background masks (a fixed subset; no small Carvana)",
+    ),
+    # Pascal VOC has no small version: the pets' head boxes (cat or dog), the photos that have one
+    "pascal": Small(
+        "oxford_pets",
+        "pets",
+        pets_head_boxes,
+        layout={"train_json": "train.json", "valid_json": "valid.json", "images": "images"},
+        what="a fixed 200 of the Oxford-IIIT Pets photos with a head box (cat or dog), as COCO JSON; 20% held out",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
@@ -189,9 +185,12 @@ NOTEBOOKS = {
     "lesson04_imdb": "imdb",
     "lesson06_collab": "movielens",
     "lesson07_rnn": "nietzsche",
+    "lesson08_pascal": "pascal",
+    "lesson09_ssd": "pascal",
     "lesson11_translation": "giga_fren",
     "lesson12_darknet": "cifar10",
     "lesson12b_wgan": "cifar10",
+    "lesson14b_carvana": "carvana",
 }
 
 

@@ -2,23 +2,57 @@
 the lesson's own on-disk layout made from a small real dataset, so a notebook's loaders are the same in every mode.
 The core never imports a domain, so the files are read here with the standard library.
 
+- ``pets_cats_dogs`` makes lesson 1's ``train/valid/{cats,dogs}`` from Oxford-IIIT Pets photos;
 - ``imdb_folders`` turns fast.ai's ``imdb_sample`` (one ``texts.csv``: label,text,is_valid) into the Large Movie
   Review Dataset's layout that lessons 4 and 10 read (``train/{neg,pos}``, ``test/{neg,pos}``, one ``.txt`` file
   per review);
 - ``giga_fren_files`` turns Tatoeba's ``fra.txt`` pairs into the two line-aligned giga-fren files that lesson 11 reads;
 - ``coco_tags_csv``: lesson 2 reads a Planet-style multi-label table (``labels.csv``: ``image_name,tags``, the tags
   space-separated) and a folder of JPEGs. No small Planet exists; fast.ai's ``coco_tiny`` (COCO photos with the
-  boxes of 6 object classes in ``train.json``) is read as multi-label: an image's tags are the classes of its boxes.
+  boxes of 6 object classes in ``train.json``) is read as multi-label: an image's tags are the classes of its boxes;
+- ``pets_trimaps`` and ``pets_head_boxes`` make, from Oxford-IIIT Pets (``images/``, ``annotations/trimaps/``,
+  ``annotations/xmls/``), lesson 14b's photos and masks and lessons 8 and 9's head boxes as COCO JSON. Photos are
+  hard-linked (or copied) and each subset is fixed and seeded, the same whatever the notebook's seed.
 """
 
 import csv
 import json
+import os
+import random
+import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 IMDB_LABELS = {"negative": "neg", "positive": "pos"}  # imdb_sample's labels -> aclImdb's class folders
 IMDB_SPLITS = {"false": "train", "true": "test"}  # is_valid -> aclImdb's split folder
 # giga-fren's two files, as the real archive names them (coursekit.text.pairs reads them by these names)
 EN_FILE, FR_FILE = "giga-fren.release2.fixed.en", "giga-fren.release2.fixed.fr"
+
+
+def link_or_copy(src, dest):
+    """``dest`` as a hard link to ``src`` (no extra space), or a copy where linking is not possible."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def pets_cats_dogs(src, dest, per_class=100, valid_pct=0.25, seed=0):
+    """Lesson 1's ``train/valid/{cats,dogs}`` from Oxford-IIIT Pets photos (``src/images``): a cat breed's file
+    name starts upper-case, a dog breed's lower-case. A fixed, seeded subset of ``per_class`` photos of each,
+    the same whatever the notebook's seed, ``valid_pct`` of them for validation."""
+    images = Path(src) / "images"
+    photos = sorted(p for p in images.iterdir() if p.suffix.lower() == ".jpg") if images.is_dir() else []
+    if not photos:
+        raise FileNotFoundError(f"No .jpg photos in {images}: is {src} the Oxford-IIIT Pets folder (images/)?")
+    rng = random.Random(seed)
+    for label, keep in (("cats", str.isupper), ("dogs", str.islower)):
+        mine = [p for p in photos if keep(p.name[0])]
+        chosen = rng.sample(mine, min(per_class, len(mine)))
+        n_valid = round(len(chosen) * valid_pct)
+        for i, p in enumerate(chosen):
+            link_or_copy(p, Path(dest) / ("valid" if i < n_valid else "train") / label / p.name)
 
 
 def imdb_folders(src, dest):
@@ -79,8 +113,6 @@ def coco_tags_csv(src, dest):
     """``dest/labels.csv`` (one row per image: its file name without ``.jpg``, and the sorted names of the classes
     it has a box of) and ``dest/train/*.jpg`` (linked, or copied) from a COCO-style ``src/train.json`` and
     ``src/train/``. An image with no box gets no row (a multi-label image with no tag is no use to the lesson)."""
-    from coursekit.small import link_or_copy  # here, not at the top: small imports this module
-
     src, dest = Path(src), Path(dest)
     meta_file = src / "train.json"
     if not meta_file.is_file():
@@ -107,3 +139,93 @@ def coco_tags_csv(src, dest):
                 raise ValueError(f"{meta_file}: image {image_id} is {name!r}, not a .jpg; lesson 2 reads JPEGs.")
             link_or_copy(src / "train" / name, dest / "train" / name)
             out.writerow([name[: -len(".jpg")], " ".join(sorted(tags[image_id]))])
+
+
+def _photos_with(src, folder, suffix, what):
+    """{photo stem: annotation file} for the photos in ``src/images`` that have ``src/folder/<stem><suffix>``."""
+    images, annotations = Path(src) / "images", Path(src) / folder
+    if not images.is_dir() or not annotations.is_dir():
+        raise FileNotFoundError(
+            f"{src} has no images/ or no {folder}/: is it the Oxford-IIIT Pets folder (images/ and annotations/ with "
+            f"{what})?"
+        )
+    photos = {p.stem: p for p in images.iterdir() if p.suffix.lower() == ".jpg"}
+    found = {p.stem[: len(p.name) - len(suffix)]: p for p in annotations.iterdir() if p.name.endswith(suffix)}
+    return {stem: (photos[stem], found[stem]) for stem in sorted(photos.keys() & found.keys())}
+
+
+def pets_trimaps(src, dest, n=450, seed=0):
+    """Lesson 14b's pets in their own layout (``images/<name>.jpg``, ``annotations/trimaps/<name>.png``): a fixed,
+    seeded ``n`` of the photos that have a trimap (all of them where there are fewer)."""
+    pairs = _photos_with(src, "annotations/trimaps", ".png", "the trimaps")
+    if not pairs:
+        raise FileNotFoundError(f"No photo in {src}/images has a trimap in {src}/annotations/trimaps.")
+    for stem in random.Random(seed).sample(sorted(pairs), min(n, len(pairs))):
+        photo, trimap = pairs[stem]
+        link_or_copy(photo, Path(dest) / "images" / photo.name)
+        link_or_copy(trimap, Path(dest) / "annotations" / "trimaps" / trimap.name)
+
+
+def voc_to_coco(xml_files, image_ids):
+    """(images, annotations) in the COCO layout from VOC XML files: ``bbox`` is ``[x, y, w, h]`` from VOC's
+    ``xmin, ymin, xmax, ymax`` (pixels as written; a box sticking out of its photo is left for the reader, which
+    clips it with a warning). ``image_ids`` gives each file's image id."""
+    images, annotations = [], []
+    for xml in xml_files:
+        try:
+            root = ET.parse(xml).getroot()
+        except ET.ParseError as e:
+            line, column = e.position
+            raise ValueError(f"{xml}, line {line}, column {column + 1}: not well-formed XML ({e}).") from None
+        size = root.find("size")
+        try:
+            w, h = (int(size.findtext(k)) for k in ("width", "height"))
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"{xml}: no <size> with a whole <width> and <height>.") from None
+        image_id = image_ids[xml]
+        images.append({"id": image_id, "file_name": root.findtext("filename").strip(), "width": w, "height": h})
+        for k, obj in enumerate(root.iter("object")):
+            try:
+                x0, y0, x1, y1 = (float(obj.findtext(f"bndbox/{t}")) for t in ("xmin", "ymin", "xmax", "ymax"))
+            except (TypeError, ValueError):
+                raise ValueError(f"{xml}: object {k} has no <bndbox> of four numbers.") from None
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": obj.findtext("name").strip(),  # a name here; an id once categories are known
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "area": (x1 - x0) * (y1 - y0),
+                    "iscrowd": 0,
+                }
+            )
+    return images, annotations
+
+
+def pets_head_boxes(src, dest, n=200, valid_pct=0.2, seed=0):
+    """Lessons 8 and 9's pets: a fixed, seeded ``n`` of the photos with a VOC head box (``annotations/xmls``, about
+    half of them; all where there are fewer), their boxes as COCO JSON like the 2018 Pascal files (``train.json``
+    and ``valid.json``, classes ``cat`` and ``dog``) and the photos in ``images/``; a fixed, seeded ``valid_pct``
+    of them for validation."""
+    pairs = _photos_with(src, "annotations/xmls", ".xml", "the head boxes in xmls/")
+    if not pairs:
+        raise FileNotFoundError(f"No photo in {src}/images has a head box in {src}/annotations/xmls.")
+    rng = random.Random(seed)
+    stems = sorted(rng.sample(sorted(pairs), min(n, len(pairs))))
+    valid = set(rng.sample(stems, round(len(stems) * valid_pct)))
+    ids = {pairs[s][1]: i + 1 for i, s in enumerate(stems)}
+    for split, keep in (("train", lambda s: s not in valid), ("valid", lambda s: s in valid)):
+        images, annotations = voc_to_coco([pairs[s][1] for s in stems if keep(s)], ids)
+        if split == "train":
+            names = sorted({a["category_id"] for a in annotations})
+            categories = [{"id": i + 1, "name": c} for i, c in enumerate(names)]
+        index = {c["name"]: c["id"] for c in categories}
+        for a in annotations:
+            if a["category_id"] not in index:
+                raise ValueError(f"A {split} box has the class {a['category_id']!r}, which no training box has.")
+            a["category_id"] = index[a["category_id"]]
+        coco = {"images": images, "annotations": annotations, "categories": categories}
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        (Path(dest) / f"{split}.json").write_text(json.dumps(coco))
+    for stem in stems:
+        link_or_copy(pairs[stem][0], Path(dest) / "images" / pairs[stem][0].name)

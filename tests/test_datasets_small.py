@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from coursekit import datasets, registry, small
+from coursekit import datasets, registry, small, small_builders
 
 
 @pytest.fixture
@@ -138,14 +138,14 @@ def test_the_pets_subset_is_fixed_and_balanced(tmp_path):
     for breed in ("Bengal", "beagle"):
         for i in range(300):
             (images / f"{breed}_{i}.jpg").write_bytes(b"x")
-    small.pets_cats_dogs(tmp_path / "pets", tmp_path / "a")
-    small.pets_cats_dogs(tmp_path / "pets", tmp_path / "b")
+    small_builders.pets_cats_dogs(tmp_path / "pets", tmp_path / "a")
+    small_builders.pets_cats_dogs(tmp_path / "pets", tmp_path / "b")
     listing = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*.jpg"))
     assert listing(tmp_path / "a") == listing(tmp_path / "b")  # the same photos every time
     assert len(list((tmp_path / "a" / "train" / "cats").iterdir())) == 75
     assert len(list((tmp_path / "a" / "valid" / "dogs").iterdir())) == 25
     with pytest.raises(FileNotFoundError, match="No .jpg photos in"):
-        small.pets_cats_dogs(tmp_path / "a", tmp_path / "c")
+        small_builders.pets_cats_dogs(tmp_path / "a", tmp_path / "c")
 
 
 def test_the_small_runs_list_skips_each_notebook_with_its_reason(cpu, tmp_path, monkeypatch):
