@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 import common  # noqa: F401  (puts the repository on sys.path)
+from paired import paired, verdict
 from coursekit import datasets, metrics
 from coursekit.callbacks import KeepBNStats
 from coursekit.core import default_device, seed_everything
@@ -97,6 +98,7 @@ def summarise(results, seeds, n_valid, label):
             f"{step:<22} mean {statistics.mean(gains):+5.1f}  smallest {min(gains):+5.1f}   "
             + " ".join(f"{g:+.1f}" for g in gains)
         )
+        print(f"{'':<22} {verdict(paired(gains, [0.0] * len(gains)), ' points')}")
 
 
 def main():
@@ -147,6 +149,7 @@ def main():
         for step in STEPS:
             diffs = [100 * (other[s][step][0] - fp32[s][step][0]) for s in args.seeds]
             print(f"{step:<22} mean {statistics.mean(diffs):+5.1f}   " + " ".join(f"{d:+.1f}" for d in diffs))
+            print(f"{'':<22} {verdict(paired(diffs, [0.0] * len(diffs)), ' points')}")
 
 
 if __name__ == "__main__":
