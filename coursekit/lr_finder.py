@@ -84,13 +84,15 @@ class LRFindResult:
         self.suggestion = min(self.lr_steep, self.lr_min)
 
     def plot(self, ax=None):
-        """Loss against learning rate on a log axis, with the suggestion marked."""
+        """Loss against learning rate on a log axis, with both readings marked (a lesson may use either one)."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.subplots(figsize=(6, 4))[1]
         ax.plot(self.lrs, self.losses, alpha=0.3, label="loss")
         ax.plot(self.lrs, self.smoothed, label="smoothed")
-        ax.axvline(self.suggestion, color="red", linestyle="--", label=f"suggestion {self.suggestion:.1e}")
+        for lr, name, style in ((self.lr_min, "minimum/10", "--"), (self.lr_steep, "steepest", ":")):
+            tag = " (the suggestion)" if lr == self.suggestion else ""
+            ax.axvline(lr, color="red", linestyle=style, label=f"{name} {lr:.1e}{tag}")
         ax.set_xscale("log"), ax.set_xlabel("learning rate (log scale)"), ax.set_ylabel("loss")
         if self.smoothed:  # the divergence at the end would squash the interesting part
             low, high = min(self.smoothed), max(self.smoothed[0], self.smoothed[len(self.smoothed) // 2])

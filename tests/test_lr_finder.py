@@ -71,3 +71,16 @@ def test_plot_lr_draws_the_rate_of_every_step_on_a_log_axis():
     ax = LRFindResult(lrs, [1.0] * 20).plot_lr()
     x, y = ax.lines[0].get_data()
     assert list(x) == list(range(1, 21)) and list(y) == lrs and ax.get_yscale() == "log"
+
+
+def test_the_plot_marks_both_readings_and_says_which_is_the_suggestion():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    lrs = [exp_anneal(1e-7, 10, i / 99) for i in range(100)]
+    result = LRFindResult(lrs, [known_curve(lr) for lr in lrs])
+    ax = result.plot()
+    marks = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()[2:]}
+    assert sorted(marks.values()) == sorted([result.lr_min, result.lr_steep])
+    labels = [label for label in marks if label.endswith("(the suggestion)")]
+    assert len(labels) == 1 and marks[labels[0]] == result.suggestion  # lesson 1 uses lr_min: its line is there
