@@ -22,6 +22,7 @@ Bad input, and what happens (the choice this module makes):
 """
 
 import os
+import textwrap
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -223,14 +224,26 @@ def show_images(imgs, titles=None, ncols=4, figsize=None, size=2.5):
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (size * ncols, size * nrows + 0.3), squeeze=False)
+    cell_width = 0.95 * fig.get_figwidth() * fig.dpi / ncols  # pixels a title may take without reaching the next one
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(to_display(imgs[i]))
             if titles is not None:
-                ax.set_title(titles[i], fontsize=9)
+                fit_title(ax, str(titles[i]), cell_width, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def fit_title(ax, title, max_width, fontsize=9):
+    """Set ``title``, wrapped at spaces until it is at most ``max_width`` pixels wide: a long list of tags would
+    otherwise run into the titles of the images beside it. A single word wider than that stays whole."""
+    lines = title.split("\n")
+    chars = max(len(line) for line in lines)
+    ax.set_title(title, fontsize=fontsize)
+    while chars > 1 and ax.title.get_window_extent().width > max_width:
+        chars -= 1
+        ax.set_title("\n".join(textwrap.fill(line, chars, break_long_words=False) for line in lines), fontsize=fontsize)
 
 
 def show_batch(dls, n=9, ncols=3, split="train", figsize=None):

@@ -70,6 +70,19 @@ def test_show_images_draws_a_grid_with_titles(sample):
     assert len(fig.axes) == 4 and [ax.get_title() for ax in drawn] == ["a", "b", "c"]
 
 
+def test_show_images_wraps_long_titles_so_neighbours_do_not_overlap(sample):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    imgs = [images.load_image(p) for p in sorted((sample / "valid" / "cats").glob("*.jpg"))[:3]]
+    tags = "agriculture cultivation partly_cloudy primary road water"  # lesson 2's longest, as show_batch joins them
+    fig = images.show_images(imgs, titles=[tags, tags, f"pred: clear\ntrue: {tags}"], ncols=3)
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in fig.axes]
+    assert all(left.x1 <= right.x0 for left, right in zip(boxes, boxes[1:]))
+    assert [ax.get_title().replace("\n", " ") for ax in fig.axes] == [tags, tags, f"pred: clear true: {tags}"]
+
+
 def test_show_batch_draws_a_grid(sample):
     import matplotlib
 
