@@ -227,7 +227,7 @@ class StyleTransfer:
         with ``every`` a picture every ``every`` steps in ``self.snapshots``."""
         img = self.start_image(start, seed).to(self.device).requires_grad_(True)
         opt = torch.optim.LBFGS([img], lr=lr, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe")
-        self.snapshots, history, n_evals = [(0, img.detach().cpu())], [], [0]
+        self.snapshots, history, n_evals = [(0, img.detach().cpu().clone())], [], [0]
 
         def closure():  # L-BFGS calls it several times per step: loss and gradient at the current pixels
             opt.zero_grad()
@@ -244,5 +244,5 @@ class StyleTransfer:
                 c, s = self.losses(img)
             history.append((n_evals[0], c.item(), s.item()))
             if every and step % every == 0:
-                self.snapshots.append((n_evals[0], img.detach().cpu()))
-        return img.detach().cpu(), history
+                self.snapshots.append((n_evals[0], img.detach().cpu().clone()))  # on a CPU, .cpu() is the live image
+        return img.detach().cpu().clone(), history

@@ -111,6 +111,10 @@ def test_lbfgs_lowers_the_loss_from_noise_and_starts_from_the_content(lite0_net)
     assert img.shape == content.shape and 0 <= img.min() and img.max() <= 1
     assert history[-1][1] + 300 * history[-1][2] < c0.item() + 300 * s0.item()
     assert len(st.snapshots) == 3 and n_forward_hooks(lite0_net) == 0
+    # Each snapshot is the picture at its step, not the live image (on a CPU .detach().cpu() shares its memory).
+    (_, first), (_, second), (_, third) = st.snapshots
+    assert not torch.equal(first, second) and not torch.equal(second, third) and torch.equal(third, img)
+    assert torch.equal(first, st.start_image("noise"))
     assert torch.equal(st.start_image("content"), content)
     with pytest.raises(ValueError, match="'noise' or 'content'"):
         st.start_image("zeros")
