@@ -18,6 +18,15 @@ from coursekit.vision import loaders  # noqa: E402
 from coursekit.data import make_loaders  # noqa: E402
 
 
+def lesson_defs(notebook):
+    """The definition cells (tagged ``defs``) of ``nbs/<notebook>.ipynb`` as a module: benchmarks time the code the
+    lesson teaches, not a copy of it."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from notebook_defs import load_defs
+
+    return load_defs(notebook)
+
+
 def shared_data():
     return Path(os.environ.get("COURSEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
 

@@ -1,11 +1,12 @@
-"""Lesson 12's from-scratch classifiers: the hand-written BatchNorm against PyTorch's, and Darknet's shape."""
+"""Lesson 12's from-scratch classifiers, as the notebook defines them (its ``defs`` cells): the hand-written
+BatchNorm against PyTorch's, and Darknet's shape."""
 
-import pytest
 import torch
+from notebook_defs import load_defs
 from torch import nn
 
-from coursekit.vision import darknet
-from coursekit.vision.darknet import BatchNorm, Darknet, ResLayer, conv_layer
+L12 = load_defs("lesson12_darknet")
+BatchNorm, Darknet, ResLayer, conv_layer = L12.BatchNorm, L12.Darknet, L12.ResLayer, L12.conv_layer
 
 
 def test_hand_batchnorm_equals_pytorch_in_training_and_evaluation_with_running_statistics():
@@ -60,7 +61,8 @@ def test_conv_layer_has_no_bias_before_batchnorm_and_keeps_the_size_with_padding
         assert isinstance(layer[2], nn.LeakyReLU)
         assert layer(torch.randn(2, 3, 9, 9)).shape == (2, 8, 9, 9)
     assert conv_layer(3, 8, 3, stride=2)(torch.randn(2, 3, 32, 32)).shape == (2, 8, 16, 16)
-    assert isinstance(conv_layer(3, 8, norm="hand")[1], BatchNorm)
+    assert isinstance(conv_layer(3, 8)[1], BatchNorm)
+    assert isinstance(conv_layer(3, 8, norm=nn.BatchNorm2d)[1], nn.BatchNorm2d)
 
 
 def test_res_layer_goes_down_to_half_the_channels_and_adds_its_input():
@@ -106,11 +108,18 @@ def test_the_2018_darknet_ends_at_2x2_on_cifar_and_has_its_parameter_count():
 
 def test_the_progression_models_give_one_output_per_class():
     x = torch.randn(2, 3, 32, 32)
-    for name, make in darknet.PROGRESSION.items():
-        model = make(n_classes=7) if name != "darknet" else make((1, 1), n_classes=7, nf=8)
+    models = {
+        "fully connected": L12.simple_net(n_classes=7),
+        "conv": L12.conv_net(n_classes=7),
+        "conv + BatchNorm": L12.conv_bn_net(n_classes=7),
+        "residual": L12.res_net(n_classes=7),
+        "darknet": Darknet((1, 1), n_classes=7, nf=8),
+    }
+    for name, model in models.items():
         assert model(x).shape == (2, 7), name
+    assert isinstance(models["conv + BatchNorm"][0][1], BatchNorm)  # the lesson's BatchNorm, by hand
 
 
-def test_an_unknown_norm_is_a_clear_error():
-    with pytest.raises(ValueError, match="'torch'.*'hand'.*'group'"):
-        conv_layer(3, 8, norm="group")
+def test_print_model_shows_the_layers():
+    text = repr(Darknet((1, 1), n_classes=7, nf=8))
+    assert text.count("Conv2d") == 1 + 2 * 3 and "ResLayer" in text and "BatchNorm2d" in text and "Linear" in text
