@@ -145,3 +145,22 @@ def test_validation_masks_can_share_the_training_masks_folder_and_overlaps_are_n
         binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_folder="valid")
     with pytest.raises(ValueError, match=r"4 image\(s\) are both training and validation images"):
         binary_seg.binary_dls(tmp_path, size=8, bs=2, valid_folder="train")
+
+
+def test_lesson14b_simple_upsampling_head_gives_one_logit_per_pixel_at_any_size():
+    from notebook_defs import load_defs
+
+    L14b = load_defs("lesson14b_carvana")
+
+    class Body(torch.nn.Sequential):  # stride 32, like the pretrained encoders
+        n_features = 16
+
+    body = Body(torch.nn.Conv2d(3, 16, 32, stride=32))
+    model = L14b.Upsample(body, n_out=1, widths=(8, 8, 4, 4))
+    for h, w in [(64, 96), (48, 72)]:
+        assert model(torch.rand(2, 3, h, w)).shape == (2, 1, h, w)
+    ups = [m for m in model.decoder if isinstance(m, torch.nn.ConvTranspose2d)] + [
+        m.conv for m in model.decoder if isinstance(m, L14b.StdUpsample)
+    ]
+    assert len(ups) == 5 and all(m.stride == (2, 2) for m in ups)  # five doublings: stride 32 back to 1
+    assert model.layer_groups()[0] is body and "StdUpsample" in repr(model)
