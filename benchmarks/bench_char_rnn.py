@@ -1,6 +1,9 @@
 """Lesson 7's character models: the Learner's cost on a stateful LSTM, and what each model reaches on Nietzsche.
 
-(1) Throughput (default): a stateful character LSTM (``stateful.CharModel``, ``StatefulRNN``, ``LMLoss``,
+The models and the ``StatefulRNN`` callback are lesson 7's own, read from the notebook's definition cells
+(``tests/notebook_defs.py``), so this measures the code students read.
+
+(1) Throughput (default): a stateful character LSTM (the lesson's ``CharModel``, ``StatefulRNN``, ``LMLoss``,
     ``GradientClip``) trained for one epoch and validated through ``Learner.fit`` against a hand-written
     PyTorch loop doing the same work (reset the state each pass, detach it each batch, clip, validate) with
     the same model, batches and optimizer. Runs alternate (ours, plain, ours, ...); characters per second and
@@ -21,18 +24,24 @@ import copy
 import itertools
 import math
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
-from common import shared_data
+from common import REPO, shared_data
 from torch import nn
 
 from coursekit import datasets
 from coursekit.callbacks import Callback, CancelFitException, CancelTrainException
 from coursekit.core import seed_everything
 from coursekit.learner import Learner, adamw
-from coursekit.text import chars, stateful, training
+from coursekit.text import chars, training
+
+sys.path.insert(0, str(REPO / "tests"))
+from notebook_defs import load_defs  # noqa: E402
+
+L7 = load_defs("lesson07_rnn")  # the lesson's models: Char3Model, CharModel, StatefulRNN, detach_state
 
 
 def plain_fit(model, dls, lr, clip=0.5):
@@ -41,7 +50,7 @@ def plain_fit(model, dls, lr, clip=0.5):
     model.train()
     model.reset()
     for x, y in dls.train:
-        model.hidden = stateful.detach_state(model.hidden)
+        model.hidden = L7.detach_state(model.hidden)
         loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -59,7 +68,7 @@ def plain_fit(model, dls, lr, clip=0.5):
 
 def learner_fit(model, dls, lr, clip=0.5):
     learn = Learner(
-        model, dls, training.LMLoss(), lr=lr, device="cpu", cbs=[stateful.StatefulRNN(), training.GradientClip(clip)]
+        model, dls, training.LMLoss(), lr=lr, device="cpu", cbs=[L7.StatefulRNN(), training.GradientClip(clip)]
     )
     learn.fit(1)
     return learn.recorder.last_metrics["valid_loss"]
@@ -70,7 +79,7 @@ def bench_throughput(args):
     vocab = chars.CharVocab.build(text)
     dls = chars.stateful_dls(text, vocab, bs=args.bs, bptt=args.bptt)
     seed_everything(0)
-    start_model = stateful.CharModel(len(vocab), 42, args.hid, 2, "lstm", dropout=0.3)
+    start_model = L7.CharModel(len(vocab), 42, args.hid, 2, "lstm", dropout=0.3)
     n_chars = dls.train.batch_size * dls.train.row_len
     times, losses = {"coursekit": [], "plain": []}, {}
     print(
@@ -136,24 +145,9 @@ class TimeBudget(Callback):
             raise CancelFitException()
 
 
-class Char3(nn.Module):
-    """The lesson's first model: three characters, one shared input and hidden layer, the fourth predicted."""
-
-    def __init__(self, vocab_sz, n_fac=42, n_hid=256):
-        super().__init__()
-        self.emb, self.l_in = nn.Embedding(vocab_sz, n_fac), nn.Linear(n_fac, n_hid)
-        self.l_hidden, self.l_out = nn.Linear(n_hid, n_hid), nn.Linear(n_hid, vocab_sz)
-
-    def forward(self, x):  # x (bs, 3)
-        h = torch.zeros(x.size(0), self.l_hidden.in_features)
-        for i in range(3):
-            h = torch.tanh(self.l_hidden(h + F.relu(self.l_in(self.emb(x[:, i])))))
-        return self.l_out(h)
-
-
 def train_for(name, model, dls, loss_func, minutes, lr, stateful_model, clock):
     cbs = [TimeBudget(minutes * 60, lr, clock), training.GradientClip(0.5)]
-    cbs += [stateful.StatefulRNN()] if stateful_model else []
+    cbs += [L7.StatefulRNN()] if stateful_model else []
     learn = Learner(model, dls, loss_func, lr=lr, device="cpu", cbs=cbs)
     start = time.perf_counter()
     learn.fit(1000)
@@ -186,17 +180,24 @@ def bench_nietzsche(args):
         (
             "3-char model (256)",
             *train_for(
-                "3-char", Char3(len(vocab)), dls3, nn.CrossEntropyLoss(), args.other_minutes, 3e-3, False, clock
+                "3-char",
+                L7.Char3Model(len(vocab), 42, 256),
+                dls3,
+                nn.CrossEntropyLoss(),
+                args.other_minutes,
+                3e-3,
+                False,
+                clock,
             ),
         )
     )
     dls = chars.stateful_dls(text, vocab, bs=64, bptt=16)
     for kind, name in (("rnn", "stateful RNN (256)"), ("gru", "stateful GRU (256)")):
         seed_everything(0)
-        model = stateful.CharModel(len(vocab), 42, 256, 1, kind)
+        model = L7.CharModel(len(vocab), 42, 256, 1, kind)
         rows.append((name, *train_for(kind, model, dls, training.LMLoss(), args.other_minutes, 3e-3, True, clock)))
     seed_everything(0)
-    lstm = stateful.CharModel(len(vocab), 42, 512, 2, "lstm", dropout=args.dropout)
+    lstm = L7.CharModel(len(vocab), 42, 512, 2, "lstm", dropout=args.dropout)
     rows.append(
         (
             f"LSTM (2x512, dropout {args.dropout})",

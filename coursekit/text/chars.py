@@ -143,8 +143,9 @@ def stateful_dls(text, vocab, bs=64, bptt=8, valid_pct=0.1):
     left to right in windows of exactly ``bptt`` characters (the last window of an epoch may be shorter).
 
     It is ``loaders.LMLoader`` over one text with ``vary_bptt=False`` and ``shuffle=False``: batch ``k + 1``'s
-    row ``r`` continues batch ``k``'s row ``r``, so a hidden state carried from batch to batch (``StatefulRNN``)
-    has read everything before the window in that row. Batches are (x, y), both (bs, seq), y = x one char on.
+    row ``r`` continues batch ``k``'s row ``r``, so a hidden state carried from batch to batch (lesson 7's
+    ``StatefulRNN`` callback) has read everything before the window in that row. Batches are (x, y), both
+    (bs, seq), y = x one char on.
     """
     parts = [vocab.encode(t) for t in split_text(text, valid_pct)]
     train, valid = (

@@ -1,4 +1,5 @@
-"""Stateful character models: state carried and detached between batches, reset each pass; sampling."""
+"""Lesson 7's stateful character models (the notebook's definition cells): state carried and detached between
+batches, reset each pass; sampling."""
 
 import pytest
 import torch
@@ -6,7 +7,10 @@ from torch import nn
 
 from coursekit.callbacks import Callback
 from coursekit.learner import Learner
-from coursekit.text import chars, stateful, training
+from coursekit.text import chars, training
+from notebook_defs import load_defs
+
+L7 = load_defs("lesson07_rnn")
 
 TEXT = "It is not the strength, but the duration of great sentiments that makes great men. " * 12
 
@@ -28,15 +32,15 @@ def learn(one_thread, tmp_path):
     torch.manual_seed(0)
     vocab = chars.CharVocab.build(TEXT)
     dls = chars.stateful_dls(TEXT, vocab, bs=4, bptt=8)
-    model = stateful.CharModel(len(vocab), n_fac=8, n_hid=16, kind="lstm")
-    return Learner(model, dls, training.LMLoss(), lr=1e-2, cbs=[stateful.StatefulRNN()], device="cpu", path=tmp_path)
+    model = L7.CharModel(len(vocab), n_fac=8, n_hid=16, kind="lstm")
+    return Learner(model, dls, training.LMLoss(), lr=1e-2, cbs=[L7.StatefulRNN()], device="cpu", path=tmp_path)
 
 
 def test_detach_state_handles_tensors_tuples_and_none():
     h = torch.ones(2, requires_grad=True) * 2
-    assert stateful.detach_state(None) is None
-    assert stateful.detach_state(h).grad_fn is None
-    pair = stateful.detach_state((h, h))
+    assert L7.detach_state(None) is None
+    assert L7.detach_state(h).grad_fn is None
+    pair = L7.detach_state((h, h))
     assert isinstance(pair, tuple) and all(t.grad_fn is None for t in pair)
 
 
@@ -68,7 +72,7 @@ def test_hidden_state_is_carried_but_detached_so_the_graph_does_not_grow(learn):
 
 
 def test_without_detaching_the_second_backward_fails(learn):
-    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, stateful.StatefulRNN)])
+    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, L7.StatefulRNN)])
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         learn.fit(1)
 
@@ -92,11 +96,16 @@ def test_a_stateful_char_model_learns_and_samples(learn):
     learn.fit(3, lr=2e-2)
     assert learn.recorder.last_metrics["valid_loss"] < 2.0  # nats per char, from log(26) ~ 3.3
     vocab = learn.dls.vocab
-    text = stateful.sample_text(learn.model, vocab, "It is", 30, temperature=0.5, seed=0)
+    text = L7.sample_text(learn.model, vocab, "It is", 30, temperature=0.5, seed=0)
     assert text.startswith("It is") and len(text) == 35
-    assert text == stateful.sample_text(learn.model, vocab, "It is", 30, temperature=0.5, seed=0)
+    assert text == L7.sample_text(learn.model, vocab, "It is", 30, temperature=0.5, seed=0)
+    # the text starts from a fresh state whatever the model held, and the model gets its own state back
+    learn.model.eval()
+    held = learn.model.hidden = tuple(torch.full((1, 1, 16), 3.0) for _ in range(2))  # one row, as the prompt
+    assert L7.sample_text(learn.model, vocab, "It is", 30, temperature=0.5, seed=0) == text
+    assert learn.model.hidden is held and not learn.model.training
     with pytest.raises(ValueError, match="empty"):
-        stateful.sample_text(learn.model, vocab, "", 5)
+        L7.sample_text(learn.model, vocab, "", 5)
     with pytest.raises(ValueError, match="kind"):
-        stateful.CharModel(10, kind="transformer")
+        L7.CharModel(10, kind="transformer")
     assert "lstm" in repr(learn.model) and isinstance(learn.model.rnn, nn.LSTM)
