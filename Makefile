@@ -70,7 +70,7 @@ lab: $(STAMP)  ## JupyterLab on nbs/ with the course's settings
 # The course as static HTML in site/ (git-ignored): every notebook executed (sample mode on a CPU, full on a GPU;
 # COURSEKIT_MODE overrides), an index of the lessons, previous/next links. A failing lesson is marked in the index
 # and the command exits non-zero after building the rest.
-site: $(STAMP)  ## execute every notebook and render the course to site/index.html (sample mode; full on a GPU)
+site: $(STAMP)  ## execute every notebook and render the course to site/index.html (each lesson small where its real data is here, else sample; full on a GPU)
 	$(PY) -m coursekit.text.pretrained
 	$(PY) -m coursekit.site --out site
 

@@ -1,7 +1,9 @@
 """The course as a static web site: every lesson executed, rendered to HTML, with an index and previous/next links.
 
 ``python -m coursekit.site [--out site] [notebooks ...]`` (``make site``): the notebooks (all of ``nbs/`` by default)
-run in the data mode ``COURSEKIT_MODE`` names, else sample on a CPU and full on a GPU. Each page keeps its figures
+run in the data mode ``COURSEKIT_MODE`` names, else full on a GPU, and on a CPU each lesson in its own automatic
+mode: small where its real data is here (``COURSEKIT_SMALL_DATA`` or the cache), else sample. The index says which
+mode each lesson ran in. Each page keeps its figures
 and progress tables. A lesson that fails still gets its page (up to the error) and is marked in the index with its
 error, the rest of the site is built, and the command exits non-zero.
 """
@@ -144,18 +146,24 @@ def index_page(lessons, mode):
             else html.escape(lesson.metric_text())
         )
         run = "" if lesson.seconds is None else f"{lesson.seconds:.0f} s"
+        lesson_mode = str((lesson.metrics or {}).get("mode", "" if mode == "auto" else mode))
         rows.append(
             f'<tr class="{"failed" if lesson.error else "ok"}"><td>{n}</td>'
             f'<td><a href="{lesson.page}">{html.escape(lesson.title)}</a></td>'
             f"<td>{inline_markdown(lesson.teaches)}</td><td>{html.escape(', '.join(lesson.data))}</td>"
-            f"<td>{run}</td><td>{status}</td></tr>"
+            f"<td>{html.escape(lesson_mode)}</td><td>{run}</td><td>{status}</td></tr>"
         )
     failed = sum(1 for lesson in lessons if lesson.error)
-    summary = f"{len(lessons)} lessons, run in {mode} mode" + (f"; {failed} failed" if failed else "")
+    how = (
+        "each in small mode where its real data is here, else in sample mode"
+        if mode == "auto"
+        else f"run in {mode} mode"
+    )
+    summary = f"{len(lessons)} lessons, {how}" + (f"; {failed} failed" if failed else "")
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>The course</title><style>{STYLE}</style>"
         f"</head><body><h1>The course</h1><p>{summary}.</p><table class=lessons><tr><th>#</th><th>Lesson</th>"
-        "<th>What it teaches</th><th>Data</th><th>Run time</th><th>Headline metric</th></tr>"
+        "<th>What it teaches</th><th>Data</th><th>Mode</th><th>Run time</th><th>Headline metric</th></tr>"
         + "\n".join(rows)
         + "</table></body></html>"
     )
@@ -222,11 +230,15 @@ def main(argv=None):
     missing = [str(p) for p in notebooks if not Path(p).is_file()]
     if missing or not notebooks:
         sys.exit(f"No notebook {', '.join(missing) or 'in nbs/'}; give paths to .ipynb files.")
-    mode = datasets.get_mode("auto")
-    os.environ["COURSEKIT_MODE"] = mode  # the kernels inherit it: every lesson runs in the same mode
+    mode = datasets.get_mode("auto")  # COURSEKIT_MODE if set, else full on a GPU, else sample
+    if os.environ.get("COURSEKIT_MODE", "auto").strip().lower() != "auto" or mode == "full":
+        os.environ["COURSEKIT_MODE"] = mode  # the kernels inherit it: every lesson runs in the same mode
+    else:
+        mode = "auto"  # on a CPU each lesson picks its own: small where its real data is here, else sample
     lessons = build(notebooks, args.out, mode, args.timeout)
     failed = [lesson for lesson in lessons if lesson.error]
-    print(f"The site is in {args.out / 'index.html'} ({len(lessons)} lessons, {mode} mode).")
+    modes = sorted({str(lesson.metrics["mode"]) for lesson in lessons if lesson.metrics and "mode" in lesson.metrics})
+    print(f"The site is in {args.out / 'index.html'} ({len(lessons)} lessons; modes: {', '.join(modes) or mode}).")
     if failed:
         sys.exit(f"{len(failed)} lesson(s) failed: " + "; ".join(f"{f.path.name}: {f.error}" for f in failed))
 

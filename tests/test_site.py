@@ -136,6 +136,25 @@ def test_the_command_builds_the_site_and_exits_non_zero_when_a_lesson_fails(note
     site.main(["--out", str(tmp_path / "out"), str(notebooks[0])])  # all good: no exit status
 
 
+def test_on_a_cpu_without_a_mode_each_lesson_picks_its_own_and_the_index_says_which(notebooks, tmp_path, monkeypatch):
+    """``make site`` on a laptop: lessons with small real data here run in small mode, the others in sample mode;
+    nothing forces one mode on every kernel, and each row names the mode its lesson reported."""
+    seen = []
+
+    def run_and_note_mode(nb, path, timeout):
+        seen.append(site.os.environ.get("COURSEKIT_MODE"))
+        return run_here(nb, path, timeout)
+
+    monkeypatch.setattr(site, "execute", run_and_note_mode)
+    monkeypatch.delenv("COURSEKIT_MODE", raising=False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    site.main(["--out", str(tmp_path / "out"), str(notebooks[0])])
+    assert seen == [None]
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "1 lessons, each in small mode where its real data is here, else in sample mode" in index
+    assert "<th>Mode</th>" in index and "<td>sample</td>" in index
+
+
 def test_the_headline_metric_is_the_first_one_the_lesson_expects_whatever_its_name(tmp_path):
     code = (
         "report_final_metrics({'dot product': 0.9, '+ biases + y-range': 0.74, 'mode': mode},\n"
