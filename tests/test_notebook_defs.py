@@ -9,16 +9,30 @@ from notebook_defs import load_defs
 def notebook(tmp_path, cells):
     nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     for i, (tags, source) in enumerate(cells):
-        nb["cells"].append({"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "source": source,
-                            "outputs": [], "execution_count": None})
+        nb["cells"].append(
+            {
+                "cell_type": "code",
+                "id": f"c{i}",
+                "metadata": {"tags": tags},
+                "source": source,
+                "outputs": [],
+                "execution_count": None,
+            }
+        )
     path = tmp_path / "lesson99_test.ipynb"
     path.write_text(json.dumps(nb))
     return path
 
 
 def test_only_the_tagged_cells_run_in_order(tmp_path):
-    path = notebook(tmp_path, [(["defs"], "import math\nA = 2\n"), ([], "raise SystemExit('training cell ran')"),
-                               (["defs"], "def f(x):\n    return A * math.sqrt(x)\n")])
+    path = notebook(
+        tmp_path,
+        [
+            (["defs"], "import math\nA = 2\n"),
+            ([], "raise SystemExit('training cell ran')"),
+            (["defs"], "def f(x):\n    return A * math.sqrt(x)\n"),
+        ],
+    )
     mod = load_defs(str(path))
     assert mod.f(9) == 6.0
     assert mod.__file__ == str(path)
@@ -36,4 +50,3 @@ def test_an_error_names_the_notebook_and_the_cell(tmp_path):
         load_defs(str(path))
     frames = [str(f.path) for f in info.traceback]
     assert "lesson99_test.ipynb[c1]" in frames
-
