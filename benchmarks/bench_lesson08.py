@@ -14,16 +14,22 @@ ours, plain...) so machine noise hits both alike. The Learner also runs its vali
 import argparse
 import copy
 import statistics
+import sys
 import time
 
 import torch
 from torch.utils.data import TensorDataset
 
-from common import peak_memory_mb, tensor_dls, warm_up
+from common import REPO, peak_memory_mb, tensor_dls, warm_up
 from coursekit import datasets
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
-from coursekit.vision import detection_data, largest
+from coursekit.vision import detection_data, models
+
+sys.path.insert(0, str(REPO / "tests"))
+from notebook_defs import load_defs  # noqa: E402
+
+L8 = load_defs("lesson08_pascal")  # the lesson's own model, loss and metrics (its cells tagged defs)
 
 
 def scene_tensors(size, n_train, n_valid=64):
@@ -46,7 +52,7 @@ def plain_fit(model, dls, n_epochs, lr, device):
     """The loop a PyTorch user writes by hand, with the same loss and metrics."""
     model.to(device)
     opt = adamw(model.parameters(), lr=lr)
-    loss_func = largest.DetectionLoss()
+    loss_func = L8.detn_loss
     for _ in range(n_epochs):
         model.train()
         for xb, box, label in dls.train:
@@ -62,16 +68,14 @@ def plain_fit(model, dls, n_epochs, lr, device):
                 xb, box, label = xb.to(device), box.to(device), label.to(device)
                 out = model(xb)
                 loss_func(out, box, label).item()
-                ious += largest.box_ious(out, box).sum().item()
+                ious += L8.mean_iou(out, box).item() * len(box)
                 correct += (out[:, 4:].argmax(1) == label).sum().item()
                 total += len(label)
     return ious / total
 
 
 def coursekit_fit(model, dls, n_epochs, lr, device):
-    learn = Learner(
-        model, dls, largest.DetectionLoss(), lr=lr, device=device, metrics=[largest.mean_iou, largest.class_accuracy]
-    )
+    learn = Learner(model, dls, L8.detn_loss, lr=lr, device=device, metrics=[L8.mean_iou, L8.detn_acc])
     learn.fit(n_epochs, lr)
     return learn.recorder.last_metrics["mean_iou"]
 
@@ -88,7 +92,9 @@ def main():
     device = default_device()
     train_ds, valid_ds, classes = scene_tensors(args.size, args.n_train)
     seed_everything(0)
-    start_model = largest.largest_object_model(size=args.size, n_classes=len(classes))
+    body = models.create_body("efficientnet_lite0")
+    grid = body.eval()(torch.zeros(1, 3, args.size, args.size)).shape[-1]
+    start_model = L8.LargestObjectModel(body, L8.head_reg4(body.n_features, grid, len(classes)))
     times, ious = {"coursekit": [], "plain": []}, {}
 
     def fresh():

@@ -34,11 +34,11 @@ class Metric:
     def value(self):
         raise NotImplementedError
 
-    def __call__(self, preds, targets):
+    def __call__(self, preds, *targets):
         """The metric of these tensors alone, as a 0-d tensor (``.item()`` gives the number)."""
         fresh = copy.copy(self)
         fresh.reset()
-        fresh.accumulate(preds, targets)
+        fresh.accumulate(preds, *targets)
         return torch.tensor(fresh.value)
 
     def __repr__(self):
@@ -47,7 +47,8 @@ class Metric:
 
 class AvgMetric(Metric):
     """Wraps ``fn(preds, targets)``, a mean over items: a batch-size-weighted running sum, kept on the device
-    (no ``.item()`` per batch: the value is read once, at the end)."""
+    (no ``.item()`` per batch: the value is read once, at the end). Data with several targets per item (a box
+    and a label) hand them all over: ``fn(preds, box, label)``, weighted by the first one's size."""
 
     def __init__(self, fn, name=None):
         self.fn, self.name = fn, name or getattr(fn, "__name__", type(fn).__name__)
@@ -56,9 +57,10 @@ class AvgMetric(Metric):
     def reset(self):
         self.total, self.count = 0.0, 0
 
-    def accumulate(self, preds, targets):
-        v = self.fn(preds, targets)
-        n = targets.numel() if isinstance(targets, torch.Tensor) else len(targets)  # tokens, for (bs, seq)
+    def accumulate(self, preds, *targets):
+        v = self.fn(preds, *targets)
+        first = targets[0]
+        n = first.numel() if isinstance(first, torch.Tensor) else len(first)  # tokens, for (bs, seq)
         self.total = self.total + (v.detach().float() if isinstance(v, torch.Tensor) else v) * n
         self.count += n
 

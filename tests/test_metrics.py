@@ -62,6 +62,21 @@ def test_a_plain_function_is_averaged_batch_by_batch_weighted_by_batch_size():
     assert m.value != m.value  # nan before any batch
 
 
+def test_a_plain_function_of_several_targets_gets_them_all_and_is_weighted_by_items():
+    """Lesson 8's data carry a box and a label per image: its metrics are ``fn(preds, box, label)``."""
+    g = torch.Generator().manual_seed(2)
+    preds, box, label = torch.randn(30, 7, generator=g), torch.rand(30, 4, generator=g), torch.randint(0, 3, (30,))
+
+    def class_acc(preds, box, label):
+        return (preds[:, 4:].argmax(1) == label).float().mean()
+
+    m = metrics.as_metric(class_acc)
+    for p, b, lab in zip(preds.split([16, 10, 4]), box.split([16, 10, 4]), label.split([16, 10, 4])):
+        m.accumulate(p, b, lab)
+    assert m.value == pytest.approx(class_acc(preds, box, label).item(), abs=1e-6)
+    assert m(preds, box, label).item() == pytest.approx(m.value, abs=1e-6)
+
+
 def test_per_item_f_beta_and_multi_label_accuracy_are_exact_batch_by_batch():
     g = torch.Generator().manual_seed(1)
     logits, targets = torch.randn(37, 5, generator=g), (torch.rand(37, 5, generator=g) < 0.4).float()
