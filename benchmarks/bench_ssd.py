@@ -14,18 +14,25 @@ times (median over repeats) for a batch of ``--bs`` images.
 import argparse
 import copy
 import statistics
+import sys
 import time
+from functools import partial
 
 import torch
 from torch.utils.data import TensorDataset
 
-from common import tensor_dls, timed, warm_up
+from common import REPO, tensor_dls, timed, warm_up
 from coursekit import datasets
 from coursekit.callbacks import CancelValidException
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
-from coursekit.vision import anchors as A
-from coursekit.vision import detection_data, ssd
+from coursekit.vision import detection_data, models
+
+sys.path.insert(0, str(REPO / "tests"))
+from notebook_defs import load_defs  # noqa: E402  (tests/ is not a package)
+
+L = load_defs("lesson09_ssd")  # the SSD as lesson 9's notebook defines it
+ZOOMS, RATIOS = (0.7, 1.0, 1.3), ((1.0, 1.0), (1.0, 0.5), (0.5, 1.0))
 
 
 def preload(ds):
@@ -69,10 +76,11 @@ def main():
     train_ds, valid_ds = preload(dls.train_ds), preload(dls.valid_ds)
     n_classes = len(dls.classes)
     seed_everything(0)
-    start_model = ssd.ssd_model(n_classes=n_classes, size=args.size, grids=(6, 3, 2, 1), hidden=128)
+    k = len(ZOOMS) * len(RATIOS)
+    start_model = L.ssd_model(models.create_body(), n_classes, size=args.size, grids=(6, 3, 2, 1), k=k, hidden=128)
     freeze_body(start_model)
-    anchors = start_model.anchors()
-    loss_func = ssd.SSDLoss(anchors, focal=True)
+    anchors = L.make_anchors(start_model.grids, ZOOMS, RATIOS)
+    loss_func = partial(L.ssd_loss, anchors=anchors, cls_loss=L.FocalLoss())
     print(
         f"device {device}; {len(train_ds)} training images at {args.size} px, bs {args.bs}, {len(anchors)} anchors; "
         f"{args.epochs} epoch(s) x {args.repeats} repeats"
@@ -120,8 +128,8 @@ def main():
     with torch.no_grad():
         preds = start_model(xb)
     preds[..., 4:] += 3.0  # an untrained head scores ~0.02 everywhere: lift it so NMS has real work to do
-    t_match, _, _ = timed(lambda: A.match_batch(anchors, boxes, labels), repeats=5)
-    t_nms, _, dets = timed(lambda: ssd.predict_boxes(preds, anchors, score_thresh=0.05), repeats=5)
+    t_match, _, _ = timed(lambda: L.ssd_targets(anchors, boxes, labels), repeats=5)
+    t_nms, _, dets = timed(lambda: L.predict_boxes(preds, anchors, score_thresh=0.05), repeats=5)
     n_in = int((torch.sigmoid(preds[..., 4:]) > 0.05).sum())
     print(
         f"matching {len(anchors)} anchors to {int((labels >= 0).sum())} objects in {len(xb)} images: "

@@ -37,6 +37,10 @@ SAMPLES = {
         scenes.make_pascal_sample,
         {"train_json": scenes.TRAIN_JSON, "valid_json": scenes.VALID_JSON, "images": scenes.IMAGES},
     ),
+    "pascal_multi": Sample(
+        scenes.make_pascal_multi_sample,
+        {"train_json": scenes.TRAIN_JSON, "valid_json": scenes.VALID_JSON, "images": scenes.IMAGES},
+    ),
     "carvana": Sample(carvana.make_carvana_sample, {"images": "train", "masks": "train_masks"}),
     "superres": Sample(superres.make_superres_sample, {"train": "train", "valid": "val"}),
     "style": Sample(paintings.make_style_sample, {"content": "content", "style": "style"}),

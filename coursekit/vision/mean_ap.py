@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
-from coursekit.vision.ssd import predict_boxes
 
 RECALL_POINTS = np.linspace(0, 1, 101)  # COCO reads precision at recall 0, 0.01, ..., 1
 
@@ -33,7 +32,7 @@ def check_inputs(detections, truths, n_classes=None, need_truths=False):
         raise ValueError(
             f"detections for {len(detections)} image(s) but ground truths for {len(truths)}: both lists need one "
             "entry per image, in the same order (an image with nothing detected gets empty tensors, as "
-            "predict_boxes gives)."
+            "lesson 9's predict_boxes gives)."
         )
     for img, (d, t) in enumerate(zip(detections, truths)):
         if len(d) != 3 or len(t) != 2:
@@ -154,19 +153,10 @@ def ap50(detections, truths, n_classes):
     return float(np.mean(aps)) if aps else 0.0
 
 
-# -- detections from a learner, and the standard way: pycocotools ----------------------------------------------
+# -- ground truths from a padded batch, and the standard way: pycocotools ----------------------------------
 def ground_truths(boxes, labels):
     """A padded batch's targets as per image ``(boxes (n, 4), labels (n,))``, padding dropped."""
     return [(b[lab >= 0].cpu(), lab[lab >= 0].cpu()) for b, lab in zip(boxes, labels)]
-
-
-def get_detections(learn, dl=None, **kwargs):
-    """An SSD learner's ``(detections, ground truths)`` over a loader (default: validation), via ``get_preds``;
-    ``kwargs`` go to ``predict_boxes`` (``anchors`` defaults to the model's)."""
-    preds, (boxes, labels) = learn.get_preds(dl=dl)
-    anchors = kwargs.pop("anchors", None)
-    anchors = learn.model.anchors() if anchors is None else anchors
-    return predict_boxes(preds, anchors, **kwargs), ground_truths(boxes, labels)
 
 
 def to_coco(detections, truths, n_classes):

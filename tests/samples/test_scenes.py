@@ -1,3 +1,4 @@
+import inspect
 import json
 
 import numpy as np
@@ -48,3 +49,14 @@ def test_scenes_vary_in_count_class_and_size():
         sizes += [(b[2] - b[0]) * (b[3] - b[1]) / (140 * 120) for _, b in objects]
     assert counts >= {1, 2, 3} and classes == set(range(len(scenes.CLASSES)))
     assert min(sizes) < 0.05 and max(sizes) > 0.25
+
+
+def test_lesson9s_sample_is_lesson8s_scenes_with_four_times_the_training_images(tmp_path):
+    scenes.make_pascal_multi_sample(tmp_path / "multi", seed=2, n_train=6, n_valid=2)
+    scenes.make_pascal_sample(tmp_path / "single", seed=2, n_train=6, n_valid=2)
+    for name in (scenes.TRAIN_JSON, scenes.VALID_JSON):
+        assert (tmp_path / "multi" / name).read_text() == (tmp_path / "single" / name).read_text()
+    defaults = inspect.signature(scenes.make_pascal_multi_sample).parameters
+    assert defaults["n_train"].default == 4 * inspect.signature(scenes.make_pascal_sample).parameters["n_train"].default
+    assert SAMPLES["pascal_multi"].make is scenes.make_pascal_multi_sample
+    assert SAMPLES["pascal_multi"].layout == SAMPLES["pascal"].layout

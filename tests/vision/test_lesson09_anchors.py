@@ -1,9 +1,16 @@
-"""Anchors: count and layout, matching (every object gets an anchor, the threshold holds), offsets round-trip."""
+"""Lesson 9's anchors, as the notebook defines them (its cells tagged ``defs``): count and layout, IoU against
+torchvision, matching (every object gets an anchor, the threshold holds), box activations round-trip."""
 
 import torch
+from notebook_defs import load_defs
 from torchvision.ops import box_convert, box_iou
 
-from coursekit.vision import anchors as A
+A = load_defs("lesson09_ssd")
+GRIDS, ZOOMS, RATIOS = (4, 2, 1), (0.7, 1.0, 1.3), ((1.0, 1.0), (1.0, 0.5), (0.5, 1.0))  # the 2018 "more anchors"
+
+
+def make_anchors():
+    return A.make_anchors(GRIDS, ZOOMS, RATIOS)
 
 
 def random_boxes(n, seed=0, min_size=0.05):
@@ -32,10 +39,10 @@ def test_anchors_are_centred_on_their_cells_in_reading_order():
 
 
 def test_matching_gives_every_object_its_own_anchor():
-    anchors = A.make_anchors()
+    anchors = make_anchors()
     for seed in range(20):
         gt = random_boxes(6, seed)
-        gt_index, overlap = A.match_anchors(anchors, gt, threshold=0.5)
+        gt_index, overlap = A.map_to_ground_truth(anchors, gt, threshold=0.5)
         assert set(gt_index[gt_index >= 0].tolist()) == set(range(6))
         # the forced anchors are marked, one per object, each the object's own
         assert (overlap == 2.0).sum() == 6
@@ -44,15 +51,15 @@ def test_matching_gives_every_object_its_own_anchor():
 def test_two_objects_with_the_same_best_anchor_both_get_one():
     anchors = torch.cat([A.make_anchors((1,), (1.0,), ((1, 1),)), torch.tensor([[0.0, 0.0, 0.2, 0.2]])])
     gt = torch.tensor([[0.0, 0.0, 0.95, 0.95], [0.05, 0.05, 1.0, 1.0]])  # both overlap anchor 0 most
-    gt_index, _ = A.match_anchors(anchors, gt)
+    gt_index, _ = A.map_to_ground_truth(anchors, gt)
     assert sorted(gt_index.tolist()) == [0, 1]
 
 
 def test_matching_respects_the_threshold():
-    anchors = A.make_anchors()
+    anchors = make_anchors()
     gt = random_boxes(4, seed=3)
     for threshold in (0.3, 0.5, 0.7):
-        gt_index, overlap = A.match_anchors(anchors, gt, threshold)
+        gt_index, overlap = A.map_to_ground_truth(anchors, gt, threshold)
         iou = box_iou(gt, anchors)
         best, best_gt = iou.max(dim=0)
         unforced = overlap < 2.0
@@ -63,26 +70,32 @@ def test_matching_respects_the_threshold():
 
 
 def test_matching_with_no_objects_is_all_background():
-    gt_index, _ = A.match_anchors(A.make_anchors(), torch.zeros(0, 4))
+    gt_index, _ = A.map_to_ground_truth(make_anchors(), torch.zeros(0, 4))
     assert (gt_index == -1).all()
 
 
 def test_encode_then_decode_returns_the_boxes():
-    anchors = A.make_anchors()
+    anchors = make_anchors()
     gt = random_boxes(len(anchors), seed=1)
-    assert torch.allclose(A.decode(A.encode(gt, anchors), anchors), gt, atol=1e-5)
+    assert torch.allclose(A.actn_to_bb(A.bb_to_actn(gt, anchors), anchors), gt, atol=1e-5)
     # a zero offset is the anchor itself; batched offsets decode too
-    assert torch.allclose(A.decode(torch.zeros(2, len(anchors), 4), anchors)[1], anchors, atol=1e-6)
+    assert torch.allclose(A.actn_to_bb(torch.zeros(2, len(anchors), 4), anchors)[1], anchors, atol=1e-6)
 
 
 def test_match_batch_ignores_padding_and_encodes_positives():
-    anchors = A.make_anchors()
+    anchors = make_anchors()
     boxes = torch.stack([random_boxes(3, 5), torch.cat([random_boxes(1, 6), torch.zeros(2, 4)])])
     labels = torch.tensor([[0, 2, 1], [4, -1, -1]])
-    classes, offsets = A.match_batch(anchors, boxes, labels)
+    classes, offsets = A.ssd_targets(anchors, boxes, labels)
     assert classes.shape == (2, len(anchors)) and offsets.shape == (2, len(anchors), 4)
     assert set(classes[0].unique().tolist()) == {-1, 0, 1, 2}
     assert set(classes[1].unique().tolist()) == {-1, 4}
     pos = classes[1] >= 0
-    assert torch.allclose(A.decode(offsets[1][pos], anchors[pos]), boxes[1, 0].expand(int(pos.sum()), 4), atol=1e-5)
+    assert torch.allclose(A.actn_to_bb(offsets[1][pos], anchors[pos]), boxes[1, 0].expand(int(pos.sum()), 4), atol=1e-5)
     assert (offsets[classes < 0] == 0).all()
+
+
+def test_jaccard_equals_torchvision_box_iou():
+    a, b = random_boxes(40, seed=7), random_boxes(30, seed=8)
+    far = torch.tensor([[2.0, 2.0, 3.0, 3.0]])  # meets nothing: IoU 0, not negative
+    assert torch.allclose(A.jaccard(torch.cat([a, far]), b), box_iou(torch.cat([a, far]), b), atol=1e-6)
