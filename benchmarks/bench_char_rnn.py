@@ -24,12 +24,11 @@ import copy
 import itertools
 import math
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
-from common import REPO, shared_data
+from common import lesson_defs, shared_data
 from torch import nn
 
 from coursekit import datasets
@@ -38,10 +37,8 @@ from coursekit.core import seed_everything
 from coursekit.learner import Learner, adamw
 from coursekit.text import chars, training
 
-sys.path.insert(0, str(REPO / "tests"))
-from notebook_defs import load_defs  # noqa: E402
 
-L7 = load_defs("lesson07_rnn")  # the lesson's models: Char3Model, CharModel, StatefulRNN, detach_state
+L7 = lesson_defs("lesson07_rnn")  # the lesson's models: Char3Model, CharModel, StatefulRNN, detach_state
 
 
 def plain_fit(model, dls, lr, clip=0.5):

@@ -11,20 +11,17 @@ the reason when ``../shared/data/mnist_tiny`` (``COURSEKIT_SHARED_DATA``) is abs
 """
 
 import argparse
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-from common import REPO, shared_data
+from common import lesson_defs, REPO, shared_data
 from coursekit.core import seed_everything
 from coursekit.vision.cifar import cifar_dls
 
-sys.path.insert(0, str(REPO / "tests"))
-from notebook_defs import load_defs  # noqa: E402
 
-L = load_defs("lesson12b_wgan")
+L = lesson_defs("lesson12b_wgan")
 
 
 def confident_share(clf, netG, noise):

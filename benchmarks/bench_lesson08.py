@@ -14,22 +14,19 @@ ours, plain...) so machine noise hits both alike. The Learner also runs its vali
 import argparse
 import copy
 import statistics
-import sys
 import time
 
 import torch
 from torch.utils.data import TensorDataset
 
-from common import REPO, peak_memory_mb, tensor_dls, warm_up
+from common import lesson_defs, peak_memory_mb, tensor_dls, warm_up
 from coursekit import datasets
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
 from coursekit.vision import detection_data, models
 
-sys.path.insert(0, str(REPO / "tests"))
-from notebook_defs import load_defs  # noqa: E402
 
-L8 = load_defs("lesson08_pascal")  # the lesson's own model, loss and metrics (its cells tagged defs)
+L8 = lesson_defs("lesson08_pascal")  # the lesson's own model, loss and metrics (its cells tagged defs)
 
 
 def scene_tensors(size, n_train, n_valid=64):

@@ -14,24 +14,21 @@ times (median over repeats) for a batch of ``--bs`` images.
 import argparse
 import copy
 import statistics
-import sys
 import time
 from functools import partial
 
 import torch
 from torch.utils.data import TensorDataset
 
-from common import REPO, tensor_dls, timed, warm_up
+from common import lesson_defs, tensor_dls, timed, warm_up
 from coursekit import datasets
 from coursekit.callbacks import CancelValidException
 from coursekit.core import default_device, seed_everything
 from coursekit.learner import Learner, adamw
 from coursekit.vision import detection_data, models
 
-sys.path.insert(0, str(REPO / "tests"))
-from notebook_defs import load_defs  # noqa: E402  (tests/ is not a package)
 
-L = load_defs("lesson09_ssd")  # the SSD as lesson 9's notebook defines it
+L = lesson_defs("lesson09_ssd")  # the SSD as lesson 9's notebook defines it
 ZOOMS, RATIOS = (0.7, 1.0, 1.3), ((1.0, 1.0), (1.0, 0.5), (0.5, 1.0))
 
 
