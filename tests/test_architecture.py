@@ -12,9 +12,13 @@
 - Package ``__init__`` files import nothing (notebooks import modules: ``from coursekit.vision import models``),
   except ``samples/__init__.py``, which registers the generators explicitly.
 - A module stays under ``MAX_LINES`` lines, except those named in ``LONG_MODULES`` with the reason.
+- A domain module that only one notebook imports is named in ``ONE_LESSON_MODULES`` with the reason it is not in
+  that lesson's cells.
 """
 
 import ast
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -31,6 +35,29 @@ LONG_MODULES = {  # "path/relative/to/coursekit.py": "why it is one module"
 }
 INIT_IMPORTS_ALLOWED = {"samples/__init__.py": "the explicit registry of sample generators"}
 SAMPLES_USERS = {"datasets.py": "data modes: it generates and caches the sample datasets"}
+# A domain module that only one lesson imports holds that lesson's own code, which belongs in its cells where students
+# read it; the ones that stay say why (infrastructure a reader skips: loading, checking, caching, widgets), or which
+# issue moves them.
+ONE_LESSON_MODULES = {
+    "tabular/collab.py": "MovieLens reading, checked id maps and loaders; lesson 6 writes its models in cells",
+    "tabular/features.py": "date and rolling-window feature plumbing for Rossmann's tables, checked and tested",
+    "tabular/tabular.py": "the tabular processor (fitted on training data, checked joins) and its loaders",
+    "text/attention.py": "lesson 11's encoder-decoder and attention: to move into its cells (issue 32)",
+    "text/chars.py": "character corpus reading, vocabulary and window/stateful loaders (lesson 7's data)",
+    "text/decoding.py": "lesson 11's greedy and beam decoding and BLEU scoring: to move into its cells (issue 32)",
+    "text/pairs.py": "reading and filtering giga-fren/Tatoeba sentence pairs (lesson 11's data)",
+    "text/pretrained.py": "building and caching the general language models, once per machine (make pretrain)",
+    "text/seq2seq.py": "lesson 11's pair batches, masked loss and teacher forcing: to move into its cells (issue 32)",
+    "text/transfer.py": "converting the 2018 WikiText-103 weights to coursekit's names (lesson 10's download)",
+    "vision/binary_seg.py": "reading and checking GIF/PNG masks, the split by car, Dice (lesson 14b's data and metric)",
+    "vision/fast_style.py": "lesson 14's transformation network: to move into its cells (issue 34)",
+    "vision/interpret.py": "confusion matrix and top-loss plots (lesson 1's interpretation tools)",
+    "vision/mean_ap.py": "AP@0.5 and COCO mAP, checked against pycocotools (lesson 9's metric)",
+    "vision/multilabel.py": "threshold choice on held-out images and the best-constant baseline (lesson 2's checks)",
+    "vision/segmentation.py": "CamVid-layout reading, mask-aware transforms and loaders (lesson 3's data)",
+    "vision/superres.py": "lesson 14's paired data and SrResnet: the model to move into its cells (issue 34)",
+    "vision/widgets.py": "the ipywidgets for classifying an uploaded photo and cleaning a dataset (lesson 1)",
+}
 
 
 def module_files(package=PACKAGE):
@@ -171,6 +198,39 @@ def test_long_module_exceptions_are_still_needed():
         assert path.exists(), f"{rel} is in LONG_MODULES but does not exist"
         assert len(path.read_text().splitlines()) > MAX_LINES, f"{rel} is short now: drop it from LONG_MODULES"
         assert reason
+
+
+def notebooks_importing_domain_modules():
+    """{domain module path relative to coursekit: the names of the notebooks that import it}."""
+    pattern = re.compile(r"from[ \t]+coursekit\.(\w+)[ \t]+import[ \t]+(\([^)]*\)|[\w, \t]+)|coursekit\.(\w+)\.(\w+)")
+    found = {}
+    for nb in sorted((PACKAGE.parent / "nbs").glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+        for domain, names, domain2, module in pattern.findall(code):
+            rels = (
+                [f"{domain}/{n}.py" for n in re.split(r"[,()\s]+", names) if n]
+                if domain
+                else [f"{domain2}/{module}.py"]
+            )
+            for rel in rels:
+                found.setdefault(rel, set()).add(nb.stem)
+    return found
+
+
+def test_a_domain_module_only_one_lesson_imports_says_why_it_is_not_in_the_lessons_cells():
+    one_lesson = {
+        rel
+        for rel, nbs in notebooks_importing_domain_modules().items()
+        if len(nbs) == 1 and rel.split("/")[0] in ("vision", "text", "tabular") and (PACKAGE / rel).exists()
+    }
+    missing = sorted(one_lesson - set(ONE_LESSON_MODULES))
+    assert not missing, (
+        f"only one notebook imports {missing}: move the lesson's code into its cells (tagged defs), or name the "
+        "module in ONE_LESSON_MODULES with the reason it stays"
+    )
+    stale = sorted(set(ONE_LESSON_MODULES) - one_lesson)
+    assert not stale, f"{stale} are no longer imported by exactly one notebook: drop them from ONE_LESSON_MODULES"
+    assert all(ONE_LESSON_MODULES.values())
 
 
 def planted(tmp_path, rel, source):
