@@ -135,12 +135,6 @@ def style_loss(grams, target_grams, weights=None):
     return sum(w * F.mse_loss(g, t.expand_as(g)) for g, t, w in zip(grams, target_grams, weights))
 
 
-def feature_loss(feats, target_feats, weights=None):
-    """Perceptual loss: sum over layers of weighted mean squared differences between feature maps."""
-    weights = [1.0] * len(feats) if weights is None else weights
-    return sum(w * F.mse_loss(f, t) for f, t, w in zip(feats, target_feats, weights))
-
-
 def tv_loss(img):
     """Total variation: mean absolute difference between neighbouring pixels (penalises pixel noise)."""
     return (img[..., 1:, :] - img[..., :-1, :]).abs().mean() + (img[..., 1:] - img[..., :-1]).abs().mean()

@@ -1,11 +1,15 @@
-"""Style-transfer pieces: Gram matrix by hand, the losses, the hooked feature network, style rescaling."""
+"""Style-transfer pieces: Gram matrix by hand, the losses, the hooked feature network, style rescaling; and lesson 13's
+own definitions (its ``defs`` cells): the layers it reads, the weights it balances, the measure it is judged by."""
 
 import pytest
 import torch
+from notebook_defs import load_defs
 from torch import nn
 
 from coursekit.hooks import n_forward_hooks
 from coursekit.vision import style
+
+L13 = load_defs("lesson13_style")
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +31,17 @@ def test_gram_matrix_equals_hand_worked_value():
     # channel 0 = [1, 2], channel 1 = [3, 4]: F F^T = [[5, 11], [11, 25]], divided by C*H*W = 4
     f = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # (1, 2, 1, 2)
     assert torch.allclose(style.gram_matrix(f), torch.tensor([[[1.25, 2.75], [2.75, 6.25]]]))
+
+
+def test_gram_matrix_does_not_grow_with_the_picture():
+    # normalised by C*H*W: the same texture over four times the area has the same Gram matrix
+    f = torch.randn(2, 5, 4, 6)
+    assert torch.allclose(style.gram_matrix(f.repeat(1, 1, 2, 2)), style.gram_matrix(f), atol=1e-5)
+
+
+def test_gram_matrix_is_channels_by_channels_and_symmetric():
+    g = style.gram_matrix(torch.randn(3, 4, 5, 7))
+    assert g.shape == (3, 4, 4) and torch.allclose(g, g.transpose(1, 2))
 
 
 def test_gram_matrix_ignores_where_things_are():
@@ -133,3 +148,46 @@ def test_a_net_on_the_gpu_takes_cpu_images_and_hands_back_cpu_pictures():
     img, history = st.run(n_steps=1, start="content", max_iter=2, every=1)
     assert img.device.type == "cpu" and all(shot.device.type == "cpu" for _, shot in st.snapshots)
     assert st.start_image("noise").device.type == "cpu" and len(history) == 1
+
+
+@pytest.fixture(scope="module")
+def lesson_net():
+    torch.manual_seed(0)
+    return L13.lesson_net("efficientnet_lite0", pretrained=False)
+
+
+def test_lesson13_reads_lite0_early_layers_without_the_softmax(lesson_net):
+    assert lesson_net.names == list(L13.LITE0_STYLE) and not lesson_net.softmax
+    assert lesson_net.names[lesson_net.content_id] == L13.LITE0_CONTENT
+    feats = lesson_net(torch.rand(1, 3, 64, 64))
+    assert [f.shape[-1] for f in feats] == [32, 32, 16, 8]  # strides 2, 2, 4, 8
+    assert n_forward_hooks(lesson_net) == 0
+
+
+def test_lesson13_balances_style_against_the_paintings_content_loss(lesson_net):
+    torch.manual_seed(1)
+    content, painting = torch.rand(3, 32, 32), torch.rand(3, 48, 48)
+    st = style.StyleTransfer(lesson_net, content, painting)
+    own_style, painting_content = L13.balance_weights(st, balance=30.0, tv_balance=5.0)
+    c, s = st.losses(content)
+    assert c.item() == pytest.approx(0.0, abs=1e-6) and s.item() == pytest.approx(own_style, rel=1e-5)
+    # at the photo, the weighted style term is balance x the painting's content loss
+    assert st.style_weight * own_style == pytest.approx(30.0 * painting_content, rel=1e-5)
+    assert st.tv_weight == pytest.approx(5.0 * painting_content)
+    assert painting_content == pytest.approx(st.losses(st.style[:, :32, :32])[0].item(), rel=1e-5)
+
+
+def test_lesson13_style_fall_grows_as_the_picture_takes_the_paintings_textures(lesson_net):
+    torch.manual_seed(2)
+    content, painting = torch.rand(3, 32, 32) * 0.3, torch.rand(3, 64, 32)
+    st = style.StyleTransfer(lesson_net, content, painting)
+    assert L13.style_fall(st, content, content) == pytest.approx(1.0)
+    painted = st.style[:, :32, :]  # a piece of the painting itself
+    halfway = 0.5 * (content + painted)
+    assert 1 < L13.style_fall(st, content, halfway) < L13.style_fall(st, content, painted)
+
+
+def test_lesson13_phase_classifier_has_batchnorm_and_two_outputs():
+    net = L13.small_cnn(0)
+    assert net(torch.rand(4, 3, 24, 24)).shape == (4, 2)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 2
