@@ -6,7 +6,8 @@ Feature networks: ``"vgg16"`` (full mode, as in 2018: torchvision's ImageNet VGG
 than VGG comes out poorly: their activations are peaky (a few huge values dominate every Gram matrix). The
 fix of Wang et al. (CVPR 2021, "Rethinking and Improving the Robustness of Image Style Transfer") is to
 pass each feature map through a softmax before its Gram matrix; ``softmax=None`` turns it on for every
-network but VGG.
+network but VGG. It smooths the textures but washes out the colours: lesson 13 reads Lite0 at its early, less peaky
+layers without it instead, and its picture takes the painting's colours.
 
 A style image much smaller than the content image is rescaled (``match_style_size``): a Gram matrix
 measures textures at the scale of the network's receptive fields, so a tiny style image would transfer
