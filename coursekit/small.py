@@ -1,16 +1,15 @@
 """The ``small`` data mode: a lesson's real data, sized for a laptop CPU.
 
-Each lesson dataset with a small version names its source, a real dataset in the registry (fast.ai's
-``camvid_tiny``, ``movie_lens_sample``..., Oxford-IIIT Pets, Nietzsche). A source is found, in order, in the
-data cache (downloaded there earlier: ``get_data(source, mode="full")``), or in the folder ``COURSEKIT_SMALL_DATA``
-names (laid out like ``../shared/data``: one folder per source, ``pets/``, ``camvid_tiny/``...), else it is
-downloaded, but only when the mode is ``small`` explicitly and the archive is a few MB: the 800 MB Pets archive is
-never fetched by itself. Where the lesson's loader expects the lesson's own layout (lesson 1 reads
-``train/valid/{cats,dogs}``), ``build`` makes that layout in the cache from the real files, so a notebook's
-loaders are the same in every mode.
+Each lesson dataset with a small version names its source, a real dataset in the registry (fast.ai's ``camvid_tiny``,
+``movie_lens_sample``..., Oxford-IIIT Pets, Nietzsche). A source is found, in order, in the data cache (downloaded
+there earlier: ``get_data(source, mode="full")``), or in the folder ``COURSEKIT_SMALL_DATA`` names (laid out like
+``../shared/data``: one folder per source, ``pets/``, ``camvid_tiny/``...), else it is downloaded, but only when the
+mode is ``small`` explicitly and the archive is a few MB: the 800 MB Pets archive is never fetched by itself. Where
+the lesson's loader expects the lesson's own layout (lesson 1 reads ``train/valid/{cats,dogs}``), ``build`` makes
+that layout in the cache from the real files, so a notebook's loaders are the same in every mode.
 
-``python -m coursekit.small nbs`` prints the notebooks whose small data is present (``make small`` runs them
-under nbval) and says on stderr why each other one is skipped.
+``python -m coursekit.small nbs`` prints the notebooks whose small data is present (``make small`` runs them under
+nbval) and says on stderr why each other one is skipped.
 """
 
 import os
@@ -27,6 +26,7 @@ from coursekit.small_builders import (
     coco_tags_csv,
     giga_fren_files,
     imdb_folders,
+    pets_breeds,
     pets_cats_dogs,
     pets_head_boxes,
     pets_trimaps,
@@ -167,6 +167,13 @@ SMALL = {
         layout={"images": "images", "masks": "annotations/trimaps"},
         what="450 Oxford-IIIT Pets photos, their trimaps as pet/background masks (a fixed subset; no small Carvana)",
     ),
+    # Kaggle's dog breeds need a login: the pets' 3 breeds, in Kaggle's layout (train/<id>.jpg and labels.csv)
+    "dogbreeds": Small(
+        "oxford_pets",
+        "pets",
+        pets_breeds,
+        what="the 450 Oxford-IIIT Pets photos of 3 breeds (2 cat, 1 dog) in Kaggle's dog-breed layout",
+    ),
     # Pascal VOC has no small version: the pets' head boxes (cat or dog), the photos that have one
     "pascal": Small(
         "oxford_pets",
@@ -181,6 +188,7 @@ SMALL = {
 NOTEBOOKS = {
     "lesson01_dogs_cats": "dogscats",
     "lesson01b_convolutions": "dogscats",
+    "lesson02b_dog_breeds": "dogbreeds",
     "lesson03_segmentation": "camvid",
     "lesson04_imdb": "imdb",
     "lesson06_collab": "movielens",
@@ -192,6 +200,10 @@ NOTEBOOKS = {
     "lesson12b_wgan": "cifar10",
     "lesson14b_carvana": "carvana",
 }
+
+
+# Full data built from another registry entry: Kaggle's dog breeds need a login, so all 37 Pets breeds in its layout.
+FULL_BUILDS = {"dogbreeds": ("oxford_pets", pets_breeds)}  # lesson dataset: (the source, downloaded whole; builder)
 
 
 def spec(name):
@@ -243,9 +255,9 @@ def downloadable(name):
     return bool(info.size) and info.size <= DOWNLOAD_LIMIT
 
 
-def build_layout(name, source, dest, force=False):
-    """The lesson layout of ``name`` built into ``dest`` from its small ``source``, once (a stamp says from what);
-    one process builds at a time, and an interrupted build never looks complete."""
+def build_layout(name, source, dest, force=False, build=None):
+    """The lesson layout of ``name`` built into ``dest`` from its small ``source`` (or from a full one by ``build``),
+    once (a stamp says from what); one process builds at a time, and an interrupted build never looks complete."""
     stamp, marker = f"{name} from {source} version={BUILD_VERSION}", dest / STAMP
     if not force and marker.exists() and marker.read_text() == stamp:
         return dest
@@ -257,7 +269,7 @@ def build_layout(name, source, dest, force=False):
         tmp = dest.with_name(f"{dest.name}.building-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            SMALL[name].build(source, tmp)
+            (build or SMALL[name].build)(source, tmp)
             (tmp / STAMP).write_text(stamp)
             swap_into_place(tmp, dest)
         finally:

@@ -12,10 +12,13 @@ The core never imports a domain, so the files are read here with the standard li
   boxes of 6 object classes in ``train.json``) is read as multi-label: an image's tags are the classes of its boxes;
 - ``pets_trimaps`` and ``pets_head_boxes`` make, from Oxford-IIIT Pets (``images/``, ``annotations/trimaps/``,
   ``annotations/xmls/``), lesson 14b's photos and masks and lessons 8 and 9's head boxes as COCO JSON. Photos are
-  hard-linked (or copied) and each subset is fixed and seeded, the same whatever the notebook's seed.
+  hard-linked (or copied) and each subset is fixed and seeded, the same whatever the notebook's seed;
+- ``pets_breeds`` makes lesson 2b's Kaggle dog-breed layout (``train/<id>.jpg``, ``labels.csv``) from every Pets
+  photo: the small copy's 3 breeds, or, in full mode, all 37 (Kaggle's own data needs a login).
 """
 
 import csv
+import hashlib
 import json
 import os
 import random
@@ -229,3 +232,23 @@ def pets_head_boxes(src, dest, n=200, valid_pct=0.2, seed=0):
         (Path(dest) / f"{split}.json").write_text(json.dumps(coco))
     for stem in stems:
         link_or_copy(pairs[stem][0], Path(dest) / "images" / pairs[stem][0].name)
+
+
+def pets_breeds(src, dest):
+    """Lesson 2b's Kaggle dog-breed layout from Oxford-IIIT Pets photos (``src/images``): ``train/<id>.jpg`` and
+    ``labels.csv`` (``id,breed``). A Pets file is named ``<breed>_<number>.jpg``; the id is a hash of that name, so,
+    as on Kaggle, only the CSV says the breed. Every photo, all breeds (3 in the small copy, 37 in the full one)."""
+    images = Path(src) / "images"
+    photos = sorted(p for p in images.iterdir() if p.suffix.lower() == ".jpg") if images.is_dir() else []
+    if not photos:
+        raise FileNotFoundError(f"No .jpg photos in {images}: is {src} the Oxford-IIIT Pets folder (images/)?")
+    rows = []
+    for p in photos:
+        breed, _, number = p.stem.rpartition("_")
+        if not breed or not number.isdigit():
+            raise ValueError(f"{p} is not named <breed>_<number>.jpg, as Oxford-IIIT Pets photos are; move it out.")
+        name = hashlib.sha1(p.stem.encode()).hexdigest()[:16]
+        link_or_copy(p, Path(dest) / "train" / f"{name}.jpg")
+        rows.append((name, breed.lower()))
+    with open(Path(dest) / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("id", "breed"), *rows])

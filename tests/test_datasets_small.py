@@ -183,3 +183,36 @@ def test_each_notebook_listed_for_small_mode_asks_for_it_and_has_small_floors():
         source = "".join("".join(c["source"]) for c in json.loads((nbs / f"{stem}.ipynb").read_text())["cells"])
         assert f'datasets.get_mode(mode, "{name}")' in source, stem
         assert '"small":' in source and "report_final_metrics" in source, stem  # a dict of floors, or a name for one
+
+
+def test_lesson_2b_breeds_layout_is_kaggles_built_from_the_pets_file_names(cpu, tmp_path, monkeypatch):
+    shared_folder(tmp_path, monkeypatch)
+    path = datasets.get_data("dogbreeds", mode="small")
+    assert path == cpu / "small" / "dogbreeds"
+    rows = [line.split(",") for line in (path / "labels.csv").read_text().splitlines()]
+    assert rows[0] == ["id", "breed"] and len(rows) == 31  # every photo, none of notes.txt
+    breeds = [b for _, b in rows[1:]]
+    assert {b: breeds.count(b) for b in set(breeds)} == {"abyssinian": 12, "bengal": 8, "american_bulldog": 10}
+    ids = [i for i, _ in rows[1:]]
+    assert len(set(ids)) == 30 and not any(b in i for i in ids for b in ("abyss", "bengal", "bulldog"))  # opaque
+    by_id = dict(rows[1:])
+    for i in ids:  # each file is the photo its row's breed names
+        body = (path / "train" / f"{i}.jpg").read_bytes().decode()
+        assert body.split(" photo ")[0].lower() == by_id[i]
+    assert datasets.layout("dogbreeds", "small") == datasets.layout("dogbreeds", "sample")
+
+
+def test_full_breeds_are_built_from_the_downloaded_pets_and_bad_names_are_named(cpu, tmp_path):
+    pets = cpu / "oxford_pets" / "images"  # the full Pets download, as the cache holds it once fetched
+    pets.mkdir(parents=True)
+    for breed in ("Siamese", "great_pyrenees", "keeshond"):
+        for i in range(1, 4):
+            (pets / f"{breed}_{i}.jpg").write_bytes(b"x")
+    (cpu / "oxford_pets" / datasets.COMPLETE).write_text("the url")
+    path = datasets.get_data("dogbreeds", mode="full")  # no download: the cached Pets are read
+    assert path == cpu / "built" / "dogbreeds"
+    breeds = sorted({line.split(",")[1] for line in (path / "labels.csv").read_text().splitlines()[1:]})
+    assert breeds == ["great_pyrenees", "keeshond", "siamese"] and len(list((path / "train").iterdir())) == 9
+    (pets / "Siamese.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match=r"Siamese\.jpg is not named <breed>_<number>\.jpg"):
+        small_builders.pets_breeds(cpu / "oxford_pets", tmp_path / "again")

@@ -14,6 +14,7 @@ from coursekit.samples import cifar
 from coursekit.samples import scenes
 from coursekit.samples import carvana, superres
 from coursekit.samples import paintings
+from coursekit.samples import breeds
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Sample:
 
 SAMPLES = {
     "dogscats": Sample(cartoons.make_dogscats_sample, {"train": "train", "valid": "valid"}),
+    "dogbreeds": Sample(breeds.make_dogbreeds_sample, {"labels": "labels.csv", "images": "train"}),
     "planet": Sample(vision.make_planet_sample, {"labels": "train_v2.csv", "images": "train-jpg"}),
     "camvid": Sample(vision.make_camvid_sample),
     "movielens": Sample(tabular.make_movielens_sample, {"ratings": "ratings.csv", "movies": "movies.csv"}),

@@ -212,12 +212,14 @@ def draw_occluder(rng, draw, cx, cy, r, w, h):
         draw.ellipse([x0 - r * 0.3, cy - r * 1.2, x1 + r * 0.3, cy + r * 2], fill=colour)
 
 
-def draw_animal(rng, kind, w, h, typical=1.0, across=(0.3, 0.7)):
+def draw_animal(rng, kind, w, h, typical=1.0, across=(0.3, 0.7), fur=None, cues=None):
     """One cartoon ``kind`` ('cat' or 'dog') at a random place, size and pose on a busy background.
 
     ``typical`` is the chance that each of three cues (ear shape, muzzle, whiskers) is the species' own; below 1
     some cats have folded ears or a muzzle and some dogs pointed ears or whiskers, so only the eyes and the nose
-    always give the class away. The head's centre lies between the fractions ``across`` of the width.
+    always give the class away. The head's centre lies between the fractions ``across`` of the width. A breed
+    (``samples.breeds``) fixes the colour the ``fur`` varies around and the ``cues`` (``pointed``, ``muzzle``,
+    ``whiskers``) instead.
     """
     img = draw_background(rng, w, h)
     draw = ImageDraw.Draw(img)
@@ -227,12 +229,13 @@ def draw_animal(rng, kind, w, h, typical=1.0, across=(0.3, 0.7)):
     ld = ImageDraw.Draw(layer)
     r = min(w, h) * rng.uniform(0.16, 0.3)
     cx, cy = w * rng.uniform(*across), h * rng.uniform(0.35, 0.6)
-    fur = rgb(rng, FUR[rng.integers(len(FUR))], 20)
+    fur = rgb(rng, FUR[rng.integers(len(FUR))] if fur is None else fur, 20)
     if rng.random() < 0.6:
         draw_body(ld, rng, cx, cy, r, fur)
     cat = kind == "cat"
-    own = (True, True, True) if typical >= 1 else tuple(rng.random(3) < typical)  # ears, muzzle, whiskers
-    cues = dict(pointed=cat == own[0], muzzle=cat != own[1], whiskers=cat == own[2])
+    if cues is None:
+        own = (True, True, True) if typical >= 1 else tuple(rng.random(3) < typical)  # ears, muzzle, whiskers
+        cues = dict(pointed=cat == own[0], muzzle=cat != own[1], whiskers=cat == own[2])
     (draw_cat if cat else draw_dog)(ld, rng, cx, cy, r, fur, **cues)
     layer = layer.rotate(rng.uniform(-20, 20), center=(cx, cy), resample=Image.BILINEAR)
     if rng.random() < 0.5:
