@@ -248,3 +248,20 @@ register_dataset(
         licence="ImageNet terms (non-commercial research and education)",
     )
 )
+
+register_dataset(
+    DatasetInfo(
+        # The archive the 2018 CycleGAN notebook downloads, from the CycleGAN authors. They publish no checksum; size
+        # and sha256 as TensorFlow Datasets records them for this URL (tensorflow_datasets/url_checksums/cycle_gan.txt).
+        "horse2zebra",
+        "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/horse2zebra.zip",
+        size=116867962,
+        sha256="a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1",
+        folder="horse2zebra",
+        lesson=13,
+        layout={"train_a": "trainA", "train_b": "trainB", "test_a": "testA", "test_b": "testB"},
+        description="ImageNet photos of horses (trainA, testA) and zebras (trainB, testB), 256x256 JPEGs, unpaired "
+        "(the 2018 CycleGAN data)",
+        licence="ImageNet terms (non-commercial research and education)",
+    )
+)

@@ -15,6 +15,7 @@ from coursekit.samples import scenes
 from coursekit.samples import carvana, superres
 from coursekit.samples import paintings
 from coursekit.samples import breeds
+from coursekit.samples import stripes
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,9 @@ SAMPLES = {
     "carvana": Sample(carvana.make_carvana_sample, {"images": "train", "masks": "train_masks"}),
     "superres": Sample(superres.make_superres_sample, {"train": "train", "valid": "val"}),
     "style": Sample(paintings.make_style_sample, {"content": "content", "style": "style"}),
+    "horse2zebra": Sample(
+        stripes.make_horse2zebra_sample,
+        {"train_a": "trainA", "train_b": "trainB", "test_a": "testA", "test_b": "testB"},
+    ),
     "giga_fren": Sample(translation.make_translation_sample, {"en": translation.EN_FILE, "fr": translation.FR_FILE}),
 }
