@@ -37,6 +37,16 @@ def test_the_network_keeps_the_image_size_and_range():
         assert y.shape == shape and 0 <= y.min() and y.max() <= 1
 
 
+def test_the_network_starts_as_the_identity_and_learns_only_the_paint():
+    torch.manual_seed(0)
+    net = L14.StyleResnet(width=8, n_res=1)
+    x = torch.rand(2, 3, 16, 16) * 0.9 + 0.05
+    torch.testing.assert_close(net(x), x, rtol=0, atol=1e-5)  # the last conv starts at zero: the photo comes back
+    with torch.no_grad():
+        net.up[-1].bias.fill_(1.0)  # what it paints moves the output away from the photo
+    assert (net(x) - x).abs().min() > 0.01
+
+
 @pytest.mark.parametrize(
     "img, message",
     [
@@ -80,6 +90,9 @@ def test_the_loss_is_weighted_content_plus_style_and_training_lowers_it(one_thre
     y = torch.rand(4, 3, 16, 16)
     c, s = loss.parts(y, x)
     assert loss(y, x).item() == pytest.approx(2.0 * c.item() + 5.0 * s.item(), rel=1e-5)
+    stripes = torch.zeros(3, 16, 16)
+    stripes[0, :, ::2] = 1  # red stripes: a style far from the random photos, which the network starts as
+    loss = L14.PerceptualStyleLoss(feats, stripes, size=16, content_weight=1.0, style_weight=1e4)
     net = L14.StyleResnet(width=8, n_res=1)
     opt = torch.optim.Adam(net.parameters(), 1e-2)
     first = loss(net(x), x).item()
