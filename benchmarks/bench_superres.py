@@ -7,7 +7,7 @@
    in 3 CPU minutes 4 blocks of 16 channels (1,507 steps) gained +1.02 dB, 8 blocks of 32 (364 steps) +0.68 dB,
    and in 8 minutes 8 blocks of 64 on 128-px crops (171 steps) only +0.58 dB. ``--loss l1`` (the issue's
    reference) stays exactly at bicubic here: with the bicubic skip, most residuals are near 0, L1's median;
-2. fast style transfer (``--style``): a ``StyleNet`` trained with lesson 13's losses (EfficientNet-Lite0 features,
+2. fast style transfer (``--style``): a ``StyleResnet`` trained with lesson 13's losses (EfficientNet-Lite0 features,
    softmax Gram matrices, a generated painting) against the L-BFGS optimisation of a held-out photo: the time of
    one forward pass vs the optimisation's, and their style losses (targets: >= 100x faster, <= 3x the loss).
 
@@ -27,6 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from coursekit import data, datasets  # noqa: E402
 from coursekit.core import seed_everything  # noqa: E402
 from coursekit.vision import fast_style, images, style, superres  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import lesson_defs, shared_data  # noqa: E402
+
+L14 = lesson_defs("lesson14_enhance")  # SrResnet, StyleResnet and the perceptual style loss, as the lesson writes them
 
 
 def pets_split(folder, seed=42):
@@ -88,7 +93,7 @@ def run_superres(
     train, valid = pets_split(folder, seed)
     dls = superres.sr_dls(train, valid, scale=2, size=size, bs=bs, seed=seed, cache=True)  # decoded once
     valid_dl = torch.utils.data.DataLoader(superres.PairedSRDataset(valid, 2, valid_size, train=False), batch_size=8)
-    model = superres.SrResnet(2, nf, n_blocks, res_scale)
+    model = L14.SrResnet(2, nf, n_blocks, res_scale)
     start = time.time()
     tick = time.process_time if clock == "cpu" else time.perf_counter
     steps = train_for(model, dls.train, F.mse_loss if loss == "mse" else F.l1_loss, minutes * 60, lr, clock=tick)
@@ -106,16 +111,16 @@ def run_superres(
 
 
 def run_fast_style(folder, minutes=1.0, size=96, bs=8, lbfgs_steps=10, style_weight=300.0, seed=42):
-    """Train a StyleNet for ``minutes`` of CPU time, then compare it with L-BFGS on a held-out photo."""
+    """Train a StyleResnet for ``minutes`` of CPU time, then compare it with L-BFGS on a held-out photo."""
     seed_everything(seed)
     train, valid = pets_split(folder, seed)
     net = style.feature_net("efficientnet_lite0")
     painting = style.image_tensor(datasets.get_data("style", mode="sample") / "style" / "swirls_00.jpg")
-    loss = fast_style.PerceptualStyleLoss(net, painting, size, style_weight=style_weight)
+    loss = L14.PerceptualStyleLoss(net, painting, size, style_weight=style_weight)
     loader = torch.utils.data.DataLoader(
         fast_style.ContentDataset(train, size, train=True), batch_size=bs, shuffle=True, drop_last=True
     )
-    snet = fast_style.StyleNet(width=32, n_res=5)
+    snet = L14.StyleResnet(width=32, n_res=5)
     steps = train_for(snet, loader, loss, minutes * 60, 1e-2)
     photo = fast_style.ContentDataset(valid, size, train=False)[0][0]
     painted, t_fast = fast_style.timed(lambda: fast_style.stylize(snet, photo), repeat=5)
@@ -159,8 +164,6 @@ def main():
     parser.add_argument("--data", default=None, help="the pets folder (default: $COURSEKIT_SHARED_DATA/pets)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from common import shared_data
-
     folder = Path(args.data) if args.data else shared_data() / "pets"
     if not folder.exists():
         sys.exit(f"skipped: {folder} is absent (set COURSEKIT_SHARED_DATA to the shared/data folder)")

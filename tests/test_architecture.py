@@ -50,11 +50,11 @@ ONE_LESSON_MODULES = {
     "text/seq2seq.py": "lesson 11's pair batches, masked loss and teacher forcing: to move into its cells (issue 32)",
     "text/transfer.py": "converting the 2018 WikiText-103 weights to coursekit's names (lesson 10's download)",
     "vision/binary_seg.py": "reading and checking GIF/PNG masks, the split by car, Dice (lesson 14b's data and metric)",
-    "vision/fast_style.py": "lesson 14's transformation network: to move into its cells (issue 34)",
+    "vision/fast_style.py": "the photos to restyle, the checked one-pass stylize and a timer (lesson 14's plumbing)",
     "vision/mean_ap.py": "AP@0.5 and COCO mAP, checked against pycocotools (lesson 9's metric)",
     "vision/multilabel.py": "threshold choice on held-out images and the best-constant baseline (lesson 2's checks)",
     "vision/segmentation.py": "CamVid-layout reading, mask-aware transforms and loaders (lesson 3's data)",
-    "vision/superres.py": "lesson 14's paired data and SrResnet: the model to move into its cells (issue 34)",
+    "vision/superres.py": "paired low/high-res crops, bicubic baseline, PSNR, pictures (lesson 14's data and metric)",
     "vision/widgets.py": "the ipywidgets for classifying an uploaded photo and cleaning a dataset (lesson 1)",
 }
 

@@ -1,17 +1,14 @@
-"""Fast style transfer (2018 lesson 14, ``style-transfer-net``; Johnson et al. 2016): a transformation network
-trained once, with lesson 13's perceptual losses (``coursekit.vision.style``), to paint any photo in one
-style, which it then does in a single forward pass instead of an optimisation per image.
+"""Fast style transfer's plumbing (2018 lesson 14, ``style-transfer-net``; Johnson et al. 2016): the photos to
+restyle, a checked one-pass ``stylize`` and a timer. The transformation network (``StyleResnet``) and its
+perceptual loss are written in the notebook's cells, on lesson 13's losses (``coursekit.vision.style``).
 """
 
 import copy
 import time
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torchvision.transforms import v2 as T
 
-from coursekit.vision import style
 from coursekit.vision.images import load_image
 from coursekit.vision.transforms import to_float_image
 
@@ -37,98 +34,6 @@ class ContentDataset(torch.utils.data.Dataset):
         new = copy.copy(self)
         new.__init__(self.items, self.size, train)
         return new
-
-
-# -- the transformation network -----------------------------------------------------------------------------
-def conv_in(c_in, c_out, k, stride=1, relu=True):
-    """Reflection padding, conv, instance norm (style statistics per image, as Ulyanov et al. found best), ReLU."""
-    layers = [nn.ReflectionPad2d(k // 2), nn.Conv2d(c_in, c_out, k, stride), nn.InstanceNorm2d(c_out, affine=True)]
-    return nn.Sequential(*layers, *([nn.ReLU(inplace=True)] if relu else []))
-
-
-class StyleResBlock(nn.Module):
-    """Two 3x3 conv + instance norm layers added back to the input."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.body = nn.Sequential(conv_in(c, c, 3), conv_in(c, c, 3, relu=False))
-
-    def forward(self, x):
-        return x + self.body(x)
-
-
-class Upsample(nn.Module):
-    """Nearest-neighbour x2 then a conv: no checkerboard, unlike a transposed convolution."""
-
-    def __init__(self, c_in, c_out):
-        super().__init__()
-        self.conv = conv_in(c_in, c_out, 3)
-
-    def forward(self, x):
-        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
-
-
-class StyleNet(nn.Module):
-    """(B, 3, H, W) in [0, 1] -> the same size, restyled: 9x9 conv, two stride-2 convs, ``n_res`` residual blocks,
-    two upsamplings, 9x9 conv, sigmoid. ``width`` 32 is Johnson et al.'s network (2018's StyleResnet); H and W
-    should be multiples of 4, and at least ``min_side`` (the first 9x9 convolution reflects 4 pixels at each
-    border, which needs 5)."""
-
-    min_side = 5
-
-    def __init__(self, width=32, n_res=5):
-        super().__init__()
-        w = width
-        self.down = nn.Sequential(conv_in(3, w // 2, 9), conv_in(w // 2, w, 3, 2), conv_in(w, w * 2, 3, 2))
-        self.res = nn.Sequential(*[StyleResBlock(w * 2) for _ in range(n_res)])
-        self.up = nn.Sequential(Upsample(w * 2, w), Upsample(w, w // 2), nn.ReflectionPad2d(4), nn.Conv2d(w // 2, 3, 9))
-
-    def forward(self, x):
-        h = self.up(self.res(self.down(x)))
-        if h.shape[-2:] != x.shape[-2:]:  # sides not multiples of 4: back to the input's size
-            h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.sigmoid(h)
-
-
-# -- the loss -------------------------------------------------------------------------------------------------
-class PerceptualStyleLoss(nn.Module):
-    """``content_weight`` x content loss (output vs input, at the feature net's content layer) + ``style_weight`` x
-    Gram style loss against one style image, with lesson 13's ``FeatureNet`` (frozen, always in eval mode)."""
-
-    def __init__(
-        self,
-        net,
-        style_img,
-        size,
-        content_weight=1.0,
-        style_weight=300.0,
-        layer_weights=None,
-        tv_weight=0.0,
-        style_name="the style image",
-    ):
-        super().__init__()
-        self.net, self.layer_weights = net, layer_weights
-        self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
-        target = torch.zeros(3, size, size)
-        styled = style.match_style_size(style_img, target, style_name)  # textures at the training size
-        with torch.no_grad():
-            self.style_targets = [g.detach() for g in net.grams(net(styled[None]))]
-
-    def parts(self, preds, targets):
-        """(content loss, style loss) of a batch of outputs against their inputs and the style."""
-        feats = self.net(preds)
-        with torch.no_grad():
-            want = self.net(targets)[self.net.content_id]
-        targets_g = [t.to(preds.device) for t in self.style_targets]
-        return (
-            style.content_loss(feats[self.net.content_id], want),
-            style.style_loss(self.net.grams(feats), targets_g, self.layer_weights),
-        )
-
-    def forward(self, preds, targets):
-        c, s = self.parts(preds.float(), targets.float())
-        loss = self.content_weight * c + self.style_weight * s
-        return loss + self.tv_weight * style.tv_loss(preds) if self.tv_weight else loss
 
 
 def check_style_input(img, min_side=1):

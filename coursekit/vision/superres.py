@@ -1,14 +1,12 @@
-"""Super resolution (2018 lesson 14, ``enhance``): paired low/high-resolution data made from one folder of
-photos, an EDSR-style residual network (no BatchNorm in the blocks, residual scaling) that upsamples with
-pixel shuffle initialised by ICNR, PSNR, a pixel-then-feature (perceptual) loss, and side-by-side pictures.
+"""Super resolution's plumbing (2018 lesson 14, ``enhance``): paired low/high-resolution data made from one folder
+of photos, bicubic down- and upscaling, PSNR, and side-by-side pictures. The lesson's network (``SrResnet`` with
+pixel shuffle and ICNR) and its feature loss are written in the notebook's cells.
 """
 
 import copy
-import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torchvision.transforms import v2 as T
 
 from coursekit.core import check_path
@@ -137,69 +135,7 @@ def sr_dls(train_items, valid_items, scale=2, size=96, bs=16, seed=42, num_worke
     )
 
 
-# -- the model --------------------------------------------------------------------------------------------------
-def conv(c_in, c_out, k=3):
-    return nn.Conv2d(c_in, c_out, k, padding=k // 2)
-
-
-class ResBlock(nn.Module):
-    """conv-ReLU-conv added back to its input times ``res_scale`` (0.1): no BatchNorm (EDSR), small steps."""
-
-    def __init__(self, nf, res_scale=0.1):
-        super().__init__()
-        self.body, self.res_scale = nn.Sequential(conv(nf, nf), nn.ReLU(inplace=True), conv(nf, nf)), res_scale
-
-    def forward(self, x):
-        return x + self.body(x) * self.res_scale
-
-
-def icnr_(weight, scale=2, init=nn.init.kaiming_normal_):
-    """ICNR: give the ``scale**2`` output channels that pixel shuffle turns into one block the same kernel, so the
-    shuffled output starts as a nearest-neighbour upsampling (no checkerboard). ``weight`` (C*s*s, C_in, k, k)."""
-    c_out, *rest = weight.shape
-    if c_out % scale**2:
-        raise ValueError(f"a pixel-shuffle conv needs out channels divisible by {scale**2}, not {c_out}")
-    sub = torch.empty(c_out // scale**2, *rest)
-    init(sub)
-    with torch.no_grad():
-        weight.copy_(sub.repeat_interleave(scale**2, dim=0))  # PixelShuffle reads channel c*s*s + i*s + j
-    return weight
-
-
-class PixelShuffleUp(nn.Sequential):
-    """conv to ``nf * scale**2`` channels, ReLU, ``PixelShuffle(scale)``: (B, nf, h, w) -> (B, nf, h*s, w*s)."""
-
-    def __init__(self, nf, scale=2, icnr=True):
-        super().__init__(conv(nf, nf * scale**2), nn.ReLU(inplace=True), nn.PixelShuffle(scale))
-        if icnr:
-            icnr_(self[0].weight, scale)
-            nn.init.zeros_(self[0].bias)
-
-
-class SrResnet(nn.Module):
-    """(B, 3, h, w) low-res in [0, 1] -> (B, 3, h*scale, w*scale): ``n_blocks`` residual blocks, pixel-shuffle
-    upsampling (x2 steps), and the bicubic upsampling added at the end, so the network learns only the detail
-    bicubic misses and starts exactly as good as bicubic (the last conv starts at zero)."""
-
-    def __init__(self, scale=2, nf=64, n_blocks=8, res_scale=0.1, icnr=True):
-        super().__init__()
-        if scale & (scale - 1):
-            raise ValueError(f"scale must be a power of 2 (x2 pixel-shuffle steps), not {scale}")
-        self.scale = scale
-        self.head = conv(3, nf)
-        self.blocks = nn.Sequential(*[ResBlock(nf, res_scale) for _ in range(n_blocks)], conv(nf, nf))
-        self.up = nn.Sequential(*[PixelShuffleUp(nf, 2, icnr) for _ in range(int(math.log2(scale)))])
-        self.tail = conv(nf, 3)
-        nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
-
-    def forward(self, x):
-        h = self.head(x)
-        h = h + self.blocks(h)  # a long skip over the blocks, as in EDSR
-        return upscale_bicubic(x, self.scale) + self.tail(self.up(h))
-
-
-# -- metric, losses, pictures -------------------------------------------------------------------------------------
+# -- metric, baseline, pictures -------------------------------------------------------------------------------------
 def psnr(preds, targets, max_val=1.0):
     """Peak signal-to-noise ratio in dB, 10 log10(max^2 / MSE), per image then averaged; outputs clamped to [0, 1]."""
     mse = ((preds.float().clamp(0, max_val) - targets.float()) ** 2).flatten(1).mean(1)
@@ -213,25 +149,6 @@ def bicubic_psnr(dl, scale):
         total += psnr(upscale_bicubic(lr, scale), hr).item() * len(lr)
         n += len(lr)
     return total / n
-
-
-class FeatureLoss(nn.Module):
-    """Perceptual loss: ``pixel_weight`` x ``pixel_loss`` (MSE) plus, for each feature map ``features(x)`` returns (a
-    list, from a frozen pretrained network), its weight x L1 between the output's and the truth's features."""
-
-    def __init__(self, features, weights, pixel_weight=1.0, pixel_loss=F.mse_loss):
-        super().__init__()
-        self.features, self.weights = features, list(weights)
-        self.pixel_weight, self.pixel_loss = pixel_weight, pixel_loss
-
-    def forward(self, preds, targets):
-        loss = self.pixel_weight * self.pixel_loss(preds, targets)
-        with torch.no_grad():
-            want = [f.detach() for f in self.features(targets)]
-        got = self.features(preds)
-        if len(got) != len(self.weights):
-            raise ValueError(f"FeatureLoss has {len(self.weights)} weights but the network gave {len(got)} maps")
-        return loss + sum(w * F.l1_loss(g, t) for w, g, t in zip(self.weights, got, want))
 
 
 def show_sr(lr, preds, hr, scale, n=3, size=2.6):

@@ -1,10 +1,14 @@
-"""Fast style transfer: the transformation network's shapes, the perceptual loss, training lowers it."""
+"""Fast style transfer: the notebook's transformation network (its ``defs`` cells) keeps shapes and range, the
+perceptual loss is what it says and training lowers it; ``stylize`` checks its input."""
 
 import pytest
 import torch
+from notebook_defs import load_defs
 from torch import nn
 
 from coursekit.vision import fast_style, style
+
+L14 = load_defs("lesson14_enhance")
 
 
 class TinyFeatures(nn.Module):
@@ -27,10 +31,20 @@ class TinyFeatures(nn.Module):
 
 
 def test_the_network_keeps_the_image_size_and_range():
-    net = fast_style.StyleNet(width=8, n_res=1)
+    net = L14.StyleResnet(width=8, n_res=1)
     for shape in [(2, 3, 32, 32), (1, 3, 30, 42)]:
         y = net(torch.rand(shape))
         assert y.shape == shape and 0 <= y.min() and y.max() <= 1
+
+
+def test_the_network_starts_as_the_identity_and_learns_only_the_paint():
+    torch.manual_seed(0)
+    net = L14.StyleResnet(width=8, n_res=1)
+    x = torch.rand(2, 3, 16, 16) * 0.9 + 0.05
+    torch.testing.assert_close(net(x), x, rtol=0, atol=1e-5)  # the last conv starts at zero: the photo comes back
+    with torch.no_grad():
+        net.up[-1].bias.fill_(1.0)  # what it paints moves the output away from the photo
+    assert (net(x) - x).abs().min() > 0.01
 
 
 @pytest.mark.parametrize(
@@ -48,11 +62,11 @@ def test_the_network_keeps_the_image_size_and_range():
 def test_stylize_checks_the_input_shape_before_the_network(img, message):
     # before: torch's padding or channel error, 17 frames deep in the network
     with pytest.raises(ValueError, match=message):
-        fast_style.stylize(fast_style.StyleNet(width=8, n_res=1), img)
+        fast_style.stylize(L14.StyleResnet(width=8, n_res=1), img)
 
 
 def test_stylize_names_a_wrong_type_and_takes_the_smallest_size_it_allows():
-    net = fast_style.StyleNet(width=8, n_res=1)
+    net = L14.StyleResnet(width=8, n_res=1)
     with pytest.raises(TypeError, match=r"float image in \[0, 1\]; this one is torch.uint8: pass img.float\(\) / 255"):
         fast_style.stylize(net, torch.zeros(3, 16, 16, dtype=torch.uint8))
     with pytest.raises(TypeError, match="takes a tensor, not a list"):
@@ -61,7 +75,7 @@ def test_stylize_names_a_wrong_type_and_takes_the_smallest_size_it_allows():
 
 
 def test_stylize_is_one_forward_pass_without_gradients_and_restores_the_mode():
-    net = fast_style.StyleNet(width=8, n_res=1).train()
+    net = L14.StyleResnet(width=8, n_res=1).train()
     out = fast_style.stylize(net, torch.rand(3, 16, 16))
     assert out.shape == (3, 16, 16) and not out.requires_grad and net.training
 
@@ -69,14 +83,17 @@ def test_stylize_is_one_forward_pass_without_gradients_and_restores_the_mode():
 def test_the_loss_is_weighted_content_plus_style_and_training_lowers_it(one_thread):
     torch.manual_seed(0)
     feats, style_img = TinyFeatures(), torch.rand(3, 16, 16)
-    loss = fast_style.PerceptualStyleLoss(feats, style_img, size=16, content_weight=2.0, style_weight=5.0)
+    loss = L14.PerceptualStyleLoss(feats, style_img, size=16, content_weight=2.0, style_weight=5.0)
     x = torch.rand(4, 3, 16, 16)
     c, s = loss.parts(x, x)
     assert c.item() == pytest.approx(0.0) and s.item() > 0  # the input is its own content
     y = torch.rand(4, 3, 16, 16)
     c, s = loss.parts(y, x)
     assert loss(y, x).item() == pytest.approx(2.0 * c.item() + 5.0 * s.item(), rel=1e-5)
-    net = fast_style.StyleNet(width=8, n_res=1)
+    stripes = torch.zeros(3, 16, 16)
+    stripes[0, :, ::2] = 1  # red stripes: a style far from the random photos, which the network starts as
+    loss = L14.PerceptualStyleLoss(feats, stripes, size=16, content_weight=1.0, style_weight=1e4)
+    net = L14.StyleResnet(width=8, n_res=1)
     opt = torch.optim.Adam(net.parameters(), 1e-2)
     first = loss(net(x), x).item()
     for _ in range(20):

@@ -1,4 +1,5 @@
-"""Super resolution: ICNR, pixel shuffle, the paired dataset's shared crop and flip, PSNR, bad pairs."""
+"""Super resolution: the notebook's pixel shuffle and ICNR (its ``defs`` cells) against PyTorch's, the network's
+start, the paired dataset's shared crop and flip, PSNR, bad pairs."""
 
 import math
 
@@ -6,9 +7,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from notebook_defs import load_defs
 from PIL import Image
+from torch import nn
 
 from coursekit.vision import superres
+
+L14 = load_defs("lesson14_enhance")
 
 
 def box_down(x, s=2):
@@ -16,29 +21,51 @@ def box_down(x, s=2):
     return F.avg_pool2d(x[None], s)[0]
 
 
+def test_our_pixel_shuffle_equals_pytorchs():
+    torch.manual_seed(0)
+    for s, shape in [(2, (2, 12, 5, 7)), (3, (1, 18, 4, 3)), (4, (1, 16, 2, 2))]:
+        x = torch.randn(shape)
+        assert torch.equal(L14.pixel_shuffle(x, s), nn.PixelShuffle(s)(x))
+        assert torch.equal(L14.PixelShuffle(s)(x), nn.PixelShuffle(s)(x))
+
+
+def test_icnr_start_is_a_plain_conv_then_nearest_neighbour_upsampling():
+    torch.manual_seed(0)
+    up = L14.PixelShuffleUp(4, scale=2)
+    plain = L14.conv(4, 4)
+    with torch.no_grad():
+        plain.weight.copy_(up[0].weight[::4])
+        plain.bias.zero_()
+    x = torch.randn(2, 4, 5, 6)
+    want = F.interpolate(F.relu(plain(x)), scale_factor=2, mode="nearest")
+    torch.testing.assert_close(up(x), want)
+    w = L14.icnr_(torch.empty(16 * 4, 16, 3, 3))  # the shared kernels keep Kaiming's spread: std sqrt(2 / fan_in)
+    assert w[::4].std().item() == pytest.approx(math.sqrt(2 / (16 * 9)), rel=0.1)
+
+
 def test_icnr_makes_the_first_pixel_shuffle_output_free_of_checkerboard():
     torch.manual_seed(0)
-    up = superres.PixelShuffleUp(8, scale=2)
+    up = L14.PixelShuffleUp(8, scale=2)
     y = up(torch.randn(2, 8, 5, 7))  # (2, 8, 10, 14)
     blocks = y.reshape(2, 8, 5, 2, 7, 2)
     assert torch.equal(blocks, blocks[:, :, :, :1, :, :1].expand_as(blocks))  # every sub-pixel of a block equal
     assert y.abs().sum() > 0
-    plain = superres.PixelShuffleUp(8, scale=2, icnr=False)(torch.randn(2, 8, 5, 7)).reshape(2, 8, 5, 2, 7, 2)
+    plain = L14.PixelShuffleUp(8, scale=2, icnr=False)(torch.randn(2, 8, 5, 7)).reshape(2, 8, 5, 2, 7, 2)
     assert not torch.equal(plain, plain[:, :, :, :1, :, :1].expand_as(plain))  # without ICNR: a checkerboard
 
 
 def test_icnr_needs_channels_divisible_by_the_block():
     with pytest.raises(ValueError, match="divisible by 4"):
-        superres.icnr_(torch.empty(6, 3, 3, 3), scale=2)
+        L14.icnr_(torch.empty(6, 3, 3, 3), scale=2)
 
 
 def test_the_network_starts_as_bicubic_and_has_no_batchnorm():
-    net = superres.SrResnet(scale=2, nf=8, n_blocks=2)
+    net = L14.SrResnet(scale=2, nf=8, n_blocks=2)
     x = torch.rand(1, 3, 6, 6)
     assert net(x).shape == (1, 3, 12, 12)
     assert torch.allclose(net(x), superres.upscale_bicubic(x, 2))  # bicubic, clamped to [0, 1]
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
-    assert superres.SrResnet(scale=4, nf=8, n_blocks=1)(x).shape == (1, 3, 24, 24)
+    assert L14.SrResnet(scale=4, nf=8, n_blocks=1)(x).shape == (1, 3, 24, 24)
 
 
 def test_psnr_matches_hand_worked_values():
@@ -119,6 +146,6 @@ def test_a_pair_not_in_the_scale_ratio_is_an_error_naming_the_file(tmp_path):
 
 def test_feature_loss_adds_weighted_feature_distances():
     feats = lambda x: [x * 2, x.mean(1, keepdim=True)]
-    loss = superres.FeatureLoss(feats, [0.5, 1.0], pixel_weight=1.0, pixel_loss=F.l1_loss)
+    loss = L14.FeatureLoss(feats, [0.5, 1.0], pixel_weight=1.0, pixel_loss=F.l1_loss)
     p, t = torch.ones(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
     assert loss(p, t).item() == pytest.approx(1 + 0.5 * 2 + 1.0 * 1)
