@@ -99,3 +99,27 @@ def test_jaccard_equals_torchvision_box_iou():
     a, b = random_boxes(40, seed=7), random_boxes(30, seed=8)
     far = torch.tensor([[2.0, 2.0, 3.0, 3.0]])  # meets nothing: IoU 0, not negative
     assert torch.allclose(A.jaccard(torch.cat([a, far]), b), box_iou(torch.cat([a, far]), b), atol=1e-6)
+
+
+def test_a_padded_batch_is_matched_as_each_image_alone():
+    """``ssd_targets`` matches a whole padded batch at once: the same anchors, classes and activations as matching
+    each image's own objects on its own (padding rows ignored, an image without objects all background)."""
+    anchors = make_anchors()
+    g = torch.Generator().manual_seed(0)
+    for trial in range(10):
+        n_objects = torch.randint(0, 5, (6,), generator=g)
+        n_objects[0] = 0
+        boxes = torch.zeros(6, 4, 4)
+        labels = torch.full((6, 4), -1)
+        for i, n in enumerate(n_objects.tolist()):
+            boxes[i, :n] = random_boxes(n, seed=100 * trial + i)
+            labels[i, :n] = torch.randint(0, 5, (n,), generator=g)
+        classes, actns = A.ssd_targets(anchors, boxes, labels)
+        for i, n in enumerate(n_objects.tolist()):
+            gt_index, _ = A.map_to_ground_truth(anchors, boxes[i, :n])
+            pos = gt_index >= 0
+            expected = torch.full_like(gt_index, -1)
+            expected[pos] = labels[i, gt_index[pos]]
+            assert torch.equal(classes[i], expected)
+            assert torch.allclose(actns[i][pos], A.bb_to_actn(boxes[i, gt_index[pos]], anchors[pos]), atol=1e-5)
+            assert (actns[i][~pos] == 0).all()
