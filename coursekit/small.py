@@ -148,6 +148,7 @@ NOTEBOOKS = {
     "lesson12_darknet": "cifar10",
     "lesson12b_wgan": "cifar10",
     "lesson13_style": "style",
+    "lesson14_enhance": "superres",
     "lesson14b_carvana": "carvana",
 }
 
