@@ -144,6 +144,7 @@ NOTEBOOKS = {
     "lesson07_rnn": "nietzsche",
     "lesson08_pascal": "pascal",
     "lesson09_ssd": "pascal",
+    "lesson10_ulmfit": "imdb",
     "lesson11_translation": "giga_fren",
     "lesson12_darknet": "cifar10",
     "lesson12b_wgan": "cifar10",
