@@ -155,8 +155,12 @@ NOTEBOOKS = {
 
 
 # Lesson datasets with no small version at all, and why: small mode (and "auto" on a CPU) runs their generated sample
-NO_SMALL = {"rossmann": "no small Rossmann exists (the real data is Kaggle's whole competition, 1,017,209 rows)"}
-SAMPLE_INSTEAD = {"lesson05_tabular": "rossmann"}  # the notebooks that read one, and the dataset
+NO_SMALL = {
+    "rossmann": "no small Rossmann exists (the real data is Kaggle's whole competition, 1,017,209 rows)",
+    "horse2zebra": "no small real two-domain photo set is here (horse2zebra is 111 MB of 256x256 photos, too many "
+    "for a CPU's minutes of CycleGAN)",
+}
+SAMPLE_INSTEAD = {"lesson05_tabular": "rossmann", "lesson13b_cyclegan": "horse2zebra"}  # notebooks: their dataset
 
 
 # Full data built from another registry entry: Kaggle's dog breeds need a login, so all 37 Pets breeds in its layout.
@@ -195,6 +199,10 @@ def cpu_mode(mode, name, cache):
     here (or asked for), else sample, with one line saying why where the lesson cannot run small mode."""
     if name in NO_SMALL:
         print(f"{NO_SMALL[name]}, so this runs the generated sample (sample mode)")
+        return "sample"
+    if name is not None and name not in SMALL:
+        if mode == "small":
+            print(f"{name!r} has no small mode yet, so this runs the generated sample (sample mode)")
         return "sample"
     if mode == "small" or (name in SMALL and find_source(name, cache)):
         return "small"

@@ -67,6 +67,21 @@ def test_a_lesson_with_no_small_data_runs_its_sample_in_small_mode_and_says_why(
     assert run == [] and "no small Rossmann" in skipped[nbs / "lesson05_tabular.ipynb"]
 
 
+def test_cyclegan_and_a_dataset_with_no_small_source_run_the_sample_when_small_is_asked(
+    cpu, tmp_path, monkeypatch, capsys
+):
+    shared_folder(tmp_path, monkeypatch)
+    assert datasets.get_mode("small", "horse2zebra") == "sample"
+    assert "no small real two-domain" in capsys.readouterr().out
+    assert datasets.get_mode("small", "some_new_dataset") == "sample"
+    assert "no small mode yet" in capsys.readouterr().out
+    assert datasets.get_mode("auto", "some_new_dataset") == "sample" and capsys.readouterr().out == ""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    (nbs / "lesson13b_cyclegan.ipynb").write_text("{}")
+    assert "two-domain" in small.notebooks(nbs, cpu)[1][nbs / "lesson13b_cyclegan.ipynb"]
+
+
 def test_small_reads_the_named_folder_as_it_is_with_its_own_layout(cpu, tmp_path, monkeypatch):
     root = shared_folder(tmp_path, monkeypatch)
     assert datasets.get_data("movielens", mode="small") == root / "movie_lens_sample"
