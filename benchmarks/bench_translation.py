@@ -1,17 +1,17 @@
 """Lesson 11 on real data: English->French translation of the Tatoeba pairs, with and without attention.
 
-Data: ``../shared/data/eng_fra/fra.txt`` (``COURSEKIT_SHARED_DATA``): 60,829 English-French sentence pairs from
-the Tatoeba Project (www.tatoeba.org), licence CC BY 2.0 FR. A seeded 10% is held out. Both models are the
-lesson's bidirectional GRU encoder-decoder, one with additive attention and one without, each trained for the
-same ``--minutes`` of wall time through ``coursekit.learner.Learner`` (``--precision auto``, the Learner's
-default: bf16 autocast on a CPU with native bf16, else float32; ``--threads``, default 1), its learning rate
-following a one-cycle shape over that time. Teacher forcing goes
-from 1 to ``--force-end`` over the budget; the default, 1 (always forced), and batches of 64 were measured at 5
-CPU minutes with attention: 11.6 BLEU for a ratio decaying to 0 with batches of 128, 13.8 with batches of 64,
-18.2 always forced. ``--clock cpu`` counts this process's CPU time instead of wall time: fairer when other work
-shares the machine (each model then gets the same compute), but longer to run. Scored with corpus BLEU
-(sacrebleu, detokenised text, greedy decoding, and again never choosing ``xxunk``) on the held-out pairs, overall
-and per English length (1-5, 6-10 words, 11 or more).
+Data: ``../shared/data/eng_fra/fra.txt`` (``COURSEKIT_SHARED_DATA``): 60,829 English-French sentence pairs from the
+Tatoeba Project (www.tatoeba.org), licence CC BY 2.0 FR. A seeded 10% is held out. Both models are the lesson's
+bidirectional GRU encoder-decoder, one with additive attention and one without (``Seq2SeqAttnRNN`` and
+``Seq2SeqRNN_TeacherForcing``, loaded from the notebook's definition cells), each trained for the same ``--minutes``
+of wall time through ``coursekit.learner.Learner`` (``--precision auto``, the Learner's default: bf16 autocast on a
+CPU with native bf16, else float32; ``--threads``, default 1), its learning rate following a one-cycle shape over
+that time. Teacher forcing goes from 1 to ``--force-end`` over the budget; the default, 1 (always forced), and
+batches of 64 were measured at 5 CPU minutes with attention: 11.6 BLEU for a ratio decaying to 0 with batches of
+128, 13.8 with batches of 64, 18.2 always forced. ``--clock cpu`` counts this process's CPU time instead of wall
+time: fairer when other work shares the machine (each model then gets the same compute), but longer to run. Scored
+with corpus BLEU (sacrebleu, detokenised text, greedy decoding) on the held-out pairs, overall and per English
+length (1-5, 6-10 words, 11 or more).
 
 Target: with attention, at least 32 BLEU after 15 minutes (a plain PyTorch bidirectional GRU with attention and
 bf16 reached about 35 in 14 minutes; without attention about 34).
@@ -25,16 +25,17 @@ import sys
 import time
 
 import torch
-from common import shared_data
+from common import lesson_defs, shared_data
 
 from coursekit.callbacks import Callback, CancelFitException
 from coursekit.core import seed_everything
 from coursekit.data import random_split_indices
 from coursekit.learner import Learner
-from coursekit.text import attention, decoding, pairs, seq2seq
+from coursekit.text import pairs
 from coursekit.text.tokenize import Tokenizer
 from coursekit.text.vocab import Vocab
 
+L = lesson_defs("lesson11_translation")  # the lesson's models, loss, teacher forcing and greedy decoding
 ATTRIBUTION = "Tatoeba Project (www.tatoeba.org) English-French pairs, CC BY 2.0 FR (via manythings.org/anki)"
 
 
@@ -118,21 +119,21 @@ def main(argv=None):
     fr_vocab = Vocab.build([tgt[i] for i in train_idx], min_freq=args.min_freq)
 
     def make(idx):
-        return seq2seq.Seq2SeqDataset(
-            [seq2seq.source_ids(src[i], en_vocab) for i in idx],
-            [seq2seq.target_ids(tgt[i], fr_vocab) for i in idx],
+        return pairs.Seq2SeqDataset(
+            [pairs.source_ids(src[i], en_vocab) for i in idx],
+            [pairs.target_ids(tgt[i], fr_vocab) for i in idx],
             en_vocab,
             fr_vocab,
         )
 
     train_ds, valid_ds = make(train_idx), make(valid_idx)
-    dls = seq2seq.seq2seq_dls(train_ds, valid_ds, bs=args.bs, seed=args.seed)
+    dls = pairs.seq2seq_dls(train_ds, valid_ds, bs=args.bs, seed=args.seed)
     print(
         f"{len(raw):,} pairs, {len(kept):,} kept (<= 30 tokens); train {len(train_ds):,}, held out "
         f"{len(valid_ds):,}; vocabularies {len(en_vocab):,} en / {len(fr_vocab):,} fr; "
         f"prepared in {time.perf_counter() - t0:.0f} s; torch threads {torch.get_num_threads()}"
     )
-    valid_src = seq2seq.pad_batch([valid_ds[i][0] for i in range(len(valid_ds))])
+    valid_src = pairs.pad_batch([valid_ds[i][0] for i in range(len(valid_ds))])
     refs = [tgt[i] for i in valid_idx]
     words = [pairs.n_words(raw[kept[i]][0]) for i in valid_idx]
     bins = tuple(b for b in ((1, 5), (6, 10), (11, 100)) if any(b[0] <= n <= b[1] for n in words))  # non-empty
@@ -143,13 +144,11 @@ def main(argv=None):
         if name not in chosen:
             continue
         seed_everything(args.seed)
-        model = attention.Seq2Seq(
+        model = (L.Seq2SeqAttnRNN if att else L.Seq2SeqRNN_TeacherForcing)(
             len(en_vocab),
             len(fr_vocab),
-            emb_sz=args.emb,
-            n_hid=args.hid,
-            bidirectional=True,
-            attention=att,
+            args.emb,
+            args.hid,
             max_src_len=30,
             max_out_len=32,
             dropout=0.1,
@@ -161,10 +160,10 @@ def main(argv=None):
         learn = Learner(
             model,
             dls,
-            seq2seq.MaskedSeqLoss(),
+            L.seq2seq_loss,
             lr=args.lr,
             device="cpu",
-            cbs=[budget, seq2seq.TeacherForcing(schedule=lambda _, b=budget: 1.0 - (1.0 - args.force_end) * b.pct())],
+            cbs=[budget, L.TeacherForcing(schedule=lambda _, b=budget: 1.0 - (1.0 - args.force_end) * b.pct())],
             mixed_precision="auto" if args.precision == "auto" else False,
         )
         precision = learn.precision.mode or "float32"
@@ -172,10 +171,10 @@ def main(argv=None):
         learn.fit(1000, lr=args.lr / 25)
         train_wall, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         t1 = time.perf_counter()
-        hyps = [[fr_vocab.itos[i] for i in ids] for ids in decoding.greedy_decode(model, valid_src, bs=256)]
-        by_len = decoding.bleu_by_length(hyps, refs, words, bins)
+        hyps = [[fr_vocab.itos[i] for i in ids] for ids in L.greedy_decode(model, valid_src, bs=256)]
+        by_len = pairs.bleu_by_length(hyps, refs, words, bins)
         rows[name] = dict(
-            bleu=decoding.corpus_bleu(hyps, refs),
+            bleu=pairs.corpus_bleu(hyps, refs),
             **by_len,
             batches=budget.n_batches,
             epochs=budget.n_batches / len(dls.train),
@@ -191,16 +190,9 @@ def main(argv=None):
         )
         for i in range(3):
             print(
-                f"   {raw[kept[valid_idx[i]]][0]!r} -> {decoding.detokenize(hyps[i], 'fr')!r} "
-                f"(reference {decoding.detokenize(refs[i], 'fr')!r})"
+                f"   {raw[kept[valid_idx[i]]][0]!r} -> {pairs.detokenize(hyps[i], 'fr')!r} "
+                f"(reference {pairs.detokenize(refs[i], 'fr')!r})"
             )
-        # the same model, decoded never choosing xxunk (it never matches a reference word): its next likeliest word
-        ids = decoding.greedy_decode(model, valid_src, bs=256, forbid=(attention.UNK_IDX,))
-        hyps = [[fr_vocab.itos[i] for i in row] for row in ids]
-        rows[f"{name}, no xxunk"] = dict(
-            rows[name], bleu=decoding.corpus_bleu(hyps, refs), **decoding.bleu_by_length(hyps, refs, words, bins)
-        )
-        print(f"{name}, decoded without xxunk: BLEU {rows[f'{name}, no xxunk']['bleu']:.2f}", flush=True)
     print(
         f"\nheld-out corpus BLEU (sacrebleu) after {args.minutes:g} min ({args.clock} time) of training per model on "
         f"this CPU ({', '.join(sorted({r['precision'] for r in rows.values()}))}):"

@@ -1,16 +1,30 @@
-"""Reading parallel sentences: the giga-fren files filtered to "Wh...?" questions (the 2018 lesson's data,
-and the offline sample's layout), a tab-separated pairs file (Tatoeba's ``fra.txt``), and tokenizing both
-languages with length filtering.
+"""Lesson 11's data and its measure: parallel sentences read (the giga-fren files filtered to "Wh...?" questions,
+the 2018 lesson's data and the offline sample's layout, or a tab-separated pairs file such as Tatoeba's
+``fra.txt``), tokenized with length filtering, numericalized into padded (source, target) batches, and BLEU through
+``sacrebleu`` on detokenised text. The lesson's models, loss, teacher forcing and decoding are written in its cells.
 
 Bad input is an error naming the file and line: a pairs line with no tab or an empty side, a pairs file that
 is not UTF-8 (or the ``encoding`` given), and giga-fren files that do not have the same number of lines (then
 the pairs would be misaligned from that line on).
+
+A batch is ``(src, tgt)``: ``src`` (bs, S) source ids and ``tgt`` (bs, T) target ids ending in ``xxeos``, both
+padded at the end with ``xxpad`` (id 1); ``src != pad`` is the source's padding mask.
+BLEU is computed by sacrebleu (the standard implementation, with its own "13a" tokenisation), never here: our
+tokens are first joined back into ordinary text (``detokenize``), so the scores compare with published ones.
 """
 
 import re
+from functools import partial
 from pathlib import Path
 
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
 from coursekit.core import check_path
+from coursekit.data import DataLoaders
+from coursekit.text.loaders import SortishSampler, as_ids
+from coursekit.text.tokenize import BOS, EOS, MAJ, PAD, UP
 
 EN_FILE, FR_FILE = "giga-fren.release2.fixed.en", "giga-fren.release2.fixed.fr"
 # As in 2018: an English question starting with "Wh" and ending at its first "?", and a French question.
@@ -105,3 +119,125 @@ def tokenize_pairs(pairs, src_tok, tgt_tok, max_len=30, cache_dir=None, name="pa
 def n_words(sentence):
     """The number of words of a raw sentence (split on spaces): what 'length' means for BLEU per length."""
     return len(sentence.split())
+
+
+class Seq2SeqDataset(Dataset):
+    """Numericalized (source, target) pairs, ``ds[i] = (src_ids, tgt_ids)``, and both vocabularies."""
+
+    def __init__(self, src_ids, tgt_ids, src_vocab, tgt_vocab):
+        if len(src_ids) != len(tgt_ids):
+            raise ValueError(f"{len(src_ids)} sources but {len(tgt_ids)} targets: give one target per source.")
+        self.src, self.tgt = as_ids(src_ids), as_ids(tgt_ids)
+        self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
+        empty = [i for i, (s, t) in enumerate(zip(self.src, self.tgt)) if len(s) == 0 or len(t) == 0]
+        if empty:
+            raise ValueError(
+                f"Pair {empty[0]} has an empty side ({len(empty)} such pairs): drop them first (tokenize_pairs does)."
+            )
+        self.src_lengths = np.array([len(s) for s in self.src])
+        self.tgt_lengths = np.array([len(t) for t in self.tgt])
+
+    def __len__(self):
+        return len(self.src)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.src[i]), torch.from_numpy(self.tgt[i])
+
+    def __repr__(self):
+        return (
+            f"Seq2SeqDataset({len(self)} pairs; source {len(self.src_vocab)} tokens, lengths "
+            f"{self.src_lengths.min()}-{self.src_lengths.max()}; target {len(self.tgt_vocab)} tokens, "
+            f"lengths {self.tgt_lengths.min()}-{self.tgt_lengths.max()})"
+        )
+
+
+def pad_batch(seqs, pad_idx=1):
+    """Id tensors of different lengths -> one (n, longest) LongTensor, padded with ``pad_idx`` at the end."""
+    out = torch.full((len(seqs), max(len(s) for s in seqs)), pad_idx, dtype=torch.long)
+    for row, s in enumerate(seqs):
+        out[row, : len(s)] = s
+    return out
+
+
+def seq2seq_collate(batch, pad_idx=1):
+    """``[(src_ids, tgt_ids), ...]`` -> (src (bs, S), tgt (bs, T)), each padded at the end."""
+    return pad_batch([s for s, _ in batch], pad_idx), pad_batch([t for _, t in batch], pad_idx)
+
+
+def padding_mask(ids, pad_idx=1):
+    """True where ``ids`` holds a real token, False on padding: (bs, seq) bool."""
+    return ids != pad_idx
+
+
+def seq2seq_dls(train_ds, valid_ds, bs=64, seed=42):
+    """``DataLoaders`` of two ``Seq2SeqDataset``: training batches of similar source lengths (``SortishSampler``,
+    so little of each batch is padding), validation in order, twice the batch size."""
+    pad = train_ds.tgt_vocab.stoi[PAD]
+    collate = partial(seq2seq_collate, pad_idx=pad)
+    sampler = SortishSampler(train_ds.src_lengths + train_ds.tgt_lengths, bs, seed)
+    train = DataLoader(train_ds, bs, sampler=sampler, collate_fn=collate, drop_last=len(train_ds) > bs)
+    valid = DataLoader(valid_ds, bs * 2, shuffle=False, collate_fn=collate)
+    return DataLoaders(train, valid)
+
+
+def target_ids(tokens, vocab):
+    """A target sentence's ids as the decoder learns them: its tokens (without ``xxbos``), then ``xxeos``."""
+    return vocab.numericalize([t for t in tokens if t != BOS] + [EOS])
+
+
+def source_ids(tokens, vocab):
+    """A source sentence's ids: its tokens without ``xxbos`` (an unknown word becomes ``xxunk``, id 0)."""
+    return vocab.numericalize([t for t in tokens if t != BOS])
+
+
+def detokenize(tokens, lang="en"):
+    """Our tokens -> plain text: ``xxmaj``/``xxup`` restore capitals, the other markers are dropped, and the
+    words are joined with spaces except where the language writes none (before "," "." "n't" "'s" in English;
+    after "l'" and before "-t" "-il" in French; French keeps its space before "?" "!" ";" ":")."""
+    out, cap = [], None
+    no_space_before = {",", ".", ")", "..."} | ({"?", "!", ";", ":"} if lang != "fr" else set())
+    for t in tokens:
+        if t in (BOS, EOS, PAD):
+            continue
+        if t in (MAJ, UP):
+            cap = t
+            continue
+        if cap == MAJ:
+            t = t[:1].upper() + t[1:]
+        elif cap == UP:
+            t = t.upper()
+        cap = None
+        glue = bool(out) and (
+            t in no_space_before
+            or (lang == "en" and re.fullmatch(r"n't|'\w{1,2}", t.lower()) is not None)
+            or (lang == "fr" and (out[-1].endswith("'") or (t.startswith("-") and len(t) > 1)))
+        )
+        if glue:
+            out[-1] += t
+        else:
+            out.append(t)
+    return " ".join(out)
+
+
+def corpus_bleu(hyp_tokens, ref_tokens, lang="fr"):
+    """Corpus BLEU (0-100) of hypotheses against one reference each, both given as token lists: each is
+    detokenised, then scored by ``sacrebleu.corpus_bleu`` with its default settings (13a tokenisation)."""
+    import sacrebleu
+
+    if len(hyp_tokens) != len(ref_tokens):
+        raise ValueError(f"{len(hyp_tokens)} hypotheses but {len(ref_tokens)} references: give one each.")
+    hyps = [detokenize(h, lang) for h in hyp_tokens]
+    refs = [detokenize(r, lang) for r in ref_tokens]
+    return sacrebleu.corpus_bleu(hyps, [refs]).score
+
+
+def bleu_by_length(hyp_tokens, ref_tokens, src_lengths, bins=((1, 5), (6, 10)), lang="fr"):
+    """Corpus BLEU over the pairs whose source length (in words) falls in each bin ``(lo, hi)``, inclusive:
+    ``{"1-5": bleu, ...}``; a bin with no pair gives NaN."""
+    out = {}
+    for lo, hi in bins:
+        idx = [i for i, n in enumerate(src_lengths) if lo <= n <= hi]
+        out[f"{lo}-{hi}"] = (
+            corpus_bleu([hyp_tokens[i] for i in idx], [ref_tokens[i] for i in idx], lang) if idx else float("nan")
+        )
+    return out
