@@ -72,24 +72,20 @@ def _writable(folder):
 def get_mode(mode=None, dataset=None):
     """'sample', 'small' or 'full': ``COURSEKIT_MODE`` wins, then ``mode``. 'auto'/None means full on a GPU; on a
     CPU, small when the small data of the lesson's ``dataset`` is here (cache or ``COURSEKIT_SMALL_DATA``), else
-    sample, with one line saying how to get the real data (a CPU run never starts a large download by itself)."""
+    sample, with one line saying how to get the real data (a CPU run never starts a large download by itself).
+    A dataset in ``small.NO_SMALL`` runs sample mode for 'small' too, with one line saying why."""
     mode = (os.environ.get("COURSEKIT_MODE") or mode or "auto").strip().lower()
     if mode == "auto":
         import torch  # only here: the rest of this module needs no torch
 
         if torch.cuda.is_available():
             return "full"
-        if dataset in small.SMALL:
-            if small.find_source(dataset, data_dir()):
-                return "small"
-            print(f"No GPU and no small real data here, so sample mode. {small.how_to_get(dataset)}")
-        return "sample"
-    if mode not in MODES:
+    elif mode not in MODES:
         raise ValueError(
             f"Unknown data mode {mode!r}: use one of 'sample', 'small', 'full', 'auto' "
             "(in the parameters cell or COURSEKIT_MODE)."
         )
-    return mode
+    return small.cpu_mode(mode, dataset, data_dir()) if mode in ("auto", "small") else mode
 
 
 MODE_LINES = {  # what a notebook prints to say what data it runs on

@@ -136,6 +136,11 @@ NOTEBOOKS = {
 }
 
 
+# Lesson datasets with no small version at all, and why: small mode (and "auto" on a CPU) runs their generated sample
+NO_SMALL = {"rossmann": "no small Rossmann exists (the real data is Kaggle's whole competition, 1,017,209 rows)"}
+SAMPLE_INSTEAD = {"lesson05_tabular": "rossmann"}  # the notebooks that read one, and the dataset
+
+
 # Full data built from another registry entry: Kaggle's dog breeds need a login, so all 37 Pets breeds in its layout.
 FULL_BUILDS = {"dogbreeds": ("oxford_pets", pets_breeds)}  # lesson dataset: (the source, downloaded whole; builder)
 
@@ -165,6 +170,19 @@ def find_source(name, cache):
     if shared and (shared / spec.shared_name).is_dir():
         return shared / spec.shared_name
     return None
+
+
+def cpu_mode(mode, name, cache):
+    """What ``mode`` 'small', or 'auto' on a CPU, means for lesson dataset ``name``: small when its small data is
+    here (or asked for), else sample, with one line saying why where the lesson cannot run small mode."""
+    if name in NO_SMALL:
+        print(f"{NO_SMALL[name]}, so this runs the generated sample (sample mode)")
+        return "sample"
+    if mode == "small" or (name in SMALL and find_source(name, cache)):
+        return "small"
+    if name in SMALL:
+        print(f"No GPU and no small real data here, so sample mode. {how_to_get(name)}")
+    return "sample"
 
 
 def how_to_get(name):
@@ -216,7 +234,9 @@ def notebooks(folder, cache):
     run, skipped = [], {}
     for nb in sorted(Path(folder).glob("lesson*.ipynb")):
         name = NOTEBOOKS.get(nb.stem)
-        if name is None:
+        if nb.stem in SAMPLE_INSTEAD:
+            skipped[nb] = f"{NO_SMALL[SAMPLE_INSTEAD[nb.stem]]}; in small mode it runs the generated sample"
+        elif name is None:
             skipped[nb] = "no small mode yet (sample mode only)"
         elif find_source(name, cache) is None:
             skipped[nb] = how_to_get(name)

@@ -51,6 +51,22 @@ def test_auto_is_small_on_a_cpu_when_the_lessons_small_data_is_here(cpu, tmp_pat
     assert "small" in datasets.describe_mode("small") and "'full'" in datasets.describe_mode("small")
 
 
+def test_a_lesson_with_no_small_data_runs_its_sample_in_small_mode_and_says_why(cpu, tmp_path, monkeypatch, capsys):
+    shared_folder(tmp_path, monkeypatch)
+    for mode in ("small", "auto"):  # auto on a CPU, and small asked for: the generated sample, with one line
+        assert datasets.get_mode(mode, "rossmann") == "sample"
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and "no small Rossmann" in out and "sample" in out, mode
+    assert datasets.get_mode("sample", "rossmann") == "sample" and capsys.readouterr().out == ""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert datasets.get_mode("auto", "rossmann") == "full"
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    (nbs / "lesson05_tabular.ipynb").write_text("{}")
+    run, skipped = small.notebooks(nbs, cpu)
+    assert run == [] and "no small Rossmann" in skipped[nbs / "lesson05_tabular.ipynb"]
+
+
 def test_small_reads_the_named_folder_as_it_is_with_its_own_layout(cpu, tmp_path, monkeypatch):
     root = shared_folder(tmp_path, monkeypatch)
     assert datasets.get_data("movielens", mode="small") == root / "movie_lens_sample"
