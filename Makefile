@@ -12,6 +12,13 @@ STAMP  := $(VENV)/.coursekit-installed
 LESSON ?= nbs/lesson01_dogs_cats.ipynb
 MODE   ?= sample
 SHARED ?= $(abspath ../shared/data)
+# Tests and notebooks run this many at a time, each in its own pytest-xdist worker and kernel: most
+# lessons train on one thread, so two of them keep a 2-core machine busy. JOBS=1 runs them one after the other.
+# Each worker's kernels get the cores divided among the workers (OMP_NUM_THREADS), so two lessons that use every
+# core do not fight over them.
+JOBS   ?= 2
+PARALLEL := $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS) --dist loadfile)
+THREADS  := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
 
 export COURSEKIT_SHARED_DATA ?= $(SHARED)
 export COURSEKIT_SMALL_DATA ?= $(SHARED)
@@ -35,23 +42,23 @@ run: $(STAMP)  ## lesson 1 (or LESSON=...) end to end, headless, in sample mode 
 test: unit real nbs small  ## everything CI runs: unit, real-data and kernel tests, every notebook under nbval (sample, then small)
 
 unit: $(STAMP)  ## the unit tests (about a minute on a quiet 2-core CPU)
-	$(PY) -m pytest -q -m "not real_data and not kernel" tests
+	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q $(PARALLEL) -m "not real_data and not kernel" tests
 
 real: $(STAMP)  ## tests on ../shared/data and through a Jupyter kernel (minutes)
-	$(PY) -m pytest -q -m "(real_data or kernel) and not browser" -rs tests
+	OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q $(PARALLEL) -m "(real_data or kernel) and not browser" -rs tests
 
 # The text lessons' general language models are pretrained (about 1.5 minutes, once per machine, then cached
 # in data/models) before the notebooks run, so lesson 10's own time is the lesson's work.
 nbs: $(STAMP)  ## every notebook under nbval in sample mode, after pretraining the text lessons' models
 	COURSEKIT_MODE=sample $(PY) -m coursekit.text.pretrained
-	COURSEKIT_MODE=sample $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider nbs
+	COURSEKIT_MODE=sample OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q $(PARALLEL) --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider nbs
 
 # The notebooks that have a small mode, under nbval on the real data in COURSEKIT_SMALL_DATA (../shared/data); each
 # other one, and each whose data is absent there, is skipped with its reason (printed by coursekit.small).
 small: $(STAMP)  ## every notebook with a small mode under nbval on ../shared/data's real data (skips, with the reason, when absent)
 	@nbs="$$($(PY) -m coursekit.small nbs)" || exit 1; \
 	if [ -z "$$nbs" ]; then echo "small mode: no notebook to run here (the reasons are above)"; \
-	else COURSEKIT_MODE=small $(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=300 \
+	else COURSEKIT_MODE=small OMP_NUM_THREADS=$(THREADS) $(PY) -m pytest -q $(PARALLEL) --nbval-lax --nbval-cell-timeout=300 \
 		-p no:cacheprovider $$nbs; fi
 
 pretrain: $(STAMP)  ## the general language models of lessons 4 and 10 (once per machine, then cached)

@@ -64,6 +64,12 @@ def data_fingerprint(ds):
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
 
+def nhwc(x):
+    """A batch of images channels-last (NHWC), other tensors as they are: on a CPU, oneDNN's convolutions run faster
+    on NHWC input, whatever the weights' layout (``benchmarks/bench_channels_last.py`` measures the Learner's)."""
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+
+
 @torch.no_grad()
 def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
     """``TensorDataset(*fn(*inputs), *targets)`` over every batch of ``dl`` (``fn`` defaults to ``model``, which
@@ -73,6 +79,7 @@ def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
     maps a batch to another (a flip, with its boxes flipped too)."""
     fn = fn or model
     device = next(model.parameters()).device
+    to_device = (lambda x: nhwc(x.to(device))) if device.type == "cpu" else (lambda x: x.to(device))
     cols, was_training = [], model.training
     model.eval()
     try:
@@ -80,8 +87,9 @@ def features_dataset(model, dl, fn=None, views=(None,), n_inp=1):
             what = "computing the body's activations" + (f", view {i + 1} of {len(views)}" if len(views) > 1 else "")
             for batch in progress_bar(dl, len(dl), what):
                 batch = view(batch) if view else batch
-                out = fn(*[x.to(device) for x in batch[:n_inp]])
-                cols.append([o.cpu() for o in (out if isinstance(out, tuple) else (out,))] + list(batch[n_inp:]))
+                out = fn(*[to_device(x) for x in batch[:n_inp]])
+                outs = out if isinstance(out, tuple) else (out,)
+                cols.append([o.cpu().contiguous() for o in outs] + list(batch[n_inp:]))  # stored in the usual layout
     finally:
         model.train(was_training)
     return TensorDataset(*[torch.cat(c) for c in zip(*cols)])

@@ -30,6 +30,7 @@ from coursekit.small_builders import (
     pets_breeds,
     pets_cats_dogs,
     pets_head_boxes,
+    pets_superres,
     pets_trimaps,
 )
 
@@ -116,6 +117,20 @@ SMALL = {
         layout={"train_json": "train.json", "valid_json": "valid.json", "images": "images"},
         what="a fixed 200 of the Oxford-IIIT Pets photos with a head box (cat or dog), as COCO JSON; 20% held out",
     ),
+    # lesson 13 paints a pets photo (the notebook's seed picks it; the paintings stay the generated ones)
+    "style": Small(
+        "oxford_pets",
+        "pets",
+        layout={"content": "images", "style": None},
+        what="the 450 Oxford-IIIT Pets photos as content pictures (the paintings are generated in every mode)",
+    ),
+    # no small ImageNet exists: super resolution and fast style learn from the pets (any photos will do)
+    "superres": Small(
+        "oxford_pets",
+        "pets",
+        pets_superres,
+        what="the 450 Oxford-IIIT Pets photos in Imagenette's layout (train/, val/; a fixed 20% held out)",
+    ),
 }
 
 # The notebooks converted to small mode, and the lesson dataset each reads.
@@ -133,6 +148,8 @@ NOTEBOOKS = {
     "lesson11_translation": "giga_fren",
     "lesson12_darknet": "cifar10",
     "lesson12b_wgan": "cifar10",
+    "lesson13_style": "style",
+    "lesson14_enhance": "superres",
     "lesson14b_carvana": "carvana",
 }
 

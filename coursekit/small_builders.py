@@ -13,6 +13,8 @@ The core never imports a domain, so the files are read here with the standard li
 - ``pets_trimaps`` and ``pets_head_boxes`` make, from Oxford-IIIT Pets (``images/``, ``annotations/trimaps/``,
   ``annotations/xmls/``), lesson 14b's photos and masks and lessons 8 and 9's head boxes as COCO JSON. Photos are
   hard-linked (or copied) and each subset is fixed and seeded, the same whatever the notebook's seed;
+- ``pets_superres`` makes lesson 14's Imagenette-like photo folders (``train/pets/``, ``val/pets/``) from every Pets
+  photo, a fixed, seeded share held out;
 - ``pets_breeds`` makes lesson 2b's Kaggle dog-breed layout (``train/<id>.jpg``, ``labels.csv``) from every Pets
   photo: the small copy's 3 breeds, or, in full mode, all 37 (Kaggle's own data needs a login).
 """
@@ -232,6 +234,19 @@ def pets_head_boxes(src, dest, n=200, valid_pct=0.2, seed=0):
         (Path(dest) / f"{split}.json").write_text(json.dumps(coco))
     for stem in stems:
         link_or_copy(pairs[stem][0], Path(dest) / "images" / pairs[stem][0].name)
+
+
+def pets_superres(src, dest, valid_pct=0.2, seed=0):
+    """Lesson 14's photo folders as Imagenette lays them out (``train/<class>/``, ``val/<class>/``; one class,
+    ``pets``) from every Oxford-IIIT Pets photo (``src/images``): a fixed, seeded ``valid_pct`` held out, the same
+    whatever the notebook's seed. Super resolution needs no labels, only photos."""
+    images = Path(src) / "images"
+    photos = sorted(p for p in images.iterdir() if p.suffix.lower() == ".jpg") if images.is_dir() else []
+    if not photos:
+        raise FileNotFoundError(f"No .jpg photos in {images}: is {src} the Oxford-IIIT Pets folder (images/)?")
+    valid = set(random.Random(seed).sample(photos, round(len(photos) * valid_pct)))
+    for p in photos:
+        link_or_copy(p, Path(dest) / ("val" if p in valid else "train") / "pets" / p.name)
 
 
 def pets_breeds(src, dest):

@@ -232,3 +232,13 @@ def test_full_breeds_are_built_from_the_downloaded_pets_and_bad_names_are_named(
     (pets / "Siamese.jpg").write_bytes(b"x")
     with pytest.raises(ValueError, match=r"Siamese\.jpg is not named <breed>_<number>\.jpg"):
         small_builders.pets_breeds(cpu / "oxford_pets", tmp_path / "again")
+
+
+def test_lesson_13_paints_a_pets_photo_in_small_mode_with_the_generated_paintings(cpu, tmp_path, monkeypatch):
+    shared = shared_folder(tmp_path, monkeypatch)
+    assert datasets.get_mode("auto", "style") == "small" and datasets.get_mode("auto", "superres") == "small"
+    monkeypatch.setenv("COURSEKIT_MODE", "small")
+    assert datasets.get_data("style") == shared / "pets"  # read as it is: the photos in images/
+    assert datasets.layout("style", "small")["content"] == "images"
+    paintings = datasets.get_sample("style", seed=0)  # generated whatever COURSEKIT_MODE says
+    assert paintings == cpu / "sample" / "style" and len(list((paintings / "style").glob("*.jpg"))) == 6

@@ -169,6 +169,23 @@ def test_features_dataset_keeps_several_outputs_each_view_and_the_training_mode(
     assert body.training  # put back as it was
 
 
+def test_features_of_images_are_computed_channels_last_on_a_cpu_and_stored_in_the_usual_layout():
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2)).eval()
+    seen = []
+    x = torch.rand(6, 3, 12, 12)
+    ds = features_dataset(
+        conv,
+        DataLoader(TensorDataset(x, torch.arange(6)), batch_size=4),
+        fn=lambda xb: seen.append(xb.is_contiguous(memory_format=torch.channels_last)) or conv(xb),
+    )
+    assert seen == [True, True]  # the images reach the model channels-last
+    feats = ds.tensors[0]
+    assert feats.is_contiguous()  # stored as a plain contiguous tensor
+    with torch.no_grad():
+        assert torch.allclose(feats, conv(x), atol=1e-5)
+
+
 def test_the_weights_fingerprint_reads_any_memory_layout():
     """A model stored channels-last (the Learner's default on a CPU) has the fingerprint of its plain copy; 1x1
     convolutions, whose channels-last strides PyTorch still calls contiguous, included."""

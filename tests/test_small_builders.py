@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from coursekit import small_builders
-from coursekit.vision import binary_seg, detection_data
+from coursekit.vision import binary_seg, detection_data, superres
 
 
 def voc_xml(name, w, h, objects):
@@ -101,3 +101,20 @@ def test_trimap_subset_is_fixed_and_read_by_the_lessons_loader(tmp_path):
     lay = binary_seg.LAYOUTS["oxford_pets"]
     items, masks = binary_seg.binary_items(tmp_path / "a", lay["images"], lay["masks"], lay["suffix"], lay["positive"])
     assert [p.name for p in items] == names[0] and all(m.stem == p.stem for p, m in zip(items, masks))
+
+
+def test_superres_folders_hold_every_pets_photo_once_with_a_fixed_held_out_fifth(tmp_path):
+    src = fake_pets(tmp_path / "pets")
+    for dest in (tmp_path / "a", tmp_path / "b"):
+        small_builders.pets_superres(src, dest)
+    split = [
+        [sorted(p.name for p in (d / sub / "pets").iterdir()) for sub in ("train", "val")]
+        for d in (tmp_path / "a", tmp_path / "b")
+    ]
+    assert split[0] == split[1]
+    train, valid = split[0]
+    assert len(valid) == 4 and len(train) == 16 and not set(train) & set(valid)
+    train_items, valid_items = superres.sr_items(tmp_path / "a")  # lesson 14's reader
+    assert [p.name for p in valid_items] == valid and len(train_items) == 16
+    with pytest.raises(FileNotFoundError, match="Oxford-IIIT Pets"):
+        small_builders.pets_superres(tmp_path / "nothing", tmp_path / "c")

@@ -37,6 +37,9 @@ LAYERS = {
     # content at the 4th (relu4_3), as in 2018.
     "vgg16": dict(style=("5", "12", "22", "32", "42"), content="32"),
 }
+# Lesson 13's choice for Lite0, which lesson 14's fast style reads too: the stem and blocks 1, 3 and 5 (strides 2, 2,
+# 4, 8) without the peaky stride-16 layer, used without the softmax, content at the deepest of them.
+LITE0_STYLE, LITE0_CONTENT = ("0", "2.expand", "4.expand", "6.expand"), "6.expand"
 
 
 class FeatureNet(nn.Module):
