@@ -137,6 +137,7 @@ SMALL = {
 NOTEBOOKS = {
     "lesson01_dogs_cats": "dogscats",
     "lesson01b_convolutions": "dogscats",
+    "lesson02_multilabel": "planet",
     "lesson02b_dog_breeds": "dogbreeds",
     "lesson03_segmentation": "camvid",
     "lesson04_imdb": "imdb",

@@ -147,9 +147,12 @@ class ConcatPool(nn.Module):
 
 
 def create_head(n_features, n_out, ps=0.5, concat_pool=True, hidden=512):
-    """The 2018 head: pool -> flatten -> BN -> dropout(ps/2) -> linear -> ReLU -> BN -> dropout(ps) -> linear."""
+    """The 2018 head: pool -> flatten -> BN -> dropout(ps/2) -> linear -> ReLU -> BN -> dropout(ps) -> linear.
+    ``hidden=0``: one linear layer, pool -> flatten -> BN -> dropout(ps) -> linear (for a few hundred images)."""
     pool = ConcatPool() if concat_pool else nn.AdaptiveAvgPool2d(1)
     n_in = n_features * (2 if concat_pool else 1)
+    if not hidden:
+        return nn.Sequential(pool, nn.Flatten(), nn.BatchNorm1d(n_in), nn.Dropout(ps), nn.Linear(n_in, n_out))
     return nn.Sequential(
         pool,
         nn.Flatten(),
@@ -187,10 +190,10 @@ class CNN(nn.Sequential):
         )
 
 
-def cnn_model(arch="efficientnet_lite0", n_out=2, pretrained=True, ps=0.5, concat_pool=True):
-    """A pretrained body for ``arch`` with a new head giving ``n_out`` outputs."""
+def cnn_model(arch="efficientnet_lite0", n_out=2, pretrained=True, ps=0.5, concat_pool=True, hidden=512):
+    """A pretrained body for ``arch`` with a new head giving ``n_out`` outputs (``create_head``'s ``hidden`` units)."""
     body = create_body(arch, pretrained)
-    return CNN(body, create_head(body.n_features, n_out, ps, concat_pool), arch)
+    return CNN(body, create_head(body.n_features, n_out, ps, concat_pool, hidden), arch)
 
 
 def n_params(module, trainable_only=False):

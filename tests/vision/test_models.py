@@ -95,3 +95,10 @@ def test_resnet_weights_in_the_hub_cache_load_offline(offline_hub):
 def test_unknown_arch_lists_the_known_ones():
     with pytest.raises(ValueError, match="resnet34"):
         models.cnn_model("alexnet")
+
+
+def test_head_without_hidden_layer_is_one_linear_layer_on_the_pooled_features():
+    model = models.cnn_model(n_out=6, pretrained=False, hidden=0).eval()
+    linears = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(2 * model.body.n_features, 6)]
+    assert model(torch.rand(2, 3, 64, 64)).shape == (2, 6)
