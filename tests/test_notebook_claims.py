@@ -295,7 +295,6 @@ NOT_YET_RECORDED = {
     ("lesson07_rnn", "results-md"): "each step's change in validation loss: printed per run, not a final metric",
     ("lesson08_pascal", "l8-cam-note"): "the class maps' share inside the box: printed per run, not final metrics",
     ("lesson09_ssd", "l09-01"): "24 epochs instead of 12: a setting other than the lesson's",
-    ("lesson10_ulmfit", "l10-25"): "small mode: three runs of about seven CPU-minutes each, not yet recorded",
 }
 
 
