@@ -156,7 +156,8 @@ def violations(nb, name="notebook"):
 HOW_TO_FIX = (
     "\nA result typed into prose drifts from the run. Print it from the run next to the sentence "
     "(print(f'... {accuracy:.3f}')), or give the range measured over seeds with the command in backticks "
-    "(0.82-0.88 over seeds 0-2, `python benchmarks/...py --seeds 0 1 2`), or mark a published figure (2018: 0.99)."
+    "(0.82-0.88 over seeds 0-2, `python benchmarks/seed_ranges.py nbs/<lesson>.ipynb --mode small`, whose record "
+    "the range must match), or mark a published figure (2018: 0.99)."
 )
 
 
@@ -209,7 +210,7 @@ def test_a_planted_figure_fails(tmp_path, cell_type, text):
         ("markdown", "In 2018 resnet34 reached **0.991** accuracy after two epochs."),
         (
             "markdown",
-            "Over seeds 0-2 the accuracy was 0.82-0.88 (`python benchmarks/bench_lesson01_steps.py --seeds 0 1 2`).",
+            "Over seeds 0-2 the accuracy was 0.82-0.88 (`python benchmarks/seed_ranges.py nbs/x.ipynb --mode small`).",
         ),
         ("markdown", "A detection is right if its IoU >= 0.5; mAP@0.5 averages AP over the classes."),
         ("markdown", "The loss peaks at `3e-3` and the learning rate is 3e-3 for 400 images and 2 classes."),
@@ -346,7 +347,14 @@ def unrecorded_ranges(nb, stem, records=recorded_ranges):
                     found.append(f"{where}: a range over seeds with no record: {' '.join(sentence.split())[:160]!r}")
                 continue
             mode = re.search(r"--mode\s+(\w+)", command.group(2))
-            recorded = records(Path(command.group(1)).stem, mode.group(1) if mode else "sample")
+            stem_named, mode_named = Path(command.group(1)).stem, mode.group(1) if mode else "sample"
+            recorded = records(stem_named, mode_named)
+            if not recorded:
+                found.append(
+                    f"{where}: no record benchmarks/seeds/{stem_named}.{mode_named}.json for the ranges of "
+                    f"{' '.join(sentence.split())[:120]!r}: run the command it names and commit the record"
+                )
+                continue
             for low, high, percent in ranges:
                 if not any(matches(low, high, percent, lo, hi) for lo, hi in recorded.values()):
                     found.append(
