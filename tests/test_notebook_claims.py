@@ -153,6 +153,18 @@ def violations(nb, name="notebook"):
     return found
 
 
+def prose_sentences(nb):
+    """(cell index, cell, sentence) for every sentence of the markdown cells and of the code cells' comments."""
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] not in ("markdown", "code"):
+            continue
+        text = source(cell)
+        paragraphs = markdown_paragraphs(text) if cell["cell_type"] == "markdown" else comment_blocks(text)
+        for paragraph in paragraphs:
+            for sentence in units(paragraph):
+                yield index, cell, sentence
+
+
 HOW_TO_FIX = (
     "\nA result typed into prose drifts from the run. Print it from the run next to the sentence "
     "(print(f'... {accuracy:.3f}')), or give the range measured over seeds with the command in backticks "
@@ -249,17 +261,13 @@ def is_quoted(figure, numbers):
 def unquoted_2018_figures(nb, numbers, name="notebook"):
     """Figures in sentences that present them as the 2018 course's but that ANCHORS-2018.md does not hold."""
     found = []
-    for index, cell in enumerate(nb["cells"]):
-        text = source(cell)
-        paragraphs = markdown_paragraphs(text) if cell["cell_type"] == "markdown" else comment_blocks(text)
-        for paragraph in paragraphs:
-            for sentence in units(paragraph):
-                quoted = QUOTED_2018.search(sentence) and not OTHER_SOURCE.search(sentence)
-                if not (quoted and RESULT_WORDS.search(sentence)):
-                    continue
-                missing = [f for f in figures(sentence) if not is_quoted(f, numbers)]
-                if missing:
-                    found.append(f"{name} cell {index}: {', '.join(missing)} in {' '.join(sentence.split())!r}")
+    for index, _, sentence in prose_sentences(nb):
+        quoted = QUOTED_2018.search(sentence) and not OTHER_SOURCE.search(sentence)
+        if not (quoted and RESULT_WORDS.search(sentence)):
+            continue
+        missing = [f for f in figures(sentence) if not is_quoted(f, numbers)]
+        if missing:
+            found.append(f"{name} cell {index}: {', '.join(missing)} in {' '.join(sentence.split())!r}")
     return found
 
 
@@ -331,38 +339,33 @@ def matches(low, high, percent, lowest, highest):
 def unrecorded_ranges(nb, stem, records=recorded_ranges):
     """Ranges over seeds in a notebook's prose that no record backs: one line each, with what to do."""
     found = []
-    for index, cell in enumerate(nb["cells"]):
-        text = source(cell)
-        if cell["cell_type"] not in ("markdown", "code"):
+    for index, cell, sentence in prose_sentences(nb):
+        ranges = RANGE.findall(without_seed_lists(sentence))
+        if not ranges or not OVER_SEEDS.search(sentence) or PUBLISHED.search(sentence):
             continue
-        paragraphs = markdown_paragraphs(text) if cell["cell_type"] == "markdown" else comment_blocks(text)
-        for sentence in (u for p in paragraphs for u in units(p)):
-            ranges = RANGE.findall(without_seed_lists(sentence))
-            if not ranges or not OVER_SEEDS.search(sentence) or PUBLISHED.search(sentence):
-                continue
-            where = f"{stem} cell {index} ({cell.get('id')})"
-            command = SEED_RANGES.search(sentence)
-            if command is None:
-                if (stem, cell.get("id")) not in NOT_YET_RECORDED:
-                    found.append(f"{where}: a range over seeds with no record: {' '.join(sentence.split())[:160]!r}")
-                continue
-            mode = re.search(r"--mode\s+(\w+)", command.group(2))
-            stem_named, mode_named = Path(command.group(1)).stem, mode.group(1) if mode else "sample"
-            recorded = records(stem_named, mode_named)
-            if not recorded:
+        where = f"{stem} cell {index} ({cell.get('id')})"
+        command = SEED_RANGES.search(sentence)
+        if command is None:
+            if (stem, cell.get("id")) not in NOT_YET_RECORDED:
+                found.append(f"{where}: a range over seeds with no record: {' '.join(sentence.split())[:160]!r}")
+            continue
+        mode = re.search(r"--mode\s+(\w+)", command.group(2))
+        stem_named, mode_named = Path(command.group(1)).stem, mode.group(1) if mode else "sample"
+        recorded = records(stem_named, mode_named)
+        if not recorded:
+            found.append(
+                f"{where}: no record benchmarks/seeds/{stem_named}.{mode_named}.json for the ranges of "
+                f"{' '.join(sentence.split())[:120]!r}: run the command it names and commit the record"
+            )
+            continue
+        for low, high, percent in ranges:
+            if not any(matches(low, high, percent, lo, hi) for lo, hi in recorded.values()):
                 found.append(
-                    f"{where}: no record benchmarks/seeds/{stem_named}.{mode_named}.json for the ranges of "
-                    f"{' '.join(sentence.split())[:120]!r}: run the command it names and commit the record"
+                    f"{where}: {low}-{high}{percent} is no metric's range in the record of "
+                    f"`{command.group(0).strip('`')}` (recorded: "
+                    + ", ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in sorted(recorded.items()))
+                    + ")"
                 )
-                continue
-            for low, high, percent in ranges:
-                if not any(matches(low, high, percent, lo, hi) for lo, hi in recorded.values()):
-                    found.append(
-                        f"{where}: {low}-{high}{percent} is no metric's range in the record of "
-                        f"`{command.group(0).strip('`')}` (recorded: "
-                        + ", ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in sorted(recorded.items()))
-                        + ")"
-                    )
     return found
 
 
